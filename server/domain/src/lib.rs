@@ -1,0 +1,25 @@
+//! Tandem's domain: the rules of a shared-inbox helpdesk, free of I/O.
+//!
+//! Nothing here knows about HTTP or SQL. The storage layer loads state, asks these functions
+//! what a change means (is it allowed, which fields move, which events to record) and writes
+//! the answer in one transaction. That keeps every rule testable in microseconds.
+//!
+//! - [`policy`]: who may do what — the one place where permissions are decided.
+//! - [`ticket`]: status transitions, field updates and their audit changes, merge and split rules.
+//! - [`guard`]: the send guard ("traffic cop") that stops a reply written against stale state.
+//! - [`template`]: canned responses rendered with MiniJinja.
+//! - [`validate`]: normalisation of emails, tags, names and texts.
+//! - [`clock`]: the injected clock.
+
+pub mod actor;
+pub mod clock;
+pub mod error;
+pub mod guard;
+pub mod policy;
+pub mod template;
+pub mod ticket;
+pub mod validate;
+
+pub use actor::Actor;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::DomainError;

@@ -1,0 +1,168 @@
+use serde::{Deserialize, Serialize};
+
+/// Declares a wire enum with its snake_case names, `as_str`, `FromStr` and `ALL`.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownVariant;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownVariant { kind: stringify!($name), value: s.to_owned() }),
+                }
+            }
+        }
+    };
+}
+
+/// A string that names no variant of a wire enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownVariant {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+impl std::fmt::Display for UnknownVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown {} `{}`", self.kind.to_lowercase(), self.value)
+    }
+}
+
+impl std::error::Error for UnknownVariant {}
+
+wire_enum! {
+    /// What a user may do. See `tandem_domain::policy` for the full matrix.
+    Role {
+        /// Everything, including users, inboxes and plugins.
+        Admin => "admin",
+        /// All tickets of their inboxes, reassignment, templates, reports.
+        Supervisor => "supervisor",
+        /// Works tickets of their inboxes.
+        Agent => "agent",
+        /// Read-only, including reports.
+        Observer => "observer",
+    }
+}
+
+wire_enum! {
+    /// Lifecycle of a ticket.
+    TicketStatus {
+        New => "new",
+        Open => "open",
+        Pending => "pending",
+        OnHold => "on_hold",
+        Solved => "solved",
+        Closed => "closed",
+        Spam => "spam",
+    }
+}
+
+wire_enum! {
+    Priority {
+        Low => "low",
+        Normal => "normal",
+        High => "high",
+        Urgent => "urgent",
+    }
+}
+
+wire_enum! {
+    /// What a message on a ticket is.
+    MessageKind {
+        /// Written by the customer (email, API).
+        Inbound => "inbound",
+        /// An agent's answer to the customer.
+        Reply => "reply",
+        /// Internal, never sent to the customer.
+        Note => "note",
+        /// Sent automatically (plugins, acknowledgements).
+        AutoReply => "auto_reply",
+        /// Written by Tandem itself (merge notices and the like).
+        System => "system",
+    }
+}
+
+wire_enum! {
+    Availability {
+        Online => "online",
+        Away => "away",
+        Off => "off",
+    }
+}
+
+wire_enum! {
+    /// Who did something: a message author or an event actor.
+    ActorKind {
+        Contact => "contact",
+        User => "user",
+        Plugin => "plugin",
+        System => "system",
+    }
+}
+
+wire_enum! {
+    /// Delivery of an outbound message (reply, auto-reply).
+    DeliveryState {
+        /// Waiting in the outbox.
+        Queued => "queued",
+        Sent => "sent",
+        Failed => "failed",
+    }
+}
+
+wire_enum! {
+    /// Sort orders of the ticket list.
+    TicketSort {
+        /// Most recently updated first (the default).
+        UpdatedDesc => "updated_desc",
+        UpdatedAsc => "updated_asc",
+        CreatedDesc => "created_desc",
+        CreatedAsc => "created_asc",
+        NumberDesc => "number_desc",
+        NumberAsc => "number_asc",
+    }
+}
+
+impl TicketStatus {
+    /// Statuses counted as "still to do" by views such as "All open".
+    pub fn is_active(self) -> bool {
+        matches!(self, TicketStatus::New | TicketStatus::Open | TicketStatus::Pending | TicketStatus::OnHold)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde_and_from_str() {
+        for status in TicketStatus::ALL {
+            let json = serde_json::to_string(status).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(status.as_str().parse::<TicketStatus>(), Ok(*status));
+        }
+        assert_eq!("on_hold".parse::<TicketStatus>(), Ok(TicketStatus::OnHold));
+        let err = "later".parse::<TicketStatus>().expect_err("unknown");
+        assert_eq!(err.to_string(), "unknown ticketstatus `later`");
+    }
+}

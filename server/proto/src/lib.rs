@@ -1,0 +1,24 @@
+//! Wire types of Tandem's REST API (`/api/v1`).
+//!
+//! This crate is shared by the server (`tandem-api`) and the browser UI (`tandem-web`), so it
+//! holds plain data only: no I/O, no framework types. Request bodies reject unknown fields so a
+//! typo in an integration fails loudly instead of being ignored.
+
+mod auth;
+mod directory;
+mod enums;
+mod error;
+mod page;
+mod templates;
+mod tickets;
+
+pub use auth::*;
+pub use directory::*;
+pub use enums::*;
+pub use error::*;
+pub use page::*;
+pub use templates::*;
+pub use tickets::*;
+
+/// Timestamps on the wire are RFC 3339 in UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,279 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ActorKind, ContactRef, DeliveryState, ErrorDetail, MessageKind, Priority, TicketSort,
+    TicketStatus, Timestamp, UserRef,
+};
+
+/// A ticket as lists and the ticket page show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Ticket {
+    /// The human number (`#1001`): sequential, never reused. URLs use it.
+    pub number: i64,
+    pub subject: String,
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub inbox_id: i64,
+    pub team_id: Option<i64>,
+    pub assignee: Option<UserRef>,
+    pub contact: ContactRef,
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub language: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub first_response_at: Option<Timestamp>,
+    pub last_customer_message_at: Option<Timestamp>,
+    pub last_agent_message_at: Option<Timestamp>,
+    pub solved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub snoozed_until: Option<Timestamp>,
+    /// Set when this ticket was merged: the number of the ticket that absorbed it.
+    pub merged_into: Option<i64>,
+    /// Optimistic concurrency: send it back with every change.
+    pub version: i64,
+}
+
+/// `GET /api/v1/tickets/{number}`: the ticket with its conversation and timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketDetail {
+    pub ticket: Ticket,
+    pub messages: Vec<Message>,
+    pub events: Vec<Event>,
+}
+
+/// Who wrote a message or did an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Actor {
+    pub kind: ActorKind,
+    /// Contact or user id; absent for plugins and the system.
+    pub id: Option<i64>,
+    /// Display name (a plugin's name for plugins).
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    pub id: i64,
+    pub ticket_number: i64,
+    pub kind: MessageKind,
+    pub author: Actor,
+    pub body_text: String,
+    /// Sanitised HTML, safe to insert into a page.
+    pub body_html: Option<String>,
+    /// Email threading headers.
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub attachments: Vec<Attachment>,
+    /// Outbound messages only (replies, auto-replies).
+    pub delivery_state: Option<DeliveryState>,
+    pub delivery_error: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attachment {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    /// Content address of the blob (hex SHA-256).
+    pub sha256: String,
+}
+
+/// One entry of the append-only audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    pub id: i64,
+    pub ticket_number: Option<i64>,
+    pub actor: Actor,
+    /// What happened, e.g. `ticket.created`, `ticket.updated`, `message.added`, `user.created`.
+    pub kind: String,
+    /// The field that changed, for updates.
+    pub field: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub before: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub after: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// The customer a new ticket is on behalf of; found by email or created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    pub email: String,
+    pub name: Option<String>,
+}
+
+/// `POST /api/v1/tickets`: a new inbound message on behalf of a contact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    pub inbox_id: i64,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub contact: ContactInput,
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub category: Option<String>,
+    pub language: Option<String>,
+}
+
+/// `PATCH /api/v1/tickets/{number}`: absent fields stay; `null` clears nullable ones.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTicket {
+    /// The version the caller saw; 409 if the ticket changed since.
+    pub version: i64,
+    pub subject: Option<String>,
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub inbox_id: Option<i64>,
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub team_id: Option<Option<i64>>,
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub assignee_id: Option<Option<i64>>,
+    pub tags: Option<Vec<String>>,
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub category: Option<Option<String>>,
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub language: Option<Option<String>>,
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Timestamp>))]
+    pub snoozed_until: Option<Option<Timestamp>>,
+}
+
+/// `POST /api/v1/tickets/{number}/replies` and `/notes`.
+///
+/// The send guard: `seen_version` (the ticket version the author looked at) or
+/// `last_seen_message_id` must be given. If a reply, note or customer message arrived since,
+/// the answer is 409 with the unseen messages, and nothing is sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub seen_version: Option<i64>,
+    pub last_seen_message_id: Option<i64>,
+    /// Send-and-set-status (replies only), e.g. `pending` or `solved`.
+    pub set_status: Option<TicketStatus>,
+}
+
+/// `POST /api/v1/tickets/{number}/assign`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AssignTicket {
+    /// `null` unassigns.
+    pub assignee_id: Option<i64>,
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub team_id: Option<Option<i64>>,
+    /// Optional: when given, 409 if the ticket changed since.
+    pub version: Option<i64>,
+}
+
+/// `POST /api/v1/tickets/{number}/merge`: this ticket is merged into `into`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MergeTicket {
+    /// Number of the surviving ticket.
+    pub into: i64,
+}
+
+/// `POST /api/v1/tickets/{number}/split`: move one message into a new ticket for the same
+/// contact; both tickets link to each other in their timelines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SplitTicket {
+    pub message_id: i64,
+    /// Subject of the new ticket; defaults to the old one's.
+    pub subject: Option<String>,
+}
+
+/// `POST /api/v1/tickets/bulk`: the same change applied to many tickets, each in its own
+/// transaction. Tickets the caller may not change are reported, not silently skipped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BulkUpdate {
+    pub numbers: Vec<i64>,
+    pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub assignee_id: Option<Option<i64>>,
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub team_id: Option<Option<i64>>,
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    #[serde(default)]
+    pub remove_tags: Vec<String>,
+}
+
+/// `POST /api/v1/tickets/bulk-reply`: one reply to every selected ticket (an incident notice).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BulkReply {
+    pub numbers: Vec<i64>,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub set_status: Option<TicketStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkResult {
+    pub succeeded: Vec<i64>,
+    pub failed: Vec<BulkFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulkFailure {
+    pub number: i64,
+    pub error: ErrorDetail,
+}
+
+/// Query of `GET /api/v1/tickets`. Every filter is optional and they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct TicketQuery {
+    /// One status or several, comma-separated (`open,pending`).
+    pub status: Option<String>,
+    pub inbox: Option<i64>,
+    pub team: Option<i64>,
+    /// A user id, `me` or `none`.
+    pub assignee: Option<String>,
+    pub tag: Option<String>,
+    /// One priority or several, comma-separated.
+    pub priority: Option<String>,
+    pub contact: Option<i64>,
+    pub sort: Option<TicketSort>,
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
