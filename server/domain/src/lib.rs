@@ -7,6 +7,7 @@
 //! - [`policy`]: who may do what — the one place where permissions are decided.
 //! - [`ticket`]: status transitions, field updates and their audit changes, merge and split rules.
 //! - [`guard`]: the send guard ("traffic cop") that stops a reply written against stale state.
+//! - [`html`]: sanitising HTML bodies (ammonia) so they are safe to show.
 //! - [`template`]: canned responses rendered with MiniJinja.
 //! - [`validate`]: normalisation of emails, tags, names and texts.
 //! - [`clock`]: the injected clock.
@@ -15,6 +16,7 @@ pub mod actor;
 pub mod clock;
 pub mod error;
 pub mod guard;
+pub mod html;
 pub mod policy;
 pub mod template;
 pub mod ticket;

@@ -277,3 +277,11 @@ pub struct TicketQuery {
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<u32>,
 }
+
+/// Answer to a reply or note: the new message and the ticket as it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessagePosted {
+    pub message: Message,
+    pub ticket: Ticket,
+}

@@ -1,1 +1,104 @@
+//! Tandem's storage: one [`Store`] over SQLite (embedded default) or PostgreSQL (scale-out).
+//!
+//! Every operation takes the acting user ([`Actor`]), asks `tandem_domain::policy` whether it
+//! is allowed, applies the domain's rules and writes the result — state, audit events and
+//! search-relevant rows — in one transaction. Callers above (HTTP, mail intake, CLI) never
+//! see SQL.
+//!
+//! Architecture invariant: a ticket the actor may not see is "not found", never "forbidden".
 
+mod auth;
+mod blob;
+mod contacts;
+mod db;
+mod directory;
+mod error;
+mod events;
+mod migration;
+mod rows;
+mod templates;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tickets;
+
+use std::{path::Path, sync::Arc};
+
+use sea_orm::ConnectionTrait;
+use sea_orm_migration::MigratorTrait;
+use tandem_domain::{Actor, Clock};
+
+pub use auth::{NewSession, SESSION_TTL_DAYS};
+pub use blob::BlobStore;
+pub use db::{Db, from_micros, to_micros};
+pub use error::{Result, StoreError};
+pub use directory::Group;
+pub use events::EventFilter;
+pub use tickets::{AssigneeFilter, BulkOutcome, TicketFilter};
+
+/// Who acts in an operation: a signed-in user, or the system itself (CLI, demo seeding).
+pub type ActorRef<'a> = &'a Actor;
+
+/// The storage service. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+    blobs: BlobStore,
+    clock: Arc<dyn Clock>,
+}
+
+impl Store {
+    /// Connects and brings the schema up to date.
+    pub async fn open(database_url: &str, data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
+        let max_connections = if database_url.starts_with("sqlite:") { 8 } else { 16 };
+        let db = Db::connect(database_url, max_connections).await?;
+        migration::Migrator::up(db.connection(), None).await?;
+        let blobs = BlobStore::open(&data_dir.join("blobs"))?;
+        Ok(Store { db, blobs, clock })
+    }
+
+    /// Applies pending migrations without opening the blob store (`tandem migrate`).
+    pub async fn migrate(database_url: &str) -> Result<Vec<String>> {
+        let db = Db::connect(database_url, 1).await?;
+        let pending = migration::Migrator::get_pending_migrations(db.connection()).await?;
+        let names = pending.iter().map(|m| m.name().to_owned()).collect();
+        migration::Migrator::up(db.connection(), None).await?;
+        Ok(names)
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Checks the database answers (readiness probe).
+    pub async fn ping(&self) -> Result<()> {
+        self.db.connection().execute_unprepared("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Pool figures for metrics: (connections open, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        pool_state(self.db.connection())
+    }
+}
+
+fn pool_state(conn: &sea_orm::DatabaseConnection) -> (u32, u32) {
+    match conn.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = conn.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = conn.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        _ => (0, 0),
+    }
+}

@@ -1,0 +1,303 @@
+//! Passwords (argon2id), browser sessions and personal API tokens.
+//!
+//! Secrets are random 32-byte values shown to the client once; the database keeps only their
+//! SHA-256, so a leaked database does not leak live sessions or tokens.
+
+use std::collections::BTreeSet;
+
+use argon2::{
+    Argon2,
+    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+};
+use chrono::Duration;
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use sha2::{Digest, Sha256};
+use tandem_domain::{Actor, validate};
+use tandem_proto as proto;
+
+use crate::{
+    Store,
+    db::{from_micros, opt_from_micros, query_all, query_one, to_micros},
+    error::{Result, StoreError},
+    rows::{IdRow, USER_COLUMNS, UserRow},
+};
+
+pub const SESSION_TTL_DAYS: i64 = 14;
+const TOKEN_PREFIX: &str = "tdm_";
+
+/// A new browser session: the secret goes into the cookie.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub secret: String,
+    pub me: proto::Me,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn random_secret() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Hash(e.to_string()))?;
+    Ok(hex::encode(bytes))
+}
+
+pub(crate) fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Hashes a password with argon2id on a blocking thread (it takes tens of milliseconds).
+pub(crate) async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| StoreError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| StoreError::Hash(e.to_string()))?
+}
+
+/// Verifies on a blocking thread; a malformed stored hash counts as a mismatch.
+async fn verify_password(password: String, hash: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || match PasswordHash::new(&hash) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    })
+    .await
+    .map_err(|e| StoreError::Hash(e.to_string()))
+}
+
+/// A valid hash of a random password, verified against when the email is unknown so that
+/// both failures take the same time.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$QmE7N1w+S9a4cRK4Ekm4nDGL0W1VAd1BLt5yVg1V2S0";
+
+#[derive(Debug, FromQueryResult)]
+struct ActorRow {
+    id: i64,
+    role: String,
+    display_name: String,
+    disabled: bool,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct InboxIdRow {
+    inbox_id: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    prefix: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    expires_at: Option<i64>,
+}
+
+impl From<TokenRow> for proto::ApiToken {
+    fn from(r: TokenRow) -> Self {
+        proto::ApiToken {
+            id: r.id,
+            name: r.name,
+            prefix: r.prefix,
+            created_at: from_micros(r.created_at),
+            last_used_at: opt_from_micros(r.last_used_at),
+            expires_at: opt_from_micros(r.expires_at),
+        }
+    }
+}
+
+impl Store {
+    /// Checks email and password and opens a session.
+    pub async fn login(&self, email: &str, password: &str) -> Result<NewSession> {
+        let email = email.trim().to_lowercase();
+        let row: Option<UserRow> = query_one(
+            self.db.connection(),
+            self.db.stmt(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?"), vec![email.into()]),
+        )
+        .await?;
+        let (hash, user) = match row {
+            Some(user) => (user.password_hash.clone(), Some(user)),
+            None => (DUMMY_HASH.to_owned(), None),
+        };
+        let ok = verify_password(password.to_owned(), hash).await?;
+        let user = match user {
+            Some(user) if ok && !user.disabled => user,
+            _ => return Err(StoreError::InvalidCredentials),
+        };
+        let secret = random_secret()?;
+        let now = self.clock.now();
+        let expires_at = now + Duration::days(SESSION_TTL_DAYS);
+        let tx = self.db.write().await?;
+        tx.tx
+            .execute_raw(self.db.stmt(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                vec![secret_hash(&secret).into(), user.id.into(), to_micros(now).into(), to_micros(expires_at).into()],
+            ))
+            .await?;
+        // Expired sessions of anyone are swept on the way.
+        tx.tx
+            .execute_raw(self.db.stmt("DELETE FROM sessions WHERE expires_at < ?", vec![to_micros(now).into()]))
+            .await?;
+        tx.commit().await?;
+        let actor = self.actor_by_id(user.id).await?.ok_or(StoreError::InvalidCredentials)?;
+        let me = self.me(&actor).await?;
+        Ok(NewSession { secret, me, expires_at })
+    }
+
+    /// Ends a session (sign-out). Unknown secrets are ignored.
+    pub async fn logout(&self, secret: &str) -> Result<()> {
+        let tx = self.db.write().await?;
+        tx.tx
+            .execute_raw(self.db.stmt("DELETE FROM sessions WHERE token_hash = ?", vec![secret_hash(secret).into()]))
+            .await?;
+        tx.commit().await
+    }
+
+    /// The user behind a session cookie, if the session is live and the user active.
+    pub async fn actor_for_session(&self, secret: &str) -> Result<Option<Actor>> {
+        let now = self.now_micros();
+        let row: Option<IdRow> = query_one(
+            self.db.connection(),
+            self.db.stmt(
+                "SELECT user_id AS id FROM sessions WHERE token_hash = ? AND expires_at > ?",
+                vec![secret_hash(secret).into(), now.into()],
+            ),
+        )
+        .await?;
+        match row {
+            Some(row) => self.actor_by_id(row.id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The user behind a bearer token, if it is live; records its last use (at most once a minute).
+    pub async fn actor_for_api_token(&self, secret: &str) -> Result<Option<Actor>> {
+        let now = self.now_micros();
+        #[derive(FromQueryResult)]
+        struct Row {
+            id: i64,
+            user_id: i64,
+            last_used_at: Option<i64>,
+        }
+        let row: Option<Row> = query_one(
+            self.db.connection(),
+            self.db.stmt(
+                "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ? AND (expires_at IS NULL OR expires_at > ?)",
+                vec![secret_hash(secret).into(), now.into()],
+            ),
+        )
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        if row.last_used_at.is_none_or(|t| now - t > 60_000_000) {
+            let tx = self.db.write().await?;
+            tx.tx
+                .execute_raw(self.db.stmt("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", vec![now.into(), row.id.into()]))
+                .await?;
+            tx.commit().await?;
+        }
+        self.actor_by_id(row.user_id).await
+    }
+
+    /// Loads an active user with their inbox memberships.
+    pub async fn actor_by_id(&self, user_id: i64) -> Result<Option<Actor>> {
+        let conn = self.db.connection();
+        let row: Option<ActorRow> = query_one(
+            conn,
+            self.db.stmt("SELECT id, role, display_name, disabled FROM users WHERE id = ?", vec![user_id.into()]),
+        )
+        .await?;
+        let Some(row) = row.filter(|r| !r.disabled) else { return Ok(None) };
+        let inboxes: Vec<InboxIdRow> = query_all(
+            conn,
+            self.db.stmt("SELECT inbox_id FROM inbox_members WHERE user_id = ?", vec![user_id.into()]),
+        )
+        .await?;
+        Ok(Some(Actor {
+            user_id: row.id,
+            role: crate::rows::parse("users", "role", &row.role)?,
+            display_name: row.display_name,
+            inbox_ids: inboxes.into_iter().map(|r| r.inbox_id).collect::<BTreeSet<_>>(),
+        }))
+    }
+
+    /// Changes one's own password after checking the current one; ends other sessions.
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
+        validate::password("new_password", new)?;
+        let user = self.user_row(actor.user_id).await?;
+        if !verify_password(current.to_owned(), user.password_hash).await? {
+            return Err(StoreError::validation("current_password", "the current password is wrong"));
+        }
+        self.set_password(actor, actor.user_id, new).await
+    }
+
+    /// Personal API tokens of the actor.
+    pub async fn list_api_tokens(&self, actor: &Actor) -> Result<Vec<proto::ApiToken>> {
+        let rows: Vec<TokenRow> = query_all(
+            self.db.connection(),
+            self.db.stmt(
+                "SELECT id, name, prefix, created_at, last_used_at, expires_at FROM api_tokens WHERE user_id = ? ORDER BY id",
+                vec![actor.user_id.into()],
+            ),
+        )
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    pub async fn create_api_token(&self, actor: &Actor, input: proto::CreateApiToken) -> Result<proto::CreatedApiToken> {
+        let name = validate::text("name", &input.name, validate::MAX_NAME_CHARS)?;
+        let secret = format!("{TOKEN_PREFIX}{}", random_secret()?);
+        let prefix: String = secret.chars().take(TOKEN_PREFIX.len() + 6).collect();
+        let now = self.clock.now();
+        let expires_at = match input.expires_in_days {
+            Some(0) => return Err(StoreError::validation("expires_in_days", "a token must live at least one day")),
+            Some(days) => Some(to_micros(now + Duration::days(i64::from(days.min(3650))))),
+            None => None,
+        };
+        let tx = self.db.write().await?;
+        let row: Option<IdRow> = query_one(
+            &tx.tx,
+            self.db.stmt(
+                "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                vec![
+                    actor.user_id.into(),
+                    name.clone().into(),
+                    prefix.clone().into(),
+                    secret_hash(&secret).into(),
+                    to_micros(now).into(),
+                    expires_at.into(),
+                ],
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        let id = row.map(|r| r.id).ok_or(StoreError::NotFound("api token"))?;
+        Ok(proto::CreatedApiToken {
+            token: proto::ApiToken { id, name, prefix, created_at: now, last_used_at: None, expires_at: opt_from_micros(expires_at) },
+            secret,
+        })
+    }
+
+    pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<()> {
+        let tx = self.db.write().await?;
+        let done = tx
+            .tx
+            .execute_raw(self.db.stmt("DELETE FROM api_tokens WHERE id = ? AND user_id = ?", vec![id.into(), actor.user_id.into()]))
+            .await?;
+        tx.commit().await?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound("api token")) } else { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery".into()).await.expect("hash");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password("correct horse battery".into(), hash.clone()).await.expect("verify"));
+        assert!(!verify_password("wrong".into(), hash).await.expect("verify"));
+        assert!(!verify_password("x".into(), "not a hash".into()).await.expect("malformed"));
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok(), "the dummy hash must parse");
+    }
+}

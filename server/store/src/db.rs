@@ -1,0 +1,156 @@
+//! Connections, the two backends' differences, and small SQL helpers.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    FromQueryResult, Statement, TransactionTrait, Value,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::error::Result;
+
+/// The database plus what the two backends need to behave alike.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pub(crate) conn: DatabaseConnection,
+    /// SQLite allows one writer at a time; writes queue here instead of failing with
+    /// SQLITE_BUSY. PostgreSQL relies on row locks (`FOR UPDATE`) instead.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction (and, on SQLite, the writer slot).
+pub(crate) struct WriteTx {
+    pub(crate) tx: DatabaseTransaction,
+    // Dropped after `tx`, so the slot is released only once the transaction has ended.
+    _slot: Option<OwnedMutexGuard<()>>,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options.max_connections(max_connections).min_connections(1).sqlx_logging(false);
+        let conn = Database::connect(options).await?;
+        let write_lock = match conn.get_database_backend() {
+            DatabaseBackend::Sqlite => {
+                // WAL lets readers go on while a write commits; NORMAL sync is durable in WAL
+                // mode across application crashes (power loss may drop the last commits).
+                for pragma in [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA synchronous = NORMAL",
+                    "PRAGMA foreign_keys = ON",
+                    "PRAGMA busy_timeout = 10000",
+                ] {
+                    conn.execute_unprepared(pragma).await?;
+                }
+                Some(Arc::new(Mutex::new(())))
+            }
+            _ => None,
+        };
+        Ok(Db { conn, write_lock })
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DatabaseBackend::Postgres
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Starts a write transaction; on SQLite waits for the writer slot first.
+    pub(crate) async fn write(&self) -> Result<WriteTx> {
+        let slot = match &self.write_lock {
+            Some(lock) => Some(Arc::clone(lock).lock_owned().await),
+            None => None,
+        };
+        let tx = self.conn.begin().await?;
+        Ok(WriteTx { tx, _slot: slot })
+    }
+
+    /// Builds a statement from SQL written with `?` placeholders, numbering them for PostgreSQL.
+    pub(crate) fn stmt(&self, sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.backend(), placeholders(self.backend(), sql), values)
+    }
+
+    /// `FOR UPDATE` where the backend has row locks (SQLite's writer slot already serialises).
+    pub(crate) fn for_update(&self) -> &'static str {
+        if self.is_postgres() { " FOR UPDATE" } else { "" }
+    }
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Rewrites `?` placeholders to `$1, $2, …` for PostgreSQL. Our SQL never has `?` in literals.
+pub(crate) fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
+    if backend != DatabaseBackend::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Timestamps are stored as microseconds since the Unix epoch (BIGINT) on both backends:
+/// exact, compact, and ordered the same way everywhere.
+pub fn to_micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+pub fn from_micros(micros: i64) -> DateTime<Utc> {
+    Utc.timestamp_micros(micros).single().unwrap_or_default()
+}
+
+pub(crate) fn opt_from_micros(micros: Option<i64>) -> Option<DateTime<Utc>> {
+    micros.map(from_micros)
+}
+
+/// Runs a query and maps rows into `T`.
+pub(crate) async fn query_all<T: FromQueryResult, C: ConnectionTrait>(conn: &C, stmt: Statement) -> Result<Vec<T>> {
+    Ok(T::find_by_statement(stmt).all(conn).await?)
+}
+
+pub(crate) async fn query_one<T: FromQueryResult, C: ConnectionTrait>(conn: &C, stmt: Statement) -> Result<Option<T>> {
+    Ok(T::find_by_statement(stmt).one(conn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres_only() {
+        let sql = "SELECT * FROM t WHERE a = ? AND b IN (?, ?)";
+        assert_eq!(placeholders(DatabaseBackend::Sqlite, sql), sql);
+        assert_eq!(
+            placeholders(DatabaseBackend::Postgres, sql),
+            "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3)"
+        );
+    }
+
+    #[test]
+    fn micros_round_trip() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).single().expect("valid") + chrono::Duration::microseconds(7);
+        assert_eq!(from_micros(to_micros(at)), at);
+    }
+}

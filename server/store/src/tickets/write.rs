@@ -1,0 +1,387 @@
+//! Creating tickets and changing them: updates, assignment, replies and notes.
+
+use sea_orm::{ConnectionTrait, Value};
+use serde_json::json;
+use tandem_domain::{
+    Actor,
+    guard::Seen,
+    html,
+    policy::{self, Action},
+    ticket::{self, Change, TicketPatch, TicketState},
+    validate,
+};
+use tandem_proto::{self as proto, ActorKind, DeliveryState, MessageKind, Priority};
+
+use super::{authorize_ticket, conflict, load_ticket, messages_of};
+use crate::{
+    Store,
+    db::{Db, query_all, query_one, to_micros},
+    error::{Result, StoreError},
+    events::{NewEvent, Who, record, record_changes},
+    rows::{IdRow, MessageRow, MESSAGE_SELECT, json as to_json},
+};
+
+/// A message to insert.
+pub(crate) struct NewMessage<'a> {
+    pub ticket_id: i64,
+    pub kind: MessageKind,
+    pub author: &'a Who,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub message_id: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub delivery_state: Option<DeliveryState>,
+    /// The ticket version this message creates.
+    pub ticket_version: i64,
+}
+
+pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, m: NewMessage<'_>) -> Result<i64> {
+    let row: Option<IdRow> = query_one(
+        conn,
+        db.stmt(
+            "INSERT INTO messages (ticket_id, kind, author_kind, author_id, author_name, body_text, body_html, message_id, \
+             in_reply_to, references_json, delivery_state, ticket_version, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            vec![
+                m.ticket_id.into(),
+                m.kind.as_str().into(),
+                m.author.kind.as_str().into(),
+                m.author.id.into(),
+                m.author.name.clone().into(),
+                m.body_text.into(),
+                m.body_html.into(),
+                m.message_id.into(),
+                m.in_reply_to.into(),
+                to_json(&m.references).into(),
+                m.delivery_state.map(|d| d.as_str()).into(),
+                m.ticket_version.into(),
+                at.into(),
+            ],
+        ),
+    )
+    .await?;
+    row.map(|r| r.id).ok_or(StoreError::NotFound("message"))
+}
+
+/// Writes a ticket's state back, bumping its version; fails on a concurrent change.
+pub(crate) async fn save_state<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, old_version: i64, s: &TicketState, at: i64, tags_changed: bool) -> Result<i64> {
+    let opt = |t: Option<chrono::DateTime<chrono::Utc>>| -> Value { t.map(to_micros).into() };
+    let done = conn
+        .execute_raw(db.stmt(
+            "UPDATE tickets SET subject = ?, status = ?, priority = ?, inbox_id = ?, team_id = ?, assignee_id = ?, tags = ?, \
+             category = ?, language = ?, snoozed_until = ?, merged_into = ?, first_response_at = ?, last_customer_message_at = ?, \
+             last_agent_message_at = ?, solved_at = ?, closed_at = ?, updated_at = ?, version = version + 1 \
+             WHERE id = ? AND version = ?",
+            vec![
+                s.subject.clone().into(),
+                s.status.as_str().into(),
+                s.priority.as_str().into(),
+                s.inbox_id.into(),
+                s.team_id.into(),
+                s.assignee_id.into(),
+                to_json(&s.tags).into(),
+                s.category.clone().into(),
+                s.language.clone().into(),
+                opt(s.snoozed_until),
+                s.merged_into.into(),
+                opt(s.first_response_at),
+                opt(s.last_customer_message_at),
+                opt(s.last_agent_message_at),
+                opt(s.solved_at),
+                opt(s.closed_at),
+                at.into(),
+                id.into(),
+                old_version.into(),
+            ],
+        ))
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Domain(tandem_domain::DomainError::State("the ticket changed concurrently: reload it".into())));
+    }
+    if tags_changed {
+        write_tags(db, conn, id, &s.tags).await?;
+    }
+    Ok(old_version + 1)
+}
+
+pub(crate) async fn write_tags<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, tags: &[String]) -> Result<()> {
+    conn.execute_raw(db.stmt("DELETE FROM ticket_tags WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+    for tag in tags {
+        conn.execute_raw(db.stmt("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)", vec![ticket_id.into(), tag.clone().into()])).await?;
+    }
+    Ok(())
+}
+
+/// Takes the next ticket number inside the transaction: sequential and never reused.
+pub(crate) async fn next_number<C: ConnectionTrait>(db: &Db, conn: &C) -> Result<i64> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Row {
+        value: i64,
+    }
+    let row: Option<Row> = query_one(
+        conn,
+        db.stmt("UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value", vec![]),
+    )
+    .await?;
+    row.map(|r| r.value).ok_or(StoreError::NotFound("ticket number counter"))
+}
+
+/// A Message-ID for mail Tandem sends: unique, and naming the ticket for threading.
+fn outbound_message_id(number: i64, inbox_address: &str) -> Result<String> {
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|e| StoreError::Hash(e.to_string()))?;
+    let domain = inbox_address.rsplit_once('@').map(|(_, d)| d).unwrap_or("tandem.invalid");
+    Ok(format!("<t{number}.{}@{domain}>", hex::encode(random)))
+}
+
+fn clean_html(html: Option<String>) -> Option<String> {
+    html.as_deref().and_then(html::sanitize)
+}
+
+fn patch_from(input: &proto::UpdateTicket) -> TicketPatch {
+    TicketPatch {
+        subject: input.subject.clone(),
+        status: input.status,
+        priority: input.priority,
+        inbox_id: input.inbox_id,
+        team_id: input.team_id,
+        assignee_id: input.assignee_id,
+        tags: input.tags.clone(),
+        category: input.category.clone(),
+        language: input.language.clone(),
+        snoozed_until: input.snoozed_until,
+    }
+}
+
+impl Store {
+    /// Opens a ticket from the API: a new inbound message on behalf of a contact.
+    pub async fn create_ticket(&self, actor: &Actor, input: proto::CreateTicket) -> Result<proto::TicketDetail> {
+        if !actor.belongs_to(input.inbox_id) {
+            return Err(StoreError::validation("inbox_id", format!("no inbox with id {} that you belong to", input.inbox_id)));
+        }
+        policy::authorize(actor, Action::CreateTicket { inbox_id: input.inbox_id })?;
+        let subject = validate::text("subject", &input.subject, validate::MAX_SUBJECT_CHARS)?;
+        let body_text = validate::body("body_text", &input.body_text)?;
+        let tags = validate::tags(&input.tags)?;
+        let category = input.category.as_deref().map(|c| validate::text("category", c, validate::MAX_NAME_CHARS)).transpose()?;
+        let language = input.language.as_deref().map(|l| validate::language("language", l)).transpose()?;
+        let who = Who::user(actor);
+        let now = self.now_micros();
+        let tx = self.db.write().await?;
+        self.inbox_exists(&tx.tx, input.inbox_id).await?;
+        let (contact_id, contact_name) = self.find_or_create_contact(&tx.tx, &who, &input.contact).await?;
+        let number = next_number(&self.db, &tx.tx).await?;
+        let row: Option<IdRow> = query_one(
+            &tx.tx,
+            self.db.stmt(
+                "INSERT INTO tickets (number, subject, status, priority, inbox_id, contact_id, tags, category, language, \
+                 created_at, updated_at, last_customer_message_at, version) \
+                 VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id",
+                vec![
+                    number.into(),
+                    subject.clone().into(),
+                    input.priority.unwrap_or(Priority::Normal).as_str().into(),
+                    input.inbox_id.into(),
+                    contact_id.into(),
+                    to_json(&tags).into(),
+                    category.into(),
+                    language.into(),
+                    now.into(),
+                    now.into(),
+                    now.into(),
+                ],
+            ),
+        )
+        .await?;
+        let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
+        write_tags(&self.db, &tx.tx, ticket_id, &tags).await?;
+        let contact = Who { kind: ActorKind::Contact, id: Some(contact_id), name: contact_name };
+        let message_id = insert_message(&self.db, &tx.tx, now, NewMessage {
+            ticket_id,
+            kind: MessageKind::Inbound,
+            author: &contact,
+            body_text,
+            body_html: clean_html(input.body_html),
+            message_id: None,
+            in_reply_to: None,
+            references: vec![],
+            delivery_state: None,
+            ticket_version: 1,
+        })
+        .await?;
+        record(&self.db, &tx.tx, &who, now, NewEvent {
+            ticket_id: Some(ticket_id),
+            kind: "ticket.created",
+            field: None,
+            before: serde_json::Value::Null,
+            after: json!({ "number": number, "subject": subject, "inbox_id": input.inbox_id, "contact_id": contact_id, "via": "api" }),
+        })
+        .await?;
+        record(&self.db, &tx.tx, &who, now, NewEvent {
+            ticket_id: Some(ticket_id),
+            kind: "message.added",
+            field: None,
+            before: serde_json::Value::Null,
+            after: json!({ "message_id": message_id, "kind": MessageKind::Inbound }),
+        })
+        .await?;
+        tx.commit().await?;
+        self.get_ticket(actor, number).await
+    }
+
+    /// Changes fields of a ticket written against `input.version`.
+    pub async fn update_ticket(&self, actor: &Actor, number: i64, input: proto::UpdateTicket) -> Result<proto::Ticket> {
+        let patch = patch_from(&input);
+        self.apply_patch(actor, number, patch, Some(input.version)).await
+    }
+
+    /// Assigns (or unassigns) a ticket, and optionally routes it to a team.
+    pub async fn assign_ticket(&self, actor: &Actor, number: i64, input: proto::AssignTicket) -> Result<proto::Ticket> {
+        let patch = TicketPatch { assignee_id: Some(input.assignee_id), team_id: input.team_id, ..Default::default() };
+        self.apply_patch(actor, number, patch, input.version).await
+    }
+
+    /// The one path through which ticket fields change.
+    pub(crate) async fn apply_patch(&self, actor: &Actor, number: i64, patch: TicketPatch, version: Option<i64>) -> Result<proto::Ticket> {
+        if patch.is_empty() {
+            return Err(StoreError::validation("version", "nothing to change: send at least one field besides version"));
+        }
+        let now = self.clock.now();
+        let at = to_micros(now);
+        let tx = self.db.write().await?;
+        let row = load_ticket(&self.db, &tx.tx, number, true).await?;
+        if !actor.belongs_to(row.inbox_id) {
+            return Err(StoreError::NotFound("ticket"));
+        }
+        let mut state = row.state()?;
+        for action in ticket::actions_for_patch(&state, &patch) {
+            policy::authorize(actor, action)?;
+        }
+        if let Some(seen) = version {
+            if seen != row.version {
+                return Err(conflict(&self.db, &tx.tx, &row, Seen::Version(seen)).await?);
+            }
+        }
+        if let Some(Some(assignee)) = patch.assignee_id {
+            let inbox = patch.inbox_id.unwrap_or(row.inbox_id);
+            self.assignee_check(&tx.tx, inbox, assignee).await?;
+        }
+        if let Some(Some(team)) = patch.team_id {
+            self.team_exists(&tx.tx, team).await?;
+        }
+        if let Some(inbox) = patch.inbox_id {
+            self.inbox_exists(&tx.tx, inbox).await?;
+            if patch.assignee_id.is_none() {
+                if let Some(current) = row.assignee_id {
+                    // Moving keeps the assignee only if they can work in the new inbox.
+                    self.assignee_check(&tx.tx, inbox, current).await?;
+                }
+            }
+        }
+        let changes = ticket::apply_patch(&mut state, patch, now)?;
+        if changes.is_empty() {
+            tx.commit().await?;
+            return load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto();
+        }
+        let tags_changed = changes.iter().any(|c| c.field == "tags");
+        save_state(&self.db, &tx.tx, row.id, row.version, &state, at, tags_changed).await?;
+        record_changes(&self.db, &tx.tx, &Who::user(actor), at, row.id, &changes).await?;
+        tx.commit().await?;
+        load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto()
+    }
+
+    /// Adds a reply (to the customer) or an internal note, guarded against stale views.
+    pub async fn post_message(&self, actor: &Actor, number: i64, kind: MessageKind, input: proto::PostMessage) -> Result<proto::MessagePosted> {
+        let seen = Seen::from_request(input.seen_version, input.last_seen_message_id)?;
+        let body_text = validate::body("body_text", &input.body_text)?;
+        if kind == MessageKind::Note && input.set_status.is_some() {
+            return Err(StoreError::validation("set_status", "notes do not change the status; use a reply or PATCH"));
+        }
+        let now = self.clock.now();
+        let at = to_micros(now);
+        let tx = self.db.write().await?;
+        let row = load_ticket(&self.db, &tx.tx, number, true).await?;
+        authorize_ticket(actor, &row, Action::WorkTicket { inbox_id: row.inbox_id })?;
+        // The send guard: anything new in the conversation since the author looked?
+        let unseen = messages_of(&self.db, &tx.tx, row.id, Some(seen)).await?;
+        if !unseen.is_empty() {
+            return Err(conflict(&self.db, &tx.tx, &row, seen).await?);
+        }
+        let mut state = row.state()?;
+        let changes: Vec<Change> = match kind {
+            MessageKind::Reply => ticket::on_agent_reply(&mut state, input.set_status, now)?,
+            _ => {
+                if let Some(into) = state.merged_into {
+                    return Err(StoreError::Domain(tandem_domain::DomainError::State(format!("ticket #{number} was merged into #{into}"))));
+                }
+                Vec::new()
+            }
+        };
+        let (message_id, in_reply_to, references, delivery) = if kind == MessageKind::Reply {
+            let (reply_to, refs) = self.thread_headers(&tx.tx, row.id).await?;
+            let inbox = self.inbox_address(&tx.tx, row.inbox_id).await?;
+            (Some(outbound_message_id(number, &inbox)?), reply_to, refs, Some(DeliveryState::Queued))
+        } else {
+            (None, None, vec![], None)
+        };
+        let new_version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
+        let who = Who::user(actor);
+        let id = insert_message(&self.db, &tx.tx, at, NewMessage {
+            ticket_id: row.id,
+            kind,
+            author: &who,
+            body_text,
+            body_html: clean_html(input.body_html),
+            message_id,
+            in_reply_to,
+            references,
+            delivery_state: delivery,
+            ticket_version: new_version,
+        })
+        .await?;
+        record(&self.db, &tx.tx, &who, at, NewEvent {
+            ticket_id: Some(row.id),
+            kind: "message.added",
+            field: None,
+            before: serde_json::Value::Null,
+            after: json!({ "message_id": id, "kind": kind }),
+        })
+        .await?;
+        record_changes(&self.db, &tx.tx, &who, at, row.id, &changes).await?;
+        tx.commit().await?;
+        let conn = self.db.connection();
+        let message: Option<MessageRow> = query_one(conn, self.db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
+        let message = message.ok_or(StoreError::NotFound("message"))?.into_proto(vec![])?;
+        let ticket = load_ticket(&self.db, conn, number, false).await?.into_proto()?;
+        Ok(proto::MessagePosted { message, ticket })
+    }
+
+    /// In-Reply-To and References for a reply: the thread of the ticket's mail so far.
+    async fn thread_headers<C: ConnectionTrait>(&self, conn: &C, ticket_id: i64) -> Result<(Option<String>, Vec<String>)> {
+        #[derive(sea_orm::FromQueryResult)]
+        struct Row {
+            message_id: Option<String>,
+        }
+        let rows: Vec<Row> = query_all(
+            conn,
+            self.db.stmt(
+                "SELECT message_id FROM messages WHERE ticket_id = ? AND message_id IS NOT NULL AND kind IN ('inbound', 'reply', 'auto_reply') ORDER BY id",
+                vec![ticket_id.into()],
+            ),
+        )
+        .await?;
+        let refs: Vec<String> = rows.into_iter().filter_map(|r| r.message_id).collect();
+        let refs: Vec<String> = refs.iter().rev().take(20).rev().cloned().collect();
+        Ok((refs.last().cloned(), refs))
+    }
+
+    async fn inbox_address<C: ConnectionTrait>(&self, conn: &C, inbox_id: i64) -> Result<String> {
+        #[derive(sea_orm::FromQueryResult)]
+        struct Row {
+            address: String,
+        }
+        let row: Option<Row> = query_one(conn, self.db.stmt("SELECT address FROM inboxes WHERE id = ?", vec![inbox_id.into()])).await?;
+        row.map(|r| r.address).ok_or(StoreError::NotFound("inbox"))
+    }
+}
