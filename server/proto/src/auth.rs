@@ -1,6 +1,7 @@
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Availability, Inbox, Team, Timestamp, User};
+use crate::{Availability, Inbox, Team, User};
 
 /// `POST /api/v1/session`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,9 +48,9 @@ pub struct ApiToken {
     pub name: String,
     /// The first characters of the secret, to recognise it in a list.
     pub prefix: String,
-    pub created_at: Timestamp,
-    pub last_used_at: Option<Timestamp>,
-    pub expires_at: Option<Timestamp>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /api/v1/me/tokens`.

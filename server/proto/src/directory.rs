@@ -1,8 +1,9 @@
 //! Users, inboxes, teams, contacts and tags.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Availability, Role, Timestamp};
+use crate::{Availability, Role};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -17,7 +18,7 @@ pub struct User {
     pub skills: Vec<String>,
     pub availability: Availability,
     pub disabled: bool,
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A short reference to a user, embedded in other objects.
@@ -63,7 +64,7 @@ pub struct Inbox {
     pub name: String,
     /// The shared address, e.g. `support@example.com`.
     pub address: String,
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,7 +125,7 @@ pub struct Contact {
     pub name: String,
     /// Derived from the email domain unless set explicitly.
     pub company: Option<String>,
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
     /// Tickets of this contact the caller may see.
     pub ticket_count: i64,
 }

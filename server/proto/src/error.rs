@@ -1,6 +1,7 @@
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Message, Timestamp};
+use crate::Message;
 
 /// Every error response has this shape: `{ "error": { "code", "message", "field"? } }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,7 +33,7 @@ pub struct Conflict {
     pub current_version: i64,
     /// Replies, notes and customer messages added after the version the caller saw.
     pub unseen_messages: Vec<Message>,
-    pub updated_at: Timestamp,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Stable error codes.

@@ -1,6 +1,7 @@
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+
 
 /// A canned response. `subject` and `body` are MiniJinja templates with the variables
 /// `contact.*`, `ticket.*`, `agent.*` and `inbox.*`, e.g. `Hello {{ contact.name }}`.
@@ -11,8 +12,8 @@ pub struct Template {
     pub name: String,
     pub subject: String,
     pub body: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,9 @@
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
     ActorKind, ContactRef, DeliveryState, ErrorDetail, MessageKind, Priority, TicketSort,
-    TicketStatus, Timestamp, UserRef,
+    TicketStatus, UserRef,
 };
 
 /// A ticket as lists and the ticket page show it.
@@ -21,14 +22,14 @@ pub struct Ticket {
     pub tags: Vec<String>,
     pub category: Option<String>,
     pub language: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    pub first_response_at: Option<Timestamp>,
-    pub last_customer_message_at: Option<Timestamp>,
-    pub last_agent_message_at: Option<Timestamp>,
-    pub solved_at: Option<Timestamp>,
-    pub closed_at: Option<Timestamp>,
-    pub snoozed_until: Option<Timestamp>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub last_customer_message_at: Option<DateTime<Utc>>,
+    pub last_agent_message_at: Option<DateTime<Utc>>,
+    pub solved_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub snoozed_until: Option<DateTime<Utc>>,
     /// Set when this ticket was merged: the number of the ticket that absorbed it.
     pub merged_into: Option<i64>,
     /// Optimistic concurrency: send it back with every change.
@@ -73,7 +74,7 @@ pub struct Message {
     /// Outbound messages only (replies, auto-replies).
     pub delivery_state: Option<DeliveryState>,
     pub delivery_error: Option<String>,
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,7 +103,7 @@ pub struct Event {
     pub before: serde_json::Value,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub after: serde_json::Value,
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 /// The customer a new ticket is on behalf of; found by email or created.
@@ -156,8 +157,8 @@ pub struct UpdateTicket {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub language: Option<Option<String>>,
     #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Timestamp>))]
-    pub snoozed_until: Option<Option<Timestamp>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub snoozed_until: Option<Option<DateTime<Utc>>>,
 }
 
 /// `POST /api/v1/tickets/{number}/replies` and `/notes`.

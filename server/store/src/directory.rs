@@ -516,3 +516,18 @@ pub enum Group {
     Team,
 }
 
+
+impl Store {
+    /// Every user, for the CLI (`tandem user list`).
+    pub async fn list_all_users(&self) -> Result<Vec<proto::User>> {
+        let rows: Vec<UserRow> =
+            query_all(self.db.connection(), self.db.stmt(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"), vec![])).await?;
+        rows.into_iter().map(UserRow::into_proto).collect()
+    }
+
+    /// Whether any user exists (first run detection).
+    pub async fn has_users(&self) -> Result<bool> {
+        let row: Option<IdRow> = query_one(self.db.connection(), self.db.stmt("SELECT id FROM users LIMIT 1", vec![])).await?;
+        Ok(row.is_some())
+    }
+}

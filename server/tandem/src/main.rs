@@ -1,1 +1,108 @@
-fn main() {}
+//! `tandem`: the helpdesk server and its administration commands.
+
+mod cli;
+mod config;
+mod demo;
+mod serve;
+mod telemetry;
+
+use std::{process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+use clap::Parser;
+use tandem_domain::SystemClock;
+use tandem_proto::CreateUser;
+use tandem_store::Store;
+
+use crate::{
+    cli::{Cli, Command, DemoCommand, UserCommand},
+    config::Config,
+};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(errors) => {
+            eprintln!("tandem: the configuration has {} problem(s):", errors.len());
+            for error in errors {
+                eprintln!("  - {error}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tandem: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    Store::open(&config.database_url(), &config.data_dir, Arc::new(SystemClock))
+        .await
+        .with_context(|| format!("opening the database {}", config.redacted_database_url()))
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo } => {
+            let store = open(&config).await?;
+            if demo {
+                demo::seed_if_empty(&config, &store).await?;
+            }
+            serve::serve(config, store).await
+        }
+        Command::Migrate => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let applied = Store::migrate(&config.database_url()).await.context("migrating")?;
+            if applied.is_empty() {
+                println!("the schema is up to date");
+            }
+            for name in applied {
+                println!("applied {name}");
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Create { email, name, role, password, language }) => {
+            let store = open(&config).await?;
+            let password = cli::password_from(password)?;
+            let user = store.create_user(None, CreateUser { email, display_name: name, password, role, language, skills: vec![] }).await?;
+            println!("created user {} <{}> ({}) with id {}", user.display_name, user.email, user.role, user.id);
+            Ok(())
+        }
+        Command::User(UserCommand::Passwd { email, password }) => {
+            let store = open(&config).await?;
+            let user = store.user_by_email(&email).await?;
+            store.reset_password(user.id, &cli::password_from(password)?).await?;
+            println!("password of {} changed; their sessions have ended", user.email);
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            let store = open(&config).await?;
+            for user in store.list_all_users().await? {
+                let state = if user.disabled { " (disabled)" } else { "" };
+                println!("{:>4}  {:<32} {:<11} {}{state}", user.id, user.email, user.role.as_str(), user.display_name);
+            }
+            Ok(())
+        }
+        Command::Demo(DemoCommand::Seed) => {
+            let store = open(&config).await?;
+            if !demo::seed_if_empty(&config, &store).await? {
+                println!("the database already has users: demo data not added");
+            }
+            Ok(())
+        }
+    }
+}

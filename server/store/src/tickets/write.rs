@@ -357,6 +357,46 @@ impl Store {
         Ok(proto::MessagePosted { message, ticket })
     }
 
+    /// A customer wrote again on an existing ticket (intake paths: mail, demo data). It wakes
+    /// the ticket up (pending, on hold and solved become open; a snooze ends). Trusted caller:
+    /// no actor. Closed tickets refuse: intake opens a new ticket linked to the old one.
+    pub async fn add_customer_message(&self, number: i64, body_text: &str) -> Result<proto::Message> {
+        let body_text = validate::body("body_text", body_text)?;
+        let now = self.clock.now();
+        let at = to_micros(now);
+        let tx = self.db.write().await?;
+        let row = load_ticket(&self.db, &tx.tx, number, true).await?;
+        let mut state = row.state()?;
+        let changes = ticket::on_customer_message(&mut state, now)?;
+        let version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
+        let contact = Who { kind: ActorKind::Contact, id: Some(row.contact_id), name: row.contact_name.clone() };
+        let id = insert_message(&self.db, &tx.tx, at, NewMessage {
+            ticket_id: row.id,
+            kind: MessageKind::Inbound,
+            author: &contact,
+            body_text,
+            body_html: None,
+            message_id: None,
+            in_reply_to: None,
+            references: vec![],
+            delivery_state: None,
+            ticket_version: version,
+        })
+        .await?;
+        record(&self.db, &tx.tx, &contact, at, NewEvent {
+            ticket_id: Some(row.id),
+            kind: "message.added",
+            field: None,
+            before: serde_json::Value::Null,
+            after: json!({ "message_id": id, "kind": MessageKind::Inbound }),
+        })
+        .await?;
+        record_changes(&self.db, &tx.tx, &contact, at, row.id, &changes).await?;
+        tx.commit().await?;
+        let message: Option<MessageRow> = query_one(self.db.connection(), self.db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
+        message.ok_or(StoreError::NotFound("message"))?.into_proto(vec![])
+    }
+
     /// In-Reply-To and References for a reply: the thread of the ticket's mail so far.
     async fn thread_headers<C: ConnectionTrait>(&self, conn: &C, ticket_id: i64) -> Result<(Option<String>, Vec<String>)> {
         #[derive(sea_orm::FromQueryResult)]

@@ -1,0 +1,105 @@
+//! The route table. Every `/api/v1` route is declared through utoipa-axum, so the OpenAPI
+//! document at `/api/v1/openapi.json` is generated from the same list the router serves.
+
+pub mod contacts;
+pub mod directory;
+pub mod session;
+pub mod templates;
+pub mod tickets;
+
+use axum::{Router, extract::State, http::StatusCode, routing::get};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{error::ApiError, extract::Json, metrics, state::AppState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tandem API", description = "Shared inbox and helpdesk. Authenticate with the session cookie from `POST /api/v1/session`, or with a personal token as `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
+    modifiers(&Security),
+    security(("session" = []), ("bearer" = []))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))));
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(session::login, session::logout))
+        .routes(routes!(session::me, session::update_me))
+        .routes(routes!(session::change_password))
+        .routes(routes!(session::list_tokens, session::create_token))
+        .routes(routes!(session::revoke_token))
+        .routes(routes!(tickets::list, tickets::create))
+        .routes(routes!(tickets::get, tickets::update))
+        .routes(routes!(tickets::reply))
+        .routes(routes!(tickets::note))
+        .routes(routes!(tickets::assign))
+        .routes(routes!(tickets::merge))
+        .routes(routes!(tickets::split))
+        .routes(routes!(tickets::bulk_update))
+        .routes(routes!(tickets::bulk_reply))
+        .routes(routes!(tickets::attachment))
+        .routes(routes!(directory::list_users, directory::create_user))
+        .routes(routes!(directory::get_user, directory::update_user))
+        .routes(routes!(directory::list_inboxes, directory::create_inbox))
+        .routes(routes!(directory::get_inbox, directory::update_inbox))
+        .routes(routes!(directory::list_inbox_members, directory::add_inbox_member))
+        .routes(routes!(directory::remove_inbox_member))
+        .routes(routes!(directory::list_teams, directory::create_team))
+        .routes(routes!(directory::get_team, directory::update_team))
+        .routes(routes!(directory::add_team_member))
+        .routes(routes!(directory::remove_team_member))
+        .routes(routes!(contacts::list, contacts::create))
+        .routes(routes!(contacts::get, contacts::update))
+        .routes(routes!(contacts::tickets))
+        .routes(routes!(contacts::tags))
+        .routes(routes!(templates::list, templates::create))
+        .routes(routes!(templates::get, templates::update, templates::delete))
+        .routes(routes!(templates::preview))
+        .routes(routes!(templates::events))
+        .split_for_parts()
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, tandem_proto::codes::UNAVAILABLE, "the database does not answer")
+    })?;
+    Ok("ready")
+}
+
+/// Operational routes outside the versioned API.
+pub fn operational() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::metrics_endpoint))
+}
+
+/// Serves the OpenAPI document.
+pub fn openapi_route(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
+    let doc = std::sync::Arc::new(doc);
+    Router::new().route("/api/v1/openapi.json", get(move || {
+        let doc = doc.clone();
+        async move { Json(doc.as_ref().clone()) }
+    }))
+}

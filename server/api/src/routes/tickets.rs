@@ -1,0 +1,153 @@
+//! Tickets: list, read, create, change, reply, note, assign, merge, split, bulk.
+
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use tandem_proto::{
+    AssignTicket, BulkFailure, BulkReply, BulkResult, BulkUpdate, CreateTicket, ErrorBody, MergeTicket, MessageKind,
+    MessagePosted, Page, PostMessage, Priority, SplitTicket, Ticket, TicketDetail, TicketQuery, TicketStatus, UpdateTicket,
+};
+use tandem_store::{AssigneeFilter, BulkOutcome, TicketFilter};
+
+use crate::{
+    auth::Auth,
+    error::{ApiError, ApiResult},
+    extract::{Json, Path, Query},
+    state::AppState,
+};
+
+fn parse_list<T: std::str::FromStr>(field: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.map(|s| s.split(',').map(str::trim).filter(|p| !p.is_empty()).map(|p| p.parse::<T>().map_err(|e| ApiError::validation(field, e.to_string()))).collect())
+        .unwrap_or_else(|| Ok(Vec::new()))
+}
+
+fn filter_from(query: TicketQuery, auth: &Auth) -> Result<TicketFilter, ApiError> {
+    let assignee = match query.assignee.as_deref() {
+        None | Some("") | Some("any") => AssigneeFilter::Any,
+        Some("me") => AssigneeFilter::User(auth.actor.user_id),
+        Some("none") => AssigneeFilter::Nobody,
+        Some(id) => AssigneeFilter::User(id.parse().map_err(|_| ApiError::validation("assignee", "use a user id, `me` or `none`"))?),
+    };
+    if query.limit.is_some_and(|l| l == 0 || l > 200) {
+        return Err(ApiError::validation("limit", "limit is 1 to 200"));
+    }
+    Ok(TicketFilter {
+        statuses: parse_list::<TicketStatus>("status", query.status.as_deref())?,
+        priorities: parse_list::<Priority>("priority", query.priority.as_deref())?,
+        inbox_id: query.inbox,
+        team_id: query.team,
+        assignee,
+        tag: query.tag.filter(|t| !t.is_empty()),
+        contact_id: query.contact,
+        sort: query.sort,
+        cursor: query.cursor.filter(|c| !c.is_empty()),
+        limit: query.limit.unwrap_or(50),
+    })
+}
+
+/// Tickets the caller can see, filtered and sorted, one page at a time.
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", params(TicketQuery),
+    responses((status = 200, body = Page<Ticket>), (status = 401, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(query): Query<TicketQuery>) -> ApiResult<Json<Page<Ticket>>> {
+    let filter = filter_from(query, &auth)?;
+    Ok(Json(state.store.list_tickets(&auth.actor, filter).await?))
+}
+
+/// Opens a ticket: a new inbound message on behalf of a contact.
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicket,
+    responses((status = 201, body = TicketDetail), (status = 422, body = ErrorBody)))]
+pub async fn create(State(state): State<AppState>, auth: Auth, Json(input): Json<CreateTicket>) -> ApiResult<Response> {
+    let detail = state.store.create_ticket(&auth.actor, input).await?;
+    let location = format!("/api/v1/tickets/{}", detail.ticket.number);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(detail)).into_response())
+}
+
+/// A ticket with its conversation and timeline.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}", tag = "tickets", params(("number" = i64, Path)),
+    responses((status = 200, body = TicketDetail), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>) -> ApiResult<Json<TicketDetail>> {
+    Ok(Json(state.store.get_ticket(&auth.actor, number).await?))
+}
+
+/// Changes fields; `version` must be the current one (409 otherwise).
+#[utoipa::path(patch, path = "/api/v1/tickets/{number}", tag = "tickets", params(("number" = i64, Path)), request_body = UpdateTicket,
+    responses((status = 200, body = Ticket), (status = 409, body = ErrorBody)))]
+pub async fn update(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>, Json(input): Json<UpdateTicket>) -> ApiResult<Json<Ticket>> {
+    Ok(Json(state.store.update_ticket(&auth.actor, number, input).await?))
+}
+
+/// Replies to the customer. 409 with the unseen messages if the conversation moved on.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/replies", tag = "tickets", params(("number" = i64, Path)), request_body = PostMessage,
+    responses((status = 201, body = MessagePosted), (status = 409, body = ErrorBody)))]
+pub async fn reply(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>, Json(input): Json<PostMessage>) -> ApiResult<(StatusCode, Json<MessagePosted>)> {
+    Ok((StatusCode::CREATED, Json(state.store.post_message(&auth.actor, number, MessageKind::Reply, input).await?)))
+}
+
+/// Adds an internal note. Guarded like replies.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/notes", tag = "tickets", params(("number" = i64, Path)), request_body = PostMessage,
+    responses((status = 201, body = MessagePosted), (status = 409, body = ErrorBody)))]
+pub async fn note(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>, Json(input): Json<PostMessage>) -> ApiResult<(StatusCode, Json<MessagePosted>)> {
+    Ok((StatusCode::CREATED, Json(state.store.post_message(&auth.actor, number, MessageKind::Note, input).await?)))
+}
+
+/// Assigns or unassigns, optionally routing to a team.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/assign", tag = "tickets", params(("number" = i64, Path)), request_body = AssignTicket,
+    responses((status = 200, body = Ticket)))]
+pub async fn assign(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>, Json(input): Json<AssignTicket>) -> ApiResult<Json<Ticket>> {
+    Ok(Json(state.store.assign_ticket(&auth.actor, number, input).await?))
+}
+
+/// Merges this ticket into another; answers the survivor.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/merge", tag = "tickets", params(("number" = i64, Path)), request_body = MergeTicket,
+    responses((status = 200, body = Ticket)))]
+pub async fn merge(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>, Json(input): Json<MergeTicket>) -> ApiResult<Json<Ticket>> {
+    Ok(Json(state.store.merge_tickets(&auth.actor, number, input.into).await?))
+}
+
+/// Moves one customer message into a new ticket; answers the new ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/split", tag = "tickets", params(("number" = i64, Path)), request_body = SplitTicket,
+    responses((status = 201, body = Ticket)))]
+pub async fn split(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>, Json(input): Json<SplitTicket>) -> ApiResult<(StatusCode, Json<Ticket>)> {
+    Ok((StatusCode::CREATED, Json(state.store.split_ticket(&auth.actor, number, input).await?)))
+}
+
+fn bulk_result(outcome: BulkOutcome) -> BulkResult {
+    BulkResult {
+        succeeded: outcome.succeeded,
+        failed: outcome.failed.into_iter().map(|(number, e)| BulkFailure { number, error: ApiError::from(e).detail }).collect(),
+    }
+}
+
+/// Applies one change to many tickets; reports each ticket's outcome.
+#[utoipa::path(post, path = "/api/v1/tickets/bulk", tag = "tickets", request_body = BulkUpdate, responses((status = 200, body = BulkResult)))]
+pub async fn bulk_update(State(state): State<AppState>, auth: Auth, Json(input): Json<BulkUpdate>) -> ApiResult<Json<BulkResult>> {
+    Ok(Json(bulk_result(state.store.bulk_update(&auth.actor, input).await?)))
+}
+
+/// Sends one reply to many tickets (an incident notice).
+#[utoipa::path(post, path = "/api/v1/tickets/bulk-reply", tag = "tickets", request_body = BulkReply, responses((status = 200, body = BulkResult)))]
+pub async fn bulk_reply(State(state): State<AppState>, auth: Auth, Json(input): Json<BulkReply>) -> ApiResult<Json<BulkResult>> {
+    Ok(Json(bulk_result(state.store.bulk_reply(&auth.actor, input).await?)))
+}
+
+/// Downloads an attachment (always as a download, never rendered inline).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "tickets", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
+pub async fn attachment(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Response> {
+    let (meta, bytes) = state.store.attachment(&auth.actor, id).await?;
+    let filename = meta.filename.replace(['"', '\\', '\r', '\n'], "_");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,36 @@
+use std::{path::PathBuf, sync::Arc};
+
+use tandem_store::Store;
+
+use crate::metrics::Metrics;
+
+/// Everything a handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<ApiSettings>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// HTTP-level settings (the binary maps its configuration onto these).
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Mark the session cookie `Secure` (set when Tandem is served over HTTPS).
+    pub secure_cookies: bool,
+    /// The built web UI (`web/dist`), served at `/`.
+    pub web_dir: Option<PathBuf>,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings { secure_cookies: false, web_dir: None, max_body_bytes: 2 * 1024 * 1024 }
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: ApiSettings) -> Self {
+        AppState { store, settings: Arc::new(settings), metrics: Arc::new(Metrics::new()) }
+    }
+}

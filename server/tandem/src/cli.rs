@@ -1,0 +1,84 @@
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::{Parser, Subcommand};
+use tandem_proto::Role;
+
+#[derive(Debug, Parser)]
+#[command(name = "tandem", version, about = "Tandem: a self-hosted shared inbox and helpdesk")]
+pub struct Cli {
+    /// Configuration file (default: ./tandem.toml when it exists). Environment variables override it.
+    #[arg(long, global = true, env = "TANDEM_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serves the API and the web UI (creates or migrates the schema first).
+    Serve {
+        /// Seed demo data when the database has no users yet, and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Applies pending schema migrations and exits.
+    Migrate,
+    /// Manages users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Creates a user.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The password; read from TANDEM_PASSWORD or standard input when absent.
+        #[arg(long, env = "TANDEM_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Sets a user's password and ends their sessions.
+    Passwd {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "TANDEM_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Lists users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Adds demo inboxes, teams, users and ~50 tickets to an empty database.
+    Seed,
+}
+
+fn parse_role(raw: &str) -> Result<Role, String> {
+    raw.parse().map_err(|_| "one of admin, supervisor, agent, observer".to_owned())
+}
+
+/// The password from the flag or environment, else one line of standard input.
+pub fn password_from(given: Option<String>) -> anyhow::Result<String> {
+    if let Some(password) = given {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password given: use --password, TANDEM_PASSWORD or standard input");
+    }
+    Ok(password)
+}

@@ -1,0 +1,247 @@
+//! Configuration: `tandem.toml`, then environment variables on top. Unknown keys and bad
+//! values are errors, and all of them are reported at once.
+//!
+//! | key | environment | default |
+//! |---|---|---|
+//! | `listen` | `TANDEM_LISTEN` | `127.0.0.1:8080` |
+//! | `data_dir` | `TANDEM_DATA_DIR` | `./data` |
+//! | `database_url` | `DATABASE_URL` | `sqlite://<data_dir>/tandem.db` |
+//! | `web_dir` | `TANDEM_WEB_DIR` | `./web/dist` when it exists |
+//! | `log_format` | `TANDEM_LOG_FORMAT` | `human` on a terminal, else `json` |
+//! | `log_level` | `TANDEM_LOG` | `info` (a tracing filter, e.g. `tandem=debug,info`) |
+//! | `secure_cookies` | `TANDEM_SECURE_COOKIES` | `false` (set `true` behind HTTPS) |
+//! | `max_body_bytes` | `TANDEM_MAX_BODY_BYTES` | `2097152` |
+
+use std::{io::IsTerminal, net::SocketAddr, path::{Path, PathBuf}};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub web_dir: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub secure_cookies: bool,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            web_dir: None,
+            log_format: if std::io::stderr().is_terminal() { LogFormat::Human } else { LogFormat::Json },
+            log_level: "info".to_owned(),
+            secure_cookies: false,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// A value from the file or the environment, with where it came from (for error messages).
+struct Source<'a> {
+    name: String,
+    value: Value<'a>,
+}
+
+enum Value<'a> {
+    Toml(&'a toml::Value),
+    Env(String),
+}
+
+impl Source<'_> {
+    fn string(&self) -> Result<String, String> {
+        match &self.value {
+            Value::Toml(toml::Value::String(s)) => Ok(s.clone()),
+            Value::Toml(other) => Err(format!("{}: expected a string, found {}", self.name, other.type_str())),
+            Value::Env(s) => Ok(s.clone()),
+        }
+    }
+
+    fn boolean(&self) -> Result<bool, String> {
+        match &self.value {
+            Value::Toml(toml::Value::Boolean(b)) => Ok(*b),
+            Value::Toml(other) => Err(format!("{}: expected true or false, found {}", self.name, other.type_str())),
+            Value::Env(s) => match s.as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(format!("{}: expected true or false, found `{s}`", self.name)),
+            },
+        }
+    }
+
+    fn integer(&self) -> Result<i64, String> {
+        match &self.value {
+            Value::Toml(toml::Value::Integer(i)) => Ok(*i),
+            Value::Toml(other) => Err(format!("{}: expected an integer, found {}", self.name, other.type_str())),
+            Value::Env(s) => s.parse().map_err(|_| format!("{}: expected an integer, found `{s}`", self.name)),
+        }
+    }
+}
+
+const KEYS: &[(&str, &str)] = &[
+    ("listen", "TANDEM_LISTEN"),
+    ("data_dir", "TANDEM_DATA_DIR"),
+    ("database_url", "DATABASE_URL"),
+    ("web_dir", "TANDEM_WEB_DIR"),
+    ("log_format", "TANDEM_LOG_FORMAT"),
+    ("log_level", "TANDEM_LOG"),
+    ("secure_cookies", "TANDEM_SECURE_COOKIES"),
+    ("max_body_bytes", "TANDEM_MAX_BODY_BYTES"),
+];
+
+impl Config {
+    /// Reads `path` (or `./tandem.toml` if present) and the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, Vec<String>> {
+        let (text, name) = match path {
+            Some(p) => match std::fs::read_to_string(p) {
+                Ok(text) => (Some(text), p.display().to_string()),
+                Err(e) => return Err(vec![format!("cannot read {}: {e}", p.display())]),
+            },
+            None => (std::fs::read_to_string("tandem.toml").ok(), "tandem.toml".to_owned()),
+        };
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Config::from_parts(text.as_deref(), &name, &env)
+    }
+
+    pub fn from_parts(toml_text: Option<&str>, file_name: &str, env: &[(String, String)]) -> Result<Config, Vec<String>> {
+        let mut errors = Vec::new();
+        let table = match toml_text.map(|t| t.parse::<toml::Table>()) {
+            Some(Ok(table)) => table,
+            Some(Err(e)) => return Err(vec![format!("{file_name} is not valid TOML: {e}")]),
+            None => toml::Table::new(),
+        };
+        for key in table.keys() {
+            if !KEYS.iter().any(|(k, _)| k == key) {
+                let known = KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ");
+                errors.push(format!("{file_name}: unknown key `{key}` (known keys: {known})"));
+            }
+        }
+        let mut config = Config::default();
+        for (key, env_name) in KEYS {
+            let from_env = env.iter().find(|(k, _)| k == env_name).map(|(_, v)| v.clone());
+            let source = match (from_env, table.get(*key)) {
+                (Some(v), _) => Source { name: format!("environment variable {env_name}"), value: Value::Env(v) },
+                (None, Some(v)) => Source { name: format!("{file_name}: {key}"), value: Value::Toml(v) },
+                (None, None) => continue,
+            };
+            let result: Result<(), String> = (|| {
+                match *key {
+                    "listen" => {
+                        let s = source.string()?;
+                        config.listen = s.parse().map_err(|_| format!("{}: `{s}` is not an address such as 127.0.0.1:8080", source.name))?;
+                    }
+                    "data_dir" => config.data_dir = PathBuf::from(source.string()?),
+                    "database_url" => {
+                        let s = source.string()?;
+                        if !(s.starts_with("sqlite:") || s.starts_with("postgres://") || s.starts_with("postgresql://")) {
+                            return Err(format!("{}: use sqlite://PATH or postgres://…", source.name));
+                        }
+                        config.database_url = Some(s);
+                    }
+                    "web_dir" => config.web_dir = Some(PathBuf::from(source.string()?)),
+                    "log_format" => {
+                        config.log_format = match source.string()?.as_str() {
+                            "human" => LogFormat::Human,
+                            "json" => LogFormat::Json,
+                            other => return Err(format!("{}: `{other}` is neither `human` nor `json`", source.name)),
+                        }
+                    }
+                    "log_level" => config.log_level = source.string()?,
+                    "secure_cookies" => config.secure_cookies = source.boolean()?,
+                    "max_body_bytes" => {
+                        let n = source.integer()?;
+                        if !(1024..=1024 * 1024 * 1024).contains(&n) {
+                            return Err(format!("{}: must be between 1024 and 1073741824", source.name));
+                        }
+                        config.max_body_bytes = n as usize;
+                    }
+                    _ => {}
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                errors.push(e);
+            }
+        }
+        if errors.is_empty() { Ok(config) } else { Err(errors) }
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("tandem.db").display()))
+    }
+
+    /// The database URL with any password hidden, for messages and logs.
+    pub fn redacted_database_url(&self) -> String {
+        let url = self.database_url();
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &url[scheme + 3..at];
+                match userinfo.split_once(':') {
+                    Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                    None => url,
+                }
+            }
+            _ => url,
+        }
+    }
+
+    /// The web UI directory: configured, or `./web/dist` when it exists.
+    pub fn web_dir(&self) -> Option<PathBuf> {
+        self.web_dir.clone().or_else(|| Some(PathBuf::from("web/dist")).filter(|p| p.join("index.html").is_file()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_match_the_readme() {
+        let config = Config::from_parts(None, "tandem.toml", &[]).expect("defaults");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url(), "sqlite://./data/tandem.db?mode=rwc");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/tandem\"";
+        let config = Config::from_parts(Some(file), "tandem.toml", &env(&[("TANDEM_LISTEN", "0.0.0.0:80")])).expect("valid");
+        assert_eq!(config.listen.to_string(), "0.0.0.0:80");
+        assert_eq!(config.database_url(), "sqlite:///srv/tandem/tandem.db?mode=rwc");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let file = "listen = 8080\nlog_format = \"xml\"\ncolour = true";
+        let errors = Config::from_parts(Some(file), "tandem.toml", &env(&[("TANDEM_SECURE_COOKIES", "maybe"), ("DATABASE_URL", "mysql://x")]))
+            .expect_err("invalid");
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(errors.iter().any(|e| e.contains("unknown key `colour`")));
+        assert!(errors.iter().any(|e| e.contains("listen: expected a string")));
+        assert!(errors.iter().any(|e| e.contains("TANDEM_SECURE_COOKIES")));
+        assert!(errors.iter().any(|e| e.contains("DATABASE_URL")));
+        assert!(errors.iter().any(|e| e.contains("`xml`")));
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let config = Config { database_url: Some("postgres://tandem:s3cret@db:5432/tandem".into()), ..Config::default() };
+        assert_eq!(config.redacted_database_url(), "postgres://tandem:***@db:5432/tandem");
+    }
+}

@@ -1,0 +1,43 @@
+//! `tandem serve`: bind, serve, and stop gracefully on SIGTERM or Ctrl-C.
+
+use anyhow::Context;
+use tandem_api::{ApiSettings, AppState};
+use tandem_store::Store;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::Config;
+
+pub async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
+    let web_dir = config.web_dir();
+    if web_dir.is_none() {
+        tracing::warn!("no web UI found (web/dist/index.html): the API works, the UI does not; build it with `./x build-web`");
+    }
+    let settings = ApiSettings { secure_cookies: config.secure_cookies, web_dir, max_body_bytes: config.max_body_bytes };
+    let state = AppState::new(store, settings);
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = %config.redacted_database_url(), "tandem is listening");
+    println!("Tandem is running on http://{address}");
+    tandem_api::serve(listener, state, shutdown()).await.context("serving")?;
+    tracing::info!("tandem stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let terminate = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
