@@ -1,1 +1,161 @@
-fn main() {}
+//! Project chores, run as `./x <command>` (or `cargo xtask <command>`); see `HELP`.
+//! Std only, so that it compiles in seconds on a fresh machine.
+
+mod deps;
+mod pg;
+mod util;
+mod web;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, ExitStatus};
+
+const HELP: &str = "\
+Usage: ./x <command> [args]      (or: cargo xtask <command> [args])
+
+Commands:
+  run [-- ARGS]   install what is missing, build the web UI and the server (release), then
+                  start Tandem with demo data on http://127.0.0.1:8080;
+                  ARGS are passed on to `tandem serve --demo`
+  test [ARGS]     install what is missing (PostgreSQL, Chromium, cargo-nextest, wasm target),
+                  build the web UI, start a throwaway PostgreSQL and run the whole test suite;
+                  ARGS are passed on to `cargo nextest run` (e.g. a test name filter)
+  pg              start a throwaway PostgreSQL, print its URL, remove it when Enter is
+                  pressed or stdin closes
+  build-web       build the web UI into web/dist
+  help            show this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((c, rest)) => (c.to_string_lossy().into_owned(), rest),
+        None => ("help".to_owned(), &[][..]),
+    };
+    let result = match command.as_str() {
+        "run" => run(rest),
+        "test" => test(rest),
+        "pg" => pg_until_enter(),
+        "build-web" => web::build_web(&root()).map(|()| ExitCode::SUCCESS),
+        "help" | "-h" | "--help" => {
+            // Ignoring a write error is fine: there is nothing useful left to do with it.
+            let _ = std::io::stdout().write_all(HELP.as_bytes());
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(format!("unknown command `{other}`\n\n{HELP}")),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("xtask: error: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// `./x run [-- ARGS]`: build everything, then become `tandem serve --demo ARGS`.
+fn run(args: &[OsString]) -> Result<ExitCode, String> {
+    let root = root();
+    let args = args.strip_prefix(&[OsString::from("--")]).unwrap_or(args);
+    deps::ensure_rust_target("wasm32-unknown-unknown")?;
+    web::build_web(&root)?;
+    util::run(cargo(&root).args(["build", "--release", "-p", "tandem"]))?;
+
+    let bin = target_dir(&root).join("release").join("tandem");
+    let mut server = Command::new(&bin);
+    server.current_dir(&root).args(["serve", "--demo"]).args(args);
+    server.env("TANDEM_WEB_DIR", root.join("web").join("dist"));
+    eprintln!("run: {}", util::describe(&server));
+    // exec replaces this process, so Ctrl-C and SIGTERM go straight to the server.
+    let err = server.exec();
+    Err(format!("could not exec {}: {err}", bin.display()))
+}
+
+/// `./x test [ARGS]`: install, build the web UI, run nextest against a throwaway PostgreSQL.
+fn test(args: &[OsString]) -> Result<ExitCode, String> {
+    let root = root();
+    deps::ensure_apt(&["postgresql", "chromium", "chromium-driver"])?;
+    deps::ensure_cargo_tool("cargo-nextest", "cargo nextest --version", &["cargo-nextest", "--locked"])?;
+    deps::ensure_rust_target("wasm32-unknown-unknown")?;
+    web::build_web(&root)?;
+
+    // Dropped on every way out of this function (error, panic or not); if xtask itself is
+    // killed, the cluster's reaper process cleans up instead (see pg.rs).
+    let pg = pg::PgCluster::start()?;
+    let mut nextest = cargo(&root);
+    nextest
+        .args(["nextest", "run", "--workspace", "--exclude", "tandem-web", "--exclude", "xtask"])
+        .arg("--no-fail-fast")
+        .args(args)
+        .env("TANDEM_TEST_PG_URL", &pg.url)
+        .env("TANDEM_WEB_DIR", root.join("web").join("dist"))
+        .env("TANDEM_CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("TANDEM_CHROMIUM", "/usr/bin/chromium");
+    eprintln!("test: {}", util::describe(&nextest));
+    let status = util::status(&mut nextest)?;
+    drop(pg);
+    if !status.success() {
+        eprintln!("test: nextest failed ({status})");
+    }
+    Ok(exit_code(status))
+}
+
+/// `./x pg`: a throwaway cluster for poking at by hand.
+fn pg_until_enter() -> Result<ExitCode, String> {
+    let pg = pg::PgCluster::start()?;
+    writeln!(std::io::stdout(), "{}", pg.url).map_err(|e| format!("writing to stdout: {e}"))?;
+    eprintln!("pg: press Enter (or close stdin) to stop and remove it");
+    // Any outcome (a line, end of file, an error) means: done.
+    let _ = std::io::stdin().read_line(&mut String::new());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The same exit code as a child's: its code, or 128 + signal like a shell.
+fn exit_code(status: ExitStatus) -> ExitCode {
+    let code = status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1);
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// Cargo's target directory, honouring CARGO_TARGET_DIR (relative to the root, where cargo runs).
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+/// The cargo that runs us (`CARGO` is set by `cargo run`), falling back to the one on PATH.
+fn cargo_program() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// A cargo command run from the workspace root.
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(cargo_program());
+    cmd.current_dir(root);
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_mirrors_child() {
+        let st = |raw| ExitStatus::from_raw(raw);
+        assert_eq!(exit_code(st(0)), ExitCode::SUCCESS);
+        assert_eq!(exit_code(st(4 << 8)), ExitCode::from(4));
+        assert_eq!(exit_code(st(9)), ExitCode::from(128 + 9)); // killed by SIGKILL
+    }
+
+    #[test]
+    fn root_has_the_workspace_manifest() {
+        assert!(root().join("Cargo.toml").is_file());
+        assert!(root().join("xtask").is_dir());
+    }
+}

@@ -7,6 +7,7 @@
 //!
 //! Architecture invariant: a ticket the actor may not see is "not found", never "forbidden".
 
+mod attachments;
 mod auth;
 mod blob;
 mod contacts;
@@ -27,6 +28,7 @@ use sea_orm::ConnectionTrait;
 use sea_orm_migration::MigratorTrait;
 use tandem_domain::{Actor, Clock};
 
+pub use attachments::{MAX_ATTACHMENT_BYTES, safe_filename};
 pub use auth::{NewSession, SESSION_TTL_DAYS};
 pub use blob::BlobStore;
 pub use db::{Db, from_micros, to_micros};

@@ -81,6 +81,8 @@ pub struct Desk {
     pub ticket_a: i64,
     pub ticket_b: i64,
     pub template: proto::Template,
+    /// An attachment on ticket A's first message.
+    pub attachment: proto::Attachment,
 }
 
 impl Desk {
@@ -157,7 +159,9 @@ pub async fn desk(store: &Store) -> Desk {
         })
         .await
         .expect("template");
-    Desk { inbox_a, inbox_b, team, admin, supervisor, agent, agent_b, observer, ticket_a, ticket_b, template }
+    let first_message = store.get_ticket(&sup, ticket_a).await.expect("ticket a").messages[0].id;
+    let attachment = store.add_attachment(first_message, "screenshot.png", "image/png", b"\x89PNG fake").await.expect("attachment");
+    Desk { inbox_a, inbox_b, team, admin, supervisor, agent, agent_b, observer, ticket_a, ticket_b, template, attachment }
 }
 
 pub fn new_ticket(inbox_id: i64, subject: &str, email: &str) -> proto::CreateTicket {
