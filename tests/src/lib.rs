@@ -1,1 +1,148 @@
+//! Shared fixtures of the end-to-end tests: a real Tandem HTTP server on 127.0.0.1 (port 0)
+//! over a fresh database, with the small desk of `tandem_store::testing`, and clients
+//! authenticated as each role.
 
+use std::{net::SocketAddr, sync::Arc};
+
+use reqwest::{Client, Method, Response};
+use serde_json::Value;
+use tandem_api::{ApiSettings, AppState};
+use tandem_domain::FixedClock;
+use tandem_proto as proto;
+use tandem_store::{
+    Store,
+    testing::{self, Backend, Desk, TestDb},
+};
+use tokio::sync::oneshot;
+
+pub use tandem_store::testing::{Backend as DbBackend, PASSWORD};
+
+/// A running server and what it runs on. Stops when dropped.
+pub struct TestServer {
+    pub base: String,
+    pub store: Store,
+    pub desk: Desk,
+    pub clock: Arc<FixedClock>,
+    _db: TestDb,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with(backend, ApiSettings::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, settings: ApiSettings) -> TestServer {
+        let db = testing::fresh_database(backend).await;
+        let clock = testing::clock();
+        let store = testing::open_store(&db, clock.clone()).await;
+        let desk = testing::desk(&store).await;
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState::new(store.clone(), settings);
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(e) = tandem_api::serve(listener, state, shutdown).await {
+                panic!("test server failed: {e}");
+            }
+        });
+        TestServer { base: format!("http://{address}"), store, desk, clock, _db: db, stop: Some(stop) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Api {
+        Api { base: self.base.clone(), client: Client::builder().build().expect("client"), bearer: None }
+    }
+
+    /// A client signed in through `POST /api/v1/session` (cookie).
+    pub async fn login(&self, email: &str) -> Api {
+        let client = Client::builder().cookie_store(true).build().expect("client");
+        let response = client
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "login of {email}: {}", response.text().await.unwrap_or_default());
+        Api { base: self.base.clone(), client, bearer: None }
+    }
+
+    /// A client with a personal API token of `user` (no password hashing: fast).
+    pub async fn token_for(&self, user: &proto::User) -> Api {
+        let actor = testing::actor(&self.store, user).await;
+        let token = self
+            .store
+            .create_api_token(&actor, proto::CreateApiToken { name: "e2e".into(), expires_in_days: None })
+            .await
+            .expect("token");
+        Api { base: self.base.clone(), client: Client::builder().build().expect("client"), bearer: Some(token.secret) }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An HTTP client bound to the test server, optionally with a bearer token.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub base: String,
+    pub client: Client,
+    pub bearer: Option<String>,
+}
+
+impl Api {
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, format!("{}{path}", self.base));
+        match &self.bearer {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Response {
+        let mut builder = self.request(method, path);
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        builder.send().await.expect("request")
+    }
+
+    /// Sends and returns status and JSON body (Null when empty).
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let response = self.send(method, path, body).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+}

@@ -1,0 +1,210 @@
+//! API behaviour over real HTTP: sessions and cookies, bad input of every kind, the send
+//! guard, CSRF, and the operational endpoints.
+
+use reqwest::{Method, header};
+use serde_json::{Value, json};
+use tandem_store::{backend_tests, testing::Backend};
+use tandem_tests::TestServer;
+
+fn assert_error(status: u16, body: &Value, expected: u16, code: &str) {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+}
+
+async fn sessions_use_safe_cookies(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let response = server
+        .anonymous()
+        .send(Method::POST, "/api/v1/session", Some(&json!({ "email": "supervisor@desk.test", "password": tandem_tests::PASSWORD })))
+        .await;
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    for flag in ["tandem_session=", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} missing in {cookie}");
+    }
+    let me: Value = response.json().await.expect("json");
+    assert_eq!(me["user"]["role"], "supervisor");
+    assert_eq!(me["inboxes"].as_array().map(Vec::len), Some(1));
+
+    let api = server.login("agent@desk.test").await;
+    let (status, me) = api.get("/api/v1/me").await;
+    assert_eq!(status, 200);
+    assert_eq!(me["user"]["email"], "agent@desk.test");
+    // A write from another site with the session cookie is refused.
+    let evil = api
+        .request(Method::PATCH, "/api/v1/me")
+        .header(header::ORIGIN, "https://evil.example")
+        .json(&json!({ "availability": "away" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(evil.status(), 403);
+    // Sign out: the cookie no longer works.
+    let (status, _) = api.call(Method::DELETE, "/api/v1/session", None).await;
+    assert_eq!(status, 204);
+    let (status, body) = api.get("/api/v1/me").await;
+    assert_error(status, &body, 401, "unauthenticated");
+    // Wrong passwords and unknown users get the same answer.
+    let (s1, b1) = server.anonymous().post("/api/v1/session", &json!({ "email": "agent@desk.test", "password": "wrong password" })).await;
+    let (s2, b2) = server.anonymous().post("/api/v1/session", &json!({ "email": "ghost@desk.test", "password": "wrong password" })).await;
+    assert_error(s1, &b1, 401, "invalid_credentials");
+    assert_eq!((s1, &b1), (s2, &b2));
+    // A malformed bearer header is a clear 401.
+    let (status, body) = server
+        .anonymous()
+        .request(Method::GET, "/api/v1/me")
+        .header(header::AUTHORIZATION, "Basic abc")
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map(|s| (s, Value::Null))
+        .expect("request");
+    assert_eq!(status, 401, "{body}");
+}
+
+async fn bad_input_gets_clear_4xx_never_500(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let api = server.token_for(&server.desk.supervisor).await;
+    let a = server.desk.ticket_a;
+    let raw = |method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>| {
+        let mut builder = api.request(method, path).body(body);
+        if let Some(ct) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, ct);
+        }
+        async move {
+            let response = builder.send().await.expect("request");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let json_ct = Some("application/json");
+    let (s, b) = raw(Method::POST, "/api/v1/tickets", json_ct, b"{\"subject\": ".to_vec()).await;
+    assert_error(s, &b, 400, "bad_request");
+    let (s, b) = raw(Method::POST, "/api/v1/tickets", json_ct, br#"{"inbox_id": "one", "subject": 1}"#.to_vec()).await;
+    assert_error(s, &b, 422, "validation");
+    let (s, b) = raw(Method::PATCH, &format!("/api/v1/tickets/{a}"), json_ct, br#"{"version": 1, "colour": "red"}"#.to_vec()).await;
+    assert_error(s, &b, 422, "validation");
+    assert!(b["error"]["message"].as_str().is_some_and(|m| m.contains("colour")), "{b}");
+    let (s, b) = raw(Method::POST, "/api/v1/tickets", Some("text/plain"), b"hello".to_vec()).await;
+    assert_error(s, &b, 415, "unsupported_media_type");
+    let (s, b) = raw(Method::POST, "/api/v1/tickets", json_ct, vec![b' '; 3 * 1024 * 1024]).await;
+    assert_error(s, &b, 413, "payload_too_large");
+    let (s, b) = raw(Method::POST, "/api/v1/tickets", json_ct, b"\xff\xfe\x00garbage".to_vec()).await;
+    assert!(s == 400 || s == 422, "{s} {b}");
+    let (s, b) = api.get("/api/v1/tickets/abc").await;
+    assert_error(s, &b, 400, "bad_request");
+    let (s, b) = api.get("/api/v1/tickets?limit=abc").await;
+    assert_error(s, &b, 400, "bad_request");
+    let (s, b) = api.get("/api/v1/tickets?status=later").await;
+    assert_error(s, &b, 422, "validation");
+    assert_eq!(b["error"]["field"], "status");
+    let (s, b) = api.get("/api/v1/tickets?limit=0").await;
+    assert_error(s, &b, 422, "validation");
+    let (s, b) = api.get("/api/v1/tickets?cursor=forged").await;
+    assert_error(s, &b, 422, "validation");
+    let (s, b) = api.get("/api/v1/tickets/999999").await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = api.get("/api/v1/no-such-thing").await;
+    assert_error(s, &b, 404, "not_found");
+    let (s, b) = api.call(Method::PUT, "/api/v1/tickets", None).await;
+    assert_error(s, &b, 405, "method_not_allowed");
+    // Domain refusals: empty subject, bad email, invalid transition, empty patch.
+    let (s, b) = api.post("/api/v1/tickets", &json!({ "inbox_id": server.desk.inbox_a.id, "subject": "  ", "body_text": "x", "contact": { "email": "a@b.test" } })).await;
+    assert_error(s, &b, 422, "validation");
+    assert_eq!(b["error"]["field"], "subject");
+    let (s, b) = api.post("/api/v1/tickets", &json!({ "inbox_id": server.desk.inbox_a.id, "subject": "Hi", "body_text": "x", "contact": { "email": "not an email" } })).await;
+    assert_error(s, &b, 422, "validation");
+    assert_eq!(b["error"]["field"], "contact.email");
+    let (_, ticket) = api.get(&format!("/api/v1/tickets/{a}")).await;
+    let version = ticket["ticket"]["version"].as_i64().expect("version");
+    let (s, b) = api.patch(&format!("/api/v1/tickets/{a}"), &json!({ "version": version, "status": "new" })).await;
+    assert!(s == 200, "new to new is a no-op: {b}");
+    let (_, b) = api.patch(&format!("/api/v1/tickets/{a}"), &json!({ "version": version, "status": "open" })).await;
+    let version = b["version"].as_i64().expect("version");
+    let (s, b) = api.patch(&format!("/api/v1/tickets/{a}"), &json!({ "version": version, "status": "new" })).await;
+    assert_error(s, &b, 422, "invalid_transition");
+    let (s, b) = api.patch(&format!("/api/v1/tickets/{a}"), &json!({ "version": version })).await;
+    assert_error(s, &b, 422, "validation");
+    // Duplicates are a 409 naming the field.
+    let admin = server.token_for(&server.desk.admin).await;
+    let (s, b) = admin.post("/api/v1/inboxes", &json!({ "name": "Again", "address": "support@desk.test" })).await;
+    assert_error(s, &b, 409, "duplicate");
+    assert_eq!(b["error"]["field"], "address");
+    // Bulk: refusals are reported per ticket, with reasons.
+    let observer = server.token_for(&server.desk.observer).await;
+    let (s, b) = observer.post("/api/v1/tickets/bulk", &json!({ "numbers": [a, 424242], "status": "solved" })).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["succeeded"], json!([]));
+    assert_eq!(b["failed"][0]["error"]["code"], "forbidden");
+    assert_eq!(b["failed"][1]["error"]["code"], "not_found");
+}
+
+async fn send_guard_over_http(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let agent = server.token_for(&server.desk.agent).await;
+    let supervisor = server.login("supervisor@desk.test").await;
+    let a = server.desk.ticket_a;
+    let (_, seen) = agent.get(&format!("/api/v1/tickets/{a}")).await;
+    let version = seen["ticket"]["version"].as_i64().expect("version");
+    let (s, _) = supervisor.post(&format!("/api/v1/tickets/{a}/notes"), &json!({ "body_text": "I'll call them", "seen_version": version })).await;
+    assert_eq!(s, 201);
+    let (s, b) = agent.post(&format!("/api/v1/tickets/{a}/replies"), &json!({ "body_text": "Hello!", "seen_version": version })).await;
+    assert_error(s, &b, 409, "conflict");
+    assert_eq!(b["error"]["conflict"]["unseen_messages"][0]["body_text"], "I'll call them");
+    assert_eq!(b["error"]["conflict"]["unseen_messages"][0]["kind"], "note");
+    let current = b["error"]["conflict"]["current_version"].as_i64().expect("current");
+    let (s, b) = agent
+        .post(&format!("/api/v1/tickets/{a}/replies"), &json!({ "body_text": "Hello!", "seen_version": current, "set_status": "pending" }))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["ticket"]["status"], "pending");
+    assert_eq!(b["message"]["delivery_state"], "queued");
+    // The timeline shows both messages and the status change.
+    let (_, detail) = agent.get(&format!("/api/v1/tickets/{a}")).await;
+    let kinds: Vec<_> = detail["messages"].as_array().expect("messages").iter().map(|m| m["kind"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(kinds, ["inbound", "note", "reply"]);
+    assert!(detail["events"].as_array().expect("events").iter().any(|e| e["field"] == "status" && e["after"] == "pending"));
+}
+
+async fn operational_endpoints(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let anon = server.anonymous();
+    let response = anon.send(Method::GET, "/healthz", None).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("x-request-id").is_some(), "every answer carries a request id");
+    assert_eq!(anon.send(Method::GET, "/readyz", None).await.status(), 200);
+    let api = server.token_for(&server.desk.agent).await;
+    api.get("/api/v1/tickets").await;
+    let metrics = anon.send(Method::GET, "/metrics", None).await.text().await.expect("text");
+    assert!(metrics.contains("tandem_http_requests_total{method=\"GET\",route=\"/api/v1/tickets\",status=\"200\"} 1"), "{metrics}");
+    assert!(metrics.contains("tandem_http_request_duration_seconds_bucket"), "{metrics}");
+    assert!(metrics.contains("tandem_db_pool_connections"), "{metrics}");
+    let (status, doc) = anon.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
+    assert!(doc["paths"]["/api/v1/tickets/{number}/replies"]["post"].is_object());
+    // The security headers are on every answer.
+    let response = anon.send(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(response.headers().get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"));
+    assert!(response.headers().get("content-security-policy").is_some());
+}
+
+async fn attachments_download_safely(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let api = server.token_for(&server.desk.agent).await;
+    let response = api.send(Method::GET, &format!("/api/v1/attachments/{}", server.desk.attachment.id), None).await;
+    assert_eq!(response.status(), 200);
+    let disposition = response.headers().get(header::CONTENT_DISPOSITION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(disposition, "attachment; filename=\"screenshot.png\"");
+    assert_eq!(response.bytes().await.expect("bytes").as_ref(), b"\x89PNG fake");
+}
+
+backend_tests! {
+    sessions_use_safe_cookies,
+    bad_input_gets_clear_4xx_never_500,
+    send_guard_over_http,
+    operational_endpoints,
+    attachments_download_safely,
+}

@@ -1,0 +1,259 @@
+//! The role matrix: every endpoint, called as anonymous, observer, agent (non-member and
+//! member of the ticket's inbox), supervisor and admin, with the expected status of each.
+//! The table is checked against the OpenAPI document, so a new route without a row fails.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use tandem_proto as proto;
+use tandem_store::{backend_tests, testing::{Backend, actor}};
+use tandem_tests::{Api, TestServer};
+
+/// Callers, in the order of the expectation arrays.
+const ROLES: [&str; 6] = ["anonymous", "observer", "agent (non-member)", "agent (member)", "supervisor", "admin"];
+
+/// What a row needs prepared before each call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prep {
+    Nothing,
+    /// Two fresh tickets in inbox A (merge).
+    FreshTickets,
+    /// A fresh ticket with two customer messages (split).
+    SplitTicket,
+    /// A fresh template (delete).
+    FreshTemplate,
+    /// A fresh API token of the admin (revoke).
+    AdminToken,
+}
+
+/// Values the paths and bodies refer to.
+#[derive(Debug, Clone, Default)]
+struct Ctx {
+    me: i64,
+    a: i64,
+    version_a: i64,
+    inbox_a: i64,
+    inbox_b: i64,
+    team: i64,
+    agent: i64,
+    agent_b: i64,
+    observer: i64,
+    template: i64,
+    contact: i64,
+    attachment: i64,
+    fresh: i64,
+    fresh2: i64,
+    message: i64,
+    token: i64,
+    unique: String,
+}
+
+struct Row {
+    /// The OpenAPI operation, e.g. `GET /api/v1/tickets/{number}`.
+    spec: &'static str,
+    path: Box<dyn Fn(&Ctx) -> String>,
+    body: Box<dyn Fn(&Ctx) -> Option<Value>>,
+    prep: Prep,
+    expect: [u16; 6],
+}
+
+fn row(spec: &'static str, path: impl Fn(&Ctx) -> String + 'static, body: impl Fn(&Ctx) -> Option<Value> + 'static, prep: Prep, expect: [u16; 6]) -> Row {
+    Row { spec, path: Box::new(path), body: Box::new(body), prep, expect }
+}
+
+fn fixed(spec: &'static str, expect: [u16; 6]) -> Row {
+    let path = spec.split_once(' ').map(|(_, p)| p.to_owned()).unwrap_or_default();
+    row(spec, move |_| path.clone(), |_| None, Prep::Nothing, expect)
+}
+
+fn none(_: &Ctx) -> Option<Value> {
+    None
+}
+
+const ALL_OK: [u16; 6] = [200; 6];
+const SIGNED_IN: [u16; 6] = [401, 200, 200, 200, 200, 200];
+const ADMIN_ONLY: [u16; 6] = [401, 403, 403, 403, 403, 200];
+const ADMIN_ONLY_201: [u16; 6] = [401, 403, 403, 403, 403, 201];
+const ADMIN_ONLY_204: [u16; 6] = [401, 403, 403, 403, 403, 204];
+const TICKET_READ: [u16; 6] = [401, 200, 404, 200, 200, 200];
+const TICKET_WORK: [u16; 6] = [401, 403, 404, 200, 200, 200];
+const TICKET_WORK_201: [u16; 6] = [401, 403, 404, 201, 201, 201];
+
+fn rows() -> Vec<Row> {
+    vec![
+        // Operational endpoints and the document itself are public.
+        fixed("GET /healthz", ALL_OK),
+        fixed("GET /readyz", ALL_OK),
+        fixed("GET /metrics", ALL_OK),
+        fixed("GET /api/v1/openapi.json", ALL_OK),
+        // Session and self-service.
+        row("POST /api/v1/session", |_| "/api/v1/session".into(), |_| Some(json!({ "email": "agent@desk.test", "password": tandem_tests::PASSWORD })), Prep::Nothing, ALL_OK),
+        row("DELETE /api/v1/session", |_| "/api/v1/session".into(), none, Prep::Nothing, [204; 6]),
+        fixed("GET /api/v1/me", SIGNED_IN),
+        row("PATCH /api/v1/me", |_| "/api/v1/me".into(), |_| Some(json!({ "availability": "online" })), Prep::Nothing, SIGNED_IN),
+        row("POST /api/v1/me/password", |_| "/api/v1/me/password".into(),
+            |_| Some(json!({ "current_password": tandem_tests::PASSWORD, "new_password": tandem_tests::PASSWORD })), Prep::Nothing, [401, 204, 204, 204, 204, 204]),
+        fixed("GET /api/v1/me/tokens", SIGNED_IN),
+        row("POST /api/v1/me/tokens", |_| "/api/v1/me/tokens".into(), |_| Some(json!({ "name": "matrix" })), Prep::Nothing, [401, 201, 201, 201, 201, 201]),
+        // Only the owner may revoke a token: here the admin's.
+        row("DELETE /api/v1/me/tokens/{id}", |c| format!("/api/v1/me/tokens/{}", c.token), none, Prep::AdminToken, [401, 404, 404, 404, 404, 204]),
+        // Tickets.
+        fixed("GET /api/v1/tickets", SIGNED_IN),
+        row("POST /api/v1/tickets", |_| "/api/v1/tickets".into(),
+            |c| Some(json!({ "inbox_id": c.inbox_a, "subject": "Matrix", "body_text": "Hello", "contact": { "email": "matrix@customer.test" } })),
+            Prep::Nothing, [401, 403, 422, 201, 201, 201]),
+        row("GET /api/v1/tickets/{number}", |c| format!("/api/v1/tickets/{}", c.a), none, Prep::Nothing, TICKET_READ),
+        row("PATCH /api/v1/tickets/{number}", |c| format!("/api/v1/tickets/{}", c.a), |c| Some(json!({ "version": c.version_a, "tags": ["matrix"] })), Prep::Nothing, TICKET_WORK),
+        row("POST /api/v1/tickets/{number}/replies", |c| format!("/api/v1/tickets/{}/replies", c.a),
+            |c| Some(json!({ "body_text": "A reply", "seen_version": c.version_a })), Prep::Nothing, TICKET_WORK_201),
+        row("POST /api/v1/tickets/{number}/notes", |c| format!("/api/v1/tickets/{}/notes", c.a),
+            |c| Some(json!({ "body_text": "A note", "seen_version": c.version_a })), Prep::Nothing, TICKET_WORK_201),
+        // Each caller takes the ticket for themselves: agents may take unassigned tickets,
+        // supervisors and admins may reassign.
+        row("POST /api/v1/tickets/{number}/assign", |c| format!("/api/v1/tickets/{}/assign", c.a), |c| Some(json!({ "assignee_id": c.me })), Prep::Nothing, TICKET_WORK),
+        row("POST /api/v1/tickets/{number}/merge", |c| format!("/api/v1/tickets/{}/merge", c.fresh), |c| Some(json!({ "into": c.fresh2 })), Prep::FreshTickets, TICKET_WORK),
+        row("POST /api/v1/tickets/{number}/split", |c| format!("/api/v1/tickets/{}/split", c.fresh), |c| Some(json!({ "message_id": c.message })), Prep::SplitTicket, TICKET_WORK_201),
+        // Bulk answers 200 with a per-ticket report; refusals are inside (see api.rs).
+        row("POST /api/v1/tickets/bulk", |_| "/api/v1/tickets/bulk".into(), |c| Some(json!({ "numbers": [c.a], "priority": "high" })), Prep::Nothing, SIGNED_IN),
+        row("POST /api/v1/tickets/bulk-reply", |_| "/api/v1/tickets/bulk-reply".into(), |c| Some(json!({ "numbers": [c.a], "body_text": "Incident notice" })), Prep::Nothing, SIGNED_IN),
+        row("GET /api/v1/attachments/{id}", |c| format!("/api/v1/attachments/{}", c.attachment), none, Prep::Nothing, TICKET_READ),
+        // Users.
+        fixed("GET /api/v1/users", SIGNED_IN),
+        row("POST /api/v1/users", |_| "/api/v1/users".into(),
+            |c| Some(json!({ "email": format!("{}@desk.test", c.unique), "display_name": "New", "password": "a long password", "role": "agent" })), Prep::Nothing, ADMIN_ONLY_201),
+        row("GET /api/v1/users/{id}", |c| format!("/api/v1/users/{}", c.agent), none, Prep::Nothing, SIGNED_IN),
+        row("PATCH /api/v1/users/{id}", |c| format!("/api/v1/users/{}", c.agent), |_| Some(json!({ "skills": ["billing"] })), Prep::Nothing, ADMIN_ONLY),
+        // Inboxes: members see their inboxes; only admins change them.
+        fixed("GET /api/v1/inboxes", SIGNED_IN),
+        row("POST /api/v1/inboxes", |_| "/api/v1/inboxes".into(), |c| Some(json!({ "name": "New", "address": format!("{}@desk.test", c.unique) })), Prep::Nothing, ADMIN_ONLY_201),
+        row("GET /api/v1/inboxes/{id}", |c| format!("/api/v1/inboxes/{}", c.inbox_a), none, Prep::Nothing, TICKET_READ),
+        row("PATCH /api/v1/inboxes/{id}", |c| format!("/api/v1/inboxes/{}", c.inbox_a), |_| Some(json!({ "name": "Support desk" })), Prep::Nothing, ADMIN_ONLY),
+        row("GET /api/v1/inboxes/{id}/members", |c| format!("/api/v1/inboxes/{}/members", c.inbox_a), none, Prep::Nothing, TICKET_READ),
+        row("POST /api/v1/inboxes/{id}/members", |c| format!("/api/v1/inboxes/{}/members", c.inbox_b), |c| Some(json!({ "user_id": c.observer })), Prep::Nothing, ADMIN_ONLY_204),
+        row("DELETE /api/v1/inboxes/{id}/members/{user_id}", |c| format!("/api/v1/inboxes/{}/members/{}", c.inbox_b, c.observer), none, Prep::Nothing, ADMIN_ONLY_204),
+        // Teams.
+        fixed("GET /api/v1/teams", SIGNED_IN),
+        row("POST /api/v1/teams", |_| "/api/v1/teams".into(), |c| Some(json!({ "name": c.unique })), Prep::Nothing, ADMIN_ONLY_201),
+        row("GET /api/v1/teams/{id}", |c| format!("/api/v1/teams/{}", c.team), none, Prep::Nothing, SIGNED_IN),
+        row("PATCH /api/v1/teams/{id}", |c| format!("/api/v1/teams/{}", c.team), |_| Some(json!({ "description": "Escalations" })), Prep::Nothing, ADMIN_ONLY),
+        row("POST /api/v1/teams/{id}/members", |c| format!("/api/v1/teams/{}/members", c.team), |c| Some(json!({ "user_id": c.agent_b })), Prep::Nothing, ADMIN_ONLY_204),
+        row("DELETE /api/v1/teams/{id}/members/{user_id}", |c| format!("/api/v1/teams/{}/members/{}", c.team, c.agent_b), none, Prep::Nothing, ADMIN_ONLY_204),
+        // Contacts are shared; observers only read them.
+        fixed("GET /api/v1/contacts", SIGNED_IN),
+        row("POST /api/v1/contacts", |_| "/api/v1/contacts".into(), |c| Some(json!({ "email": format!("{}@customer.test", c.unique) })), Prep::Nothing, [401, 403, 201, 201, 201, 201]),
+        row("GET /api/v1/contacts/{id}", |c| format!("/api/v1/contacts/{}", c.contact), none, Prep::Nothing, SIGNED_IN),
+        row("PATCH /api/v1/contacts/{id}", |c| format!("/api/v1/contacts/{}", c.contact), |_| Some(json!({ "name": "Anna K." })), Prep::Nothing, [401, 403, 200, 200, 200, 200]),
+        row("GET /api/v1/contacts/{id}/tickets", |c| format!("/api/v1/contacts/{}/tickets", c.contact), none, Prep::Nothing, SIGNED_IN),
+        fixed("GET /api/v1/tags", SIGNED_IN),
+        // Templates: everyone signed in reads; supervisors and admins write.
+        fixed("GET /api/v1/templates", SIGNED_IN),
+        row("POST /api/v1/templates", |_| "/api/v1/templates".into(), |c| Some(json!({ "name": c.unique, "body": "Hi {{ contact.name }}" })), Prep::Nothing, [401, 403, 403, 403, 201, 201]),
+        row("GET /api/v1/templates/{id}", |c| format!("/api/v1/templates/{}", c.template), none, Prep::Nothing, SIGNED_IN),
+        row("PATCH /api/v1/templates/{id}", |c| format!("/api/v1/templates/{}", c.template), |_| Some(json!({ "subject": "Hello" })), Prep::Nothing, [401, 403, 403, 403, 200, 200]),
+        row("DELETE /api/v1/templates/{id}", |c| format!("/api/v1/templates/{}", c.fresh), none, Prep::FreshTemplate, [401, 403, 403, 403, 204, 204]),
+        row("POST /api/v1/templates/preview", |_| "/api/v1/templates/preview".into(), |c| Some(json!({ "template_id": c.template, "ticket_number": c.a })), Prep::Nothing, TICKET_READ),
+        // The global audit trail.
+        fixed("GET /api/v1/events", ADMIN_ONLY),
+    ]
+}
+
+async fn prepare(server: &TestServer, prep: Prep, ctx: &mut Ctx) {
+    let store = &server.store;
+    let desk = &server.desk;
+    let admin = actor(store, &desk.admin).await;
+    ctx.version_a = store.get_ticket(&admin, desk.ticket_a).await.expect("ticket a").ticket.version;
+    match prep {
+        Prep::Nothing => {}
+        Prep::FreshTickets => {
+            let new = |subject: &'static str| tandem_store::testing::new_ticket(desk.inbox_a.id, subject, "fresh@customer.test");
+            ctx.fresh = store.create_ticket(&admin, new("Fresh one")).await.expect("fresh").ticket.number;
+            ctx.fresh2 = store.create_ticket(&admin, new("Fresh two")).await.expect("fresh").ticket.number;
+        }
+        Prep::SplitTicket => {
+            let new = tandem_store::testing::new_ticket(desk.inbox_a.id, "Two questions", "split@customer.test");
+            ctx.fresh = store.create_ticket(&admin, new).await.expect("fresh").ticket.number;
+            ctx.message = store.add_customer_message(ctx.fresh, "And another thing").await.expect("second message").id;
+        }
+        Prep::FreshTemplate => {
+            let template = proto::CreateTemplate { name: ctx.unique.clone(), subject: String::new(), body: "Bye".into() };
+            ctx.fresh = store.create_template(None, template).await.expect("template").id;
+        }
+        Prep::AdminToken => {
+            let token = proto::CreateApiToken { name: "revoke me".into(), expires_in_days: None };
+            ctx.token = store.create_api_token(&admin, token).await.expect("token").token.id;
+        }
+    }
+}
+
+fn method_of(spec: &str) -> Method {
+    spec.split_once(' ').and_then(|(m, _)| m.parse().ok()).unwrap_or(Method::GET)
+}
+
+async fn role_matrix(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let desk = server.desk.clone();
+    let callers: Vec<(Option<&proto::User>, Api)> = vec![
+        (None, server.anonymous()),
+        (Some(&desk.observer), server.token_for(&desk.observer).await),
+        (Some(&desk.agent_b), server.token_for(&desk.agent_b).await),
+        (Some(&desk.agent), server.token_for(&desk.agent).await),
+        (Some(&desk.supervisor), server.token_for(&desk.supervisor).await),
+        (Some(&desk.admin), server.token_for(&desk.admin).await),
+    ];
+    let contact = server.store.get_ticket(&actor(&server.store, &desk.admin).await, desk.ticket_a).await.expect("a").ticket.contact.id;
+    let mut failures = Vec::new();
+    let mut counter = 0;
+    let rows = rows();
+    for row in &rows {
+        for (i, (user, api)) in callers.iter().enumerate() {
+            counter += 1;
+            let mut ctx = Ctx {
+                me: user.map(|u| u.id).unwrap_or(0),
+                a: desk.ticket_a,
+                inbox_a: desk.inbox_a.id,
+                inbox_b: desk.inbox_b.id,
+                team: desk.team.id,
+                agent: desk.agent.id,
+                agent_b: desk.agent_b.id,
+                observer: desk.observer.id,
+                template: desk.template.id,
+                contact,
+                attachment: desk.attachment.id,
+                unique: format!("matrix{counter}"),
+                ..Ctx::default()
+            };
+            prepare(&server, row.prep, &mut ctx).await;
+            let path = (row.path)(&ctx);
+            let body = (row.body)(&ctx);
+            let (status, answer) = api.call(method_of(row.spec), &path, body.as_ref()).await;
+            if status != row.expect[i] {
+                failures.push(format!("{} as {}: expected {}, got {status}: {answer}", row.spec, ROLES[i], row.expect[i]));
+            }
+            // Error answers always have the uniform shape.
+            if status >= 400 {
+                assert!(answer["error"]["code"].is_string() && answer["error"]["message"].is_string(), "{} as {}: {answer}", row.spec, ROLES[i]);
+            }
+            assert!(status < 500, "{} as {} answered {status}: {answer}", row.spec, ROLES[i]);
+        }
+    }
+    assert!(failures.is_empty(), "{} of {counter} calls differ:\n{}", failures.len(), failures.join("\n"));
+
+    // Every operation of the OpenAPI document has a row, and every row is a real operation.
+    let (_, doc) = server.anonymous().get("/api/v1/openapi.json").await;
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "patch", "put", "delete"] {
+            if item.get(method).is_some() {
+                documented.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let covered: BTreeSet<String> = rows.iter().map(|r| r.spec.to_owned()).filter(|s| s.contains("/api/v1/") && !s.ends_with("openapi.json")).collect();
+    let missing: Vec<_> = documented.difference(&covered).collect();
+    let unknown: Vec<_> = covered.difference(&documented).collect();
+    assert!(missing.is_empty(), "operations without a row in the role matrix: {missing:?}");
+    assert!(unknown.is_empty(), "rows for operations the API does not document: {unknown:?}");
+}
+
+backend_tests! { role_matrix }
