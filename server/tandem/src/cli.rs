@@ -30,6 +30,24 @@ pub enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Benchmark data: the demo users and inboxes, then many tickets written in bulk
+    /// (used by `./x bench`; not for production databases).
+    #[command(hide = true)]
+    BenchSeed {
+        #[arg(long, default_value_t = 100_000)]
+        tickets: u64,
+        #[arg(long, default_value_t = 3)]
+        messages_per_ticket: u32,
+        /// Rows per INSERT statement.
+        #[arg(long, default_value_t = 500)]
+        rows_per_statement: usize,
+        /// Tickets per transaction.
+        #[arg(long, default_value_t = 5_000)]
+        tickets_per_transaction: usize,
+        /// Skip `ANALYZE` after seeding.
+        #[arg(long)]
+        no_analyze: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

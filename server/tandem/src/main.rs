@@ -1,5 +1,6 @@
 //! `tandem`: the helpdesk server and its administration commands.
 
+mod bench;
 mod cli;
 mod config;
 mod demo;
@@ -96,6 +97,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("{:>4}  {:<32} {:<11} {}{state}", user.id, user.email, user.role.as_str(), user.display_name);
             }
             Ok(())
+        }
+        Command::BenchSeed { tickets, messages_per_ticket, rows_per_statement, tickets_per_transaction, no_analyze } => {
+            let spec = tandem_store::seed::BulkSpec {
+                tickets,
+                messages_per_ticket,
+                rows_per_statement,
+                tickets_per_transaction,
+                analyze: !no_analyze,
+                ..Default::default()
+            };
+            bench::bench_seed(&config, &open(&config).await?, spec).await
         }
         Command::Demo(DemoCommand::Seed) => {
             let store = open(&config).await?;
