@@ -3,7 +3,11 @@
 //! Secrets are random 32-byte values shown to the client once; the database keeps only their
 //! SHA-256, so a leaked database does not leak live sessions or tokens.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Mutex,
+    time::{Duration as StdDuration, Instant},
+};
 
 use argon2::{
     Argon2,
@@ -23,6 +27,16 @@ use crate::{
 };
 
 pub const SESSION_TTL_DAYS: i64 = 14;
+/// How long a session → actor lookup is reused without asking the database again.
+///
+/// Within this process the cache is exact: every committed write transaction (sign-out,
+/// password change, user disabled, role or membership changed — and any other write)
+/// invalidates all entries, and a session's expiry is checked on every use. Changes made by
+/// *another* process (the `tandem user passwd` CLI, a second server on the same PostgreSQL
+/// database) take effect after at most this long.
+pub const SESSION_CACHE_SECONDS: u64 = 5;
+/// Beyond this many cached sessions, stale entries are dropped (and all of them if none are).
+const SESSION_CACHE_MAX: usize = 10_000;
 const TOKEN_PREFIX: &str = "tdm_";
 
 /// A new browser session: the secret goes into the cookie.
@@ -105,6 +119,52 @@ impl From<TokenRow> for proto::ApiToken {
     }
 }
 
+/// Recently looked-up sessions of this process: token hash → the actor, the session's expiry,
+/// and the write generation (see `Db`) the entry was read at.
+#[derive(Debug, Default)]
+pub(crate) struct SessionCache {
+    entries: Mutex<HashMap<String, CachedSession>>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedSession {
+    actor: Actor,
+    expires_at: i64,
+    generation: u64,
+    cached_at: Instant,
+}
+
+impl CachedSession {
+    fn is_fresh(&self, generation: u64) -> bool {
+        self.generation == generation && self.cached_at.elapsed() < StdDuration::from_secs(SESSION_CACHE_SECONDS)
+    }
+}
+
+impl SessionCache {
+    fn get(&self, token_hash: &str, now: i64, generation: u64) -> Option<Actor> {
+        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(token_hash)
+            .filter(|e| e.is_fresh(generation) && e.expires_at > now)
+            .map(|e| e.actor.clone())
+    }
+
+    fn put(&self, token_hash: String, actor: Actor, expires_at: i64, generation: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= SESSION_CACHE_MAX {
+            entries.retain(|_, e| e.is_fresh(generation));
+            if entries.len() >= SESSION_CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(token_hash, CachedSession { actor, expires_at, generation, cached_at: Instant::now() });
+    }
+
+    fn remove(&self, token_hash: &str) {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(token_hash);
+    }
+}
+
 impl Store {
     /// Checks email and password and opens a session.
     pub async fn login(&self, email: &str, password: &str) -> Result<NewSession> {
@@ -145,28 +205,47 @@ impl Store {
 
     /// Ends a session (sign-out). Unknown secrets are ignored.
     pub async fn logout(&self, secret: &str) -> Result<()> {
+        let hash = secret_hash(secret);
+        self.db.sessions.remove(&hash);
         let tx = self.db.write().await?;
-        tx.tx
-            .execute_raw(self.db.stmt("DELETE FROM sessions WHERE token_hash = ?", vec![secret_hash(secret).into()]))
-            .await?;
-        tx.commit().await
+        tx.tx.execute_raw(self.db.stmt("DELETE FROM sessions WHERE token_hash = ?", vec![hash.clone().into()])).await?;
+        // Committing invalidates every cached session; removing it again covers a lookup
+        // that raced with this sign-out.
+        let done = tx.commit().await;
+        self.db.sessions.remove(&hash);
+        done
     }
 
     /// The user behind a session cookie, if the session is live and the user active.
+    ///
+    /// Answers from a short-lived cache (see [`SESSION_CACHE_SECONDS`]) when it can.
     pub async fn actor_for_session(&self, secret: &str) -> Result<Option<Actor>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            user_id: i64,
+            expires_at: i64,
+        }
         let now = self.now_micros();
-        let row: Option<IdRow> = query_one(
+        let hash = secret_hash(secret);
+        // Read before the queries: a write committed meanwhile makes the new entry stale.
+        let generation = self.db.generation();
+        if let Some(actor) = self.db.sessions.get(&hash, now, generation) {
+            return Ok(Some(actor));
+        }
+        let row: Option<Row> = query_one(
             self.db.connection(),
             self.db.stmt(
-                "SELECT user_id AS id FROM sessions WHERE token_hash = ? AND expires_at > ?",
-                vec![secret_hash(secret).into(), now.into()],
+                "SELECT user_id, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?",
+                vec![hash.clone().into(), now.into()],
             ),
         )
         .await?;
-        match row {
-            Some(row) => self.actor_by_id(row.id).await,
-            None => Ok(None),
+        let Some(row) = row else { return Ok(None) };
+        let actor = self.actor_by_id(row.user_id).await?;
+        if let Some(actor) = &actor {
+            self.db.sessions.put(hash, actor.clone(), row.expires_at, generation);
         }
+        Ok(actor)
     }
 
     /// The user behind a bearer token, if it is live; records its last use (at most once a minute).
@@ -299,5 +378,18 @@ mod tests {
         assert!(!verify_password("wrong".into(), hash).await.expect("verify"));
         assert!(!verify_password("x".into(), "not a hash".into()).await.expect("malformed"));
         assert!(PasswordHash::new(DUMMY_HASH).is_ok(), "the dummy hash must parse");
+    }
+
+    #[test]
+    fn session_cache_respects_writes_and_expiry() {
+        let cache = SessionCache::default();
+        let actor = Actor { user_id: 7, role: proto::Role::Agent, display_name: "A".into(), inbox_ids: BTreeSet::from([1]) };
+        cache.put("h".into(), actor.clone(), 1_000, 3);
+        assert_eq!(cache.get("h", 999, 3).map(|a| a.user_id), Some(7));
+        assert!(cache.get("h", 1_000, 3).is_none(), "expired sessions are not served");
+        assert!(cache.get("h", 999, 4).is_none(), "a committed write makes every entry stale");
+        assert!(cache.get("other", 999, 3).is_none());
+        cache.remove("h");
+        assert!(cache.get("h", 999, 3).is_none(), "sign-out removes the entry");
     }
 }

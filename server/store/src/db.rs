@@ -1,15 +1,19 @@
 //! Connections, the two backends' differences, and small SQL helpers.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
     FromQueryResult, Statement, TransactionTrait, Value,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::error::Result;
+use crate::{auth::SessionCache, error::Result};
 
 /// The database plus what the two backends need to behave alike.
 #[derive(Debug, Clone)]
@@ -18,11 +22,17 @@ pub struct Db {
     /// SQLite allows one writer at a time; writes queue here instead of failing with
     /// SQLITE_BUSY. PostgreSQL relies on row locks (`FOR UPDATE`) instead.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// Counts the write transactions this process has committed. Read caches (the session
+    /// cache) remember the generation they were filled at and are stale once it moved.
+    generation: Arc<AtomicU64>,
+    /// Session → actor lookups of this process (see `auth.rs`).
+    pub(crate) sessions: Arc<SessionCache>,
 }
 
 /// A write transaction (and, on SQLite, the writer slot).
 pub(crate) struct WriteTx {
     pub(crate) tx: DatabaseTransaction,
+    generation: Arc<AtomicU64>,
     // Dropped after `tx`, so the slot is released only once the transaction has ended.
     _slot: Option<OwnedMutexGuard<()>>,
 }
@@ -32,24 +42,27 @@ impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
         let mut options = ConnectOptions::new(url.to_owned());
         options.max_connections(max_connections).min_connections(1).sqlx_logging(false);
+        // SQLite settings are per connection (but `journal_mode = WAL`, which the file keeps):
+        // they are given to every connection the pool opens, not just to the first one.
+        // WAL lets readers go on while a write commits; NORMAL sync is durable in WAL mode
+        // across application crashes (power loss may drop the last commits).
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(std::time::Duration::from_secs(10))
+        });
         let conn = Database::connect(options).await?;
         let write_lock = match conn.get_database_backend() {
-            DatabaseBackend::Sqlite => {
-                // WAL lets readers go on while a write commits; NORMAL sync is durable in WAL
-                // mode across application crashes (power loss may drop the last commits).
-                for pragma in [
-                    "PRAGMA journal_mode = WAL",
-                    "PRAGMA synchronous = NORMAL",
-                    "PRAGMA foreign_keys = ON",
-                    "PRAGMA busy_timeout = 10000",
-                ] {
-                    conn.execute_unprepared(pragma).await?;
-                }
-                Some(Arc::new(Mutex::new(())))
-            }
+            DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
             _ => None,
         };
-        Ok(Db { conn, write_lock })
+        Ok(Db { conn, write_lock, generation: Arc::new(AtomicU64::new(0)), sessions: Arc::new(SessionCache::default()) })
+    }
+
+    /// How many write transactions this process has committed (see [`Db::generation`]'s field).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub fn backend(&self) -> DatabaseBackend {
@@ -71,7 +84,7 @@ impl Db {
             None => None,
         };
         let tx = self.conn.begin().await?;
-        Ok(WriteTx { tx, _slot: slot })
+        Ok(WriteTx { tx, generation: Arc::clone(&self.generation), _slot: slot })
     }
 
     /// Builds a statement from SQL written with `?` placeholders, numbering them for PostgreSQL.
@@ -87,7 +100,11 @@ impl Db {
 
 impl WriteTx {
     pub(crate) async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
+        let result = self.tx.commit().await;
+        // After the commit (and also when it failed, to be safe): whatever a cache read
+        // before this point may be stale now.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        result?;
         Ok(())
     }
 }
