@@ -49,11 +49,14 @@ struct Ctx {
     unique: String,
 }
 
+type PathFn = Box<dyn Fn(&Ctx) -> String>;
+type BodyFn = Box<dyn Fn(&Ctx) -> Option<Value>>;
+
 struct Row {
     /// The OpenAPI operation, e.g. `GET /api/v1/tickets/{number}`.
     spec: &'static str,
-    path: Box<dyn Fn(&Ctx) -> String>,
-    body: Box<dyn Fn(&Ctx) -> Option<Value>>,
+    path: PathFn,
+    body: BodyFn,
     prep: Prep,
     expect: [u16; 6],
 }

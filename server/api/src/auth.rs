@@ -59,10 +59,10 @@ fn check_same_origin(parts: &Parts) -> Result<(), ApiError> {
         return Ok(());
     }
     let forbidden = || ApiError::new(StatusCode::FORBIDDEN, "csrf", "cross-site request refused");
-    if let Some(site) = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site == "cross-site" || site == "same-site" {
-            return Err(forbidden());
-        }
+    if let Some(site) = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && (site == "cross-site" || site == "same-site")
+    {
+        return Err(forbidden());
     }
     if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();

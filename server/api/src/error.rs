@@ -13,12 +13,13 @@ use tandem_store::StoreError;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub detail: ErrorDetail,
+    /// Boxed: handlers return `Result<_, ApiError>` and the conflict payload is large.
+    pub detail: Box<ErrorDetail>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        ApiError { status, detail: ErrorDetail { code: code.to_owned(), message: message.into(), field: None, conflict: None } }
+        ApiError { status, detail: Box::new(ErrorDetail { code: code.to_owned(), message: message.into(), field: None, conflict: None }) }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -91,7 +92,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, code = %self.detail.code, "error response");
         }
-        (self.status, Json(ErrorBody { error: self.detail })).into_response()
+        (self.status, Json(ErrorBody { error: *self.detail })).into_response()
     }
 }
 

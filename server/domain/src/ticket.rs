@@ -69,11 +69,7 @@ impl TicketPatch {
 /// - Everything else moves freely (spam can be undone to `open`).
 pub fn check_transition(from: TicketStatus, to: TicketStatus) -> Result<(), DomainError> {
     use TicketStatus::*;
-    let ok = from == to || match (from, to) {
-        (Closed, _) => false,
-        (_, New) => false,
-        _ => true,
-    };
+    let ok = from == to || !matches!((from, to), (Closed, _) | (_, New));
     if ok { Ok(()) } else { Err(DomainError::InvalidTransition { from, to }) }
 }
 
@@ -129,20 +125,20 @@ pub fn actions_for_patch(state: &TicketState, patch: &TicketPatch) -> Vec<Action
     if touches_work {
         actions.push(Action::WorkTicket { inbox_id });
     }
-    if let Some(new) = patch.assignee_id {
-        if new != state.assignee_id {
-            actions.push(Action::Assign { inbox_id, current: state.assignee_id, new });
-        }
+    if let Some(new) = patch.assignee_id
+        && new != state.assignee_id
+    {
+        actions.push(Action::Assign { inbox_id, current: state.assignee_id, new });
     }
-    if let Some(team) = patch.team_id {
-        if team != state.team_id {
-            actions.push(Action::ChangeTeam { inbox_id });
-        }
+    if let Some(team) = patch.team_id
+        && team != state.team_id
+    {
+        actions.push(Action::ChangeTeam { inbox_id });
     }
-    if let Some(to) = patch.inbox_id {
-        if to != inbox_id {
-            actions.push(Action::MoveTicket { from: inbox_id, to });
-        }
+    if let Some(to) = patch.inbox_id
+        && to != inbox_id
+    {
+        actions.push(Action::MoveTicket { from: inbox_id, to });
     }
     actions
 }

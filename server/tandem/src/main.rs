@@ -1,5 +1,8 @@
 //! `tandem`: the helpdesk server and its administration commands.
 
+// A command-line program: its answers go to standard output by design.
+#![allow(clippy::print_stdout)]
+
 mod bench;
 mod cli;
 mod config;

@@ -119,7 +119,7 @@ pub async fn split(State(state): State<AppState>, auth: Auth, Path(number): Path
 fn bulk_result(outcome: BulkOutcome) -> BulkResult {
     BulkResult {
         succeeded: outcome.succeeded,
-        failed: outcome.failed.into_iter().map(|(number, e)| BulkFailure { number, error: ApiError::from(e).detail }).collect(),
+        failed: outcome.failed.into_iter().map(|(number, e)| BulkFailure { number, error: *ApiError::from(e).detail }).collect(),
     }
 }
 

@@ -258,10 +258,10 @@ impl Store {
         for action in ticket::actions_for_patch(&state, &patch) {
             policy::authorize(actor, action)?;
         }
-        if let Some(seen) = version {
-            if seen != row.version {
-                return Err(conflict(&self.db, &tx.tx, &row, Seen::Version(seen)).await?);
-            }
+        if let Some(seen) = version
+            && seen != row.version
+        {
+            return Err(conflict(&self.db, &tx.tx, &row, Seen::Version(seen)).await?);
         }
         if let Some(Some(assignee)) = patch.assignee_id {
             let inbox = patch.inbox_id.unwrap_or(row.inbox_id);
@@ -272,11 +272,11 @@ impl Store {
         }
         if let Some(inbox) = patch.inbox_id {
             self.inbox_exists(&tx.tx, inbox).await?;
-            if patch.assignee_id.is_none() {
-                if let Some(current) = row.assignee_id {
-                    // Moving keeps the assignee only if they can work in the new inbox.
-                    self.assignee_check(&tx.tx, inbox, current).await?;
-                }
+            if patch.assignee_id.is_none()
+                && let Some(current) = row.assignee_id
+            {
+                // Moving keeps the assignee only if they can work in the new inbox.
+                self.assignee_check(&tx.tx, inbox, current).await?;
             }
         }
         let changes = ticket::apply_patch(&mut state, patch, now)?;
