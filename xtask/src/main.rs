@@ -1,6 +1,7 @@
 //! Project chores, run as `./x <command>` (or `cargo xtask <command>`); see `HELP`.
 //! Std only, so that it compiles in seconds on a fresh machine.
 
+mod bench;
 mod deps;
 mod pg;
 mod util;
@@ -25,6 +26,10 @@ Commands:
   pg              start a throwaway PostgreSQL, print its URL, remove it when Enter is
                   pressed or stdin closes
   build-web       build the web UI into web/dist
+  bench [OPTIONS] seed 100,000 tickets (300,000 messages) and measure the ticket list with wrk
+                  on SQLite and a throwaway PostgreSQL, plus the idle RSS (see BENCHMARKS.md);
+                  options: --tickets N --duration S --connections 8,16,32
+                  --backends sqlite,postgres --out FILE --skip-build
   help            show this text
 ";
 
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "pg" => pg_until_enter(),
         "build-web" => web::build_web(&root()).map(|()| ExitCode::SUCCESS),
+        "bench" => bench::bench(&root(), rest),
         "help" | "-h" | "--help" => {
             // Ignoring a write error is fine: there is nothing useful left to do with it.
             let _ = std::io::stdout().write_all(HELP.as_bytes());

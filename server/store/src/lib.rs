@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod migration;
 mod rows;
+pub mod seed;
 mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
