@@ -6,7 +6,7 @@
 //! 3. `cargo install wasm-bindgen-cli --version V`, if the installed CLI is not the `V` that
 //!    Cargo.lock pins (the CLI and the library must agree exactly);
 //! 4. `wasm-bindgen --target web --no-typescript --out-dir web/dist …/tandem_web.wasm`;
-//! 5. copies `web/index.html` and `web/style.css` into `web/dist/`;
+//! 5. copies `web/index.html`, `web/boot.js` and `web/style.css` into `web/dist/`;
 //! 6. `wasm-opt -Oz` on the module (binaryen from npm, installed into `web/.tools/` on first use;
 //!    skipped when neither `wasm-opt` nor `npm` is available; an unchanged module reuses the
 //!    last result, kept in `web/.tools/wasm-opt-cache/`);
@@ -29,7 +29,7 @@ const CRATE: &str = "tandem-web";
 /// (`tandem_web.js`, `tandem_web_bg.wasm`).
 const ARTIFACT: &str = "tandem_web";
 /// Static files of the page, copied as they are from `web/` into `web/dist/`.
-const STATIC_FILES: &[&str] = &["index.html", "style.css"];
+const STATIC_FILES: &[&str] = &["index.html", "boot.js", "style.css"];
 /// binaryen release providing `wasm-opt`, from npm.
 const BINARYEN_NPM: &str = "binaryen@132.0.0";
 /// The WebAssembly features rustc enables by default for wasm32-unknown-unknown (Rust ≥ 1.87);
@@ -137,7 +137,7 @@ pub fn build_web(root: &Path) -> Result<(), String> {
 /// optimised again.
 fn optimise(wasm_opt: &Path, wasm: &Path, cache: &Path) -> Result<(), String> {
     let mut command = Command::new(wasm_opt);
-    command.arg("-Oz").args(WASM_FEATURES);
+    command.arg("-Oz").args(WASM_FEATURES).args(["--strip-debug", "--strip-producers"]);
     let key = describe(&command);
     let input = fs::read(wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
     let (cached_key, cached_input, cached_output) = (
