@@ -1,4 +1,5 @@
 //! End-to-end tests: one binary (one link), a real server per test on 127.0.0.1.
 
 mod api;
+mod browser;
 mod roles;
