@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value as Json;
+
 use crate::{deps, pg, util};
 
 const DEMO_USER: &str = "agent2@demo.test";
@@ -233,7 +235,7 @@ fn bench_backend(bin: &Path, backend: Backend, o: &Options) -> Result<BackendRes
     if page.status != 200 {
         return Err(format!("GET {path} answered {}: {}", page.status, page.body));
     }
-    let json = Json::parse(&page.body)?;
+    let json = parse_json(&page.body)?;
     let items = json.get("items").and_then(Json::as_array).ok_or("the ticket page has no `items`")?;
     let all_match = items.iter().all(|t| {
         t.get("status").and_then(Json::as_str) == Some("open") && t.get("inbox_id").and_then(Json::as_f64) == Some(inbox_id as f64)
@@ -307,7 +309,7 @@ fn count_pages(port: u16, cookie: &str, inbox: i64) -> Result<i64, String> {
             path.push_str(&format!("&cursor={c}"));
         }
         let page = http(port, "GET", &path, &[("Cookie", &format!("tandem_session={cookie}"))], None)?;
-        let json = Json::parse(&page.body)?;
+        let json = parse_json(&page.body)?;
         total += json.get("items").and_then(Json::as_array).map_or(0, |a| a.len()) as i64;
         cursor = json.get("next_cursor").and_then(Json::as_str).map(str::to_owned);
         if cursor.is_none() || started.elapsed() > Duration::from_secs(120) {
@@ -328,7 +330,7 @@ fn login(port: u16) -> Result<(String, i64), String> {
         .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
         .find_map(|(_, v)| v.strip_prefix("tandem_session=").map(|rest| rest.split(';').next().unwrap_or_default().to_owned()))
         .ok_or("no tandem_session cookie in the sign-in answer")?;
-    let me = Json::parse(&answer.body)?;
+    let me = parse_json(&answer.body)?;
     let inboxes = me.get("inboxes").and_then(Json::as_array).ok_or("no inboxes in the sign-in answer")?;
     let support = inboxes
         .iter()
@@ -494,7 +496,7 @@ impl Drop for TempDir {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP/1.1 over a std TcpStream (xtask has no dependencies)
+// HTTP/1.1 over a std TcpStream (a handful of requests need no HTTP client crate)
 
 struct Answer {
     status: u16,
@@ -542,170 +544,9 @@ fn dechunk(mut rest: &str) -> String {
     out
 }
 
-// ---------------------------------------------------------------------------------------------
-// A minimal JSON reader (enough to check the API's answers)
-
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn parse(text: &str) -> Result<Json, String> {
-        let mut p = Parser { s: text.as_bytes(), i: 0 };
-        let v = p.value()?;
-        p.ws();
-        if p.i != p.s.len() {
-            return Err(format!("trailing characters after JSON at byte {}", p.i));
-        }
-        Ok(v)
-    }
-
-    fn get(&self, key: &str) -> Option<&Json> {
-        match self {
-            Json::Obj(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn as_array(&self) -> Option<&Vec<Json>> {
-        if let Json::Arr(a) = self { Some(a) } else { None }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        if let Json::Str(s) = self { Some(s) } else { None }
-    }
-
-    fn as_f64(&self) -> Option<f64> {
-        if let Json::Num(n) = self { Some(*n) } else { None }
-    }
-}
-
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-
-    fn err(&self, what: &str) -> String {
-        format!("bad JSON at byte {}: {what}", self.i)
-    }
-
-    fn eat(&mut self, word: &str) -> bool {
-        if self.s[self.i..].starts_with(word.as_bytes()) {
-            self.i += word.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn value(&mut self) -> Result<Json, String> {
-        self.ws();
-        match self.s.get(self.i) {
-            None => Err(self.err("unexpected end")),
-            Some(b'{') => {
-                self.i += 1;
-                let mut fields = Vec::new();
-                self.ws();
-                if self.eat("}") {
-                    return Ok(Json::Obj(fields));
-                }
-                loop {
-                    self.ws();
-                    let key = self.string()?;
-                    self.ws();
-                    if !self.eat(":") {
-                        return Err(self.err("expected `:`"));
-                    }
-                    fields.push((key, self.value()?));
-                    self.ws();
-                    if self.eat("}") {
-                        return Ok(Json::Obj(fields));
-                    }
-                    if !self.eat(",") {
-                        return Err(self.err("expected `,` or `}`"));
-                    }
-                }
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.eat("]") {
-                    return Ok(Json::Arr(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    self.ws();
-                    if self.eat("]") {
-                        return Ok(Json::Arr(items));
-                    }
-                    if !self.eat(",") {
-                        return Err(self.err("expected `,` or `]`"));
-                    }
-                }
-            }
-            Some(b'"') => self.string().map(Json::Str),
-            Some(_) if self.eat("true") => Ok(Json::Bool(true)),
-            Some(_) if self.eat("false") => Ok(Json::Bool(false)),
-            Some(_) if self.eat("null") => Ok(Json::Null),
-            Some(_) => {
-                let start = self.i;
-                while self.i < self.s.len() && matches!(self.s[self.i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
-                    self.i += 1;
-                }
-                let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("number"))?;
-                text.parse().map(Json::Num).map_err(|_| self.err("expected a value"))
-            }
-        }
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        if !self.eat("\"") {
-            return Err(self.err("expected a string"));
-        }
-        let mut out = Vec::new();
-        loop {
-            let Some(&c) = self.s.get(self.i) else { return Err(self.err("unterminated string")) };
-            self.i += 1;
-            match c {
-                b'"' => return String::from_utf8(out).map_err(|_| self.err("invalid UTF-8")),
-                b'\\' => {
-                    let Some(&e) = self.s.get(self.i) else { return Err(self.err("bad escape")) };
-                    self.i += 1;
-                    match e {
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'u' => {
-                            let hex = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("bad \\u escape"))?;
-                            let code = u32::from_str_radix(std::str::from_utf8(hex).unwrap_or("x"), 16).map_err(|_| self.err("bad \\u escape"))?;
-                            self.i += 4;
-                            // Surrogate pairs are not needed for these checks: they become U+FFFD.
-                            let ch = char::from_u32(code).unwrap_or('\u{FFFD}');
-                            out.extend_from_slice(ch.to_string().as_bytes());
-                        }
-                        other => out.push(other),
-                    }
-                }
-                other => out.push(other),
-            }
-        }
-    }
+/// An API answer's JSON body.
+fn parse_json(text: &str) -> Result<Json, String> {
+    serde_json::from_str(text).map_err(|e| format!("the answer is not JSON ({e}): {text:.200}"))
 }
 
 fn key_values(line: &str) -> BTreeMap<String, String> {
@@ -858,17 +699,6 @@ fn markdown(m: &Machine, o: &Options, results: &[BackendResult], idle: &IdleRss)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_reader() {
-        let v = Json::parse(r#"{"items":[{"n":1,"s":"a\"b\u00e9"},{"n":-2.5e1}],"next_cursor":null,"ok":true}"#).expect("parses");
-        let items = v.get("items").and_then(Json::as_array).expect("items");
-        assert_eq!(items.len(), 2);
-        assert_eq!(items[0].get("s").and_then(Json::as_str), Some("a\"bé"));
-        assert_eq!(items[1].get("n").and_then(Json::as_f64), Some(-25.0));
-        assert_eq!(v.get("next_cursor"), Some(&Json::Null));
-        assert!(Json::parse("{").is_err() && Json::parse("[1,]").is_err() && Json::parse("1 2").is_err());
-    }
 
     #[test]
     fn chunked_bodies() {

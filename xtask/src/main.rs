@@ -1,5 +1,5 @@
 //! Project chores, run as `./x <command>` (or `cargo xtask <command>`); see `HELP`.
-//! Std only, so that it compiles in seconds on a fresh machine.
+//! Std plus serde_json (for the benchmark), so that it compiles in seconds on a fresh machine.
 
 mod bench;
 mod deps;

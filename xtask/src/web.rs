@@ -14,7 +14,7 @@
 //!    (skipped when `gzip` is missing).
 //!
 //! Every run starts from an empty `web/dist/`, so the output never mixes two builds.
-//! Only std is used: xtask has no dependencies.
+//! Only std is used.
 
 use std::ffi::OsStr;
 use std::fs;
