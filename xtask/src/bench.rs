@@ -424,9 +424,7 @@ struct Server {
 
 impl Server {
     fn start(bin: &Path, dir: &Path, database_url: &str, demo: bool) -> Result<Server, String> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("binding 127.0.0.1:0: {e}"))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        drop(listener);
+        let port = util::free_port()?;
         let log = dir.join(format!("serve-{port}.log"));
         let log_file = std::fs::File::create(&log).map_err(|e| format!("creating {}: {e}", log.display()))?;
         let err_file = log_file.try_clone().map_err(|e| e.to_string())?;
@@ -481,11 +479,7 @@ struct TempDir {
 
 impl TempDir {
     fn new(prefix: &str) -> Result<TempDir, String> {
-        use std::hash::{BuildHasher, Hasher};
-        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{:08x}", std::process::id(), random as u32));
-        std::fs::create_dir_all(&path).map_err(|e| format!("creating {}: {e}", path.display()))?;
-        Ok(TempDir { path })
+        util::make_temp_dir(prefix).map(|path| TempDir { path })
     }
 }
 

@@ -50,7 +50,7 @@ impl PgCluster {
         // initdb and postgres refuse to run as root: then we run them as Debian's
         // `postgres` system user and give it the temp dir.
         let as_postgres = util::is_root()?;
-        let dir = make_temp_dir()?;
+        let dir = util::make_temp_dir("tandem-pg")?;
 
         // Start the reaper first: from here on, dropping `cluster` (also on an early `?`
         // return) cleans up.
@@ -87,7 +87,7 @@ impl PgCluster {
         ]);
         util::output(&mut initdb)?;
 
-        let port = free_port()?;
+        let port = util::free_port()?;
         // pg_ctl hands -o to a shell, hence the quotes around the socket directory.
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k '{}' -c fsync=off \
@@ -180,30 +180,6 @@ fn postgres_ids() -> Result<(u32, u32), String> {
     Ok((id("-u")?, id("-g")?))
 }
 
-/// A new, empty directory `tandem-pg-<pid>-<random>` in the system temp dir.
-fn make_temp_dir() -> Result<PathBuf, String> {
-    use std::hash::{BuildHasher, Hasher};
-    let base = std::env::temp_dir();
-    let mut last_err = None;
-    for _ in 0..10 {
-        // RandomState is seeded randomly per instance: good enough for a unique name.
-        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
-        let dir = base.join(format!("tandem-pg-{}-{:08x}", std::process::id(), random as u32));
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) => last_err = Some(e),
-        }
-    }
-    Err(format!("could not create a temp dir in {}: {last_err:?}", base.display()))
-}
-
-/// A port that was free a moment ago: bind port 0, read what the OS picked, let it go.
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("binding 127.0.0.1:0: {e}"))?;
-    let port = listener.local_addr().map_err(|e| format!("local_addr: {e}"))?.port();
-    Ok(port)
-}
-
 /// The last `max` bytes of a (log) file, or a note why it could not be read.
 fn tail(path: &Path, max: u64) -> String {
     let read = || -> std::io::Result<String> {
@@ -241,6 +217,6 @@ mod tests {
 
     #[test]
     fn free_port_is_nonzero() {
-        assert_ne!(free_port().ok(), Some(0));
+        assert_ne!(util::free_port().ok(), Some(0));
     }
 }

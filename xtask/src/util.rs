@@ -1,5 +1,7 @@
-//! Small helpers for running commands with errors that say which command failed.
+//! Small helpers: running commands with errors that say which command failed, temp dirs, free
+//! loopback ports.
 
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 
@@ -62,4 +64,28 @@ pub fn euid() -> Result<u32, String> {
 
 pub fn is_root() -> Result<bool, String> {
     Ok(euid()? == 0)
+}
+
+/// A new, empty directory `<prefix>-<pid>-<random>` in the system temp dir.
+pub fn make_temp_dir(prefix: &str) -> Result<PathBuf, String> {
+    use std::hash::{BuildHasher, Hasher};
+    let base = std::env::temp_dir();
+    let mut last_err = None;
+    for _ in 0..10 {
+        // RandomState is seeded randomly per instance: good enough for a unique name.
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let dir = base.join(format!("{prefix}-{}-{:08x}", std::process::id(), random as u32));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(format!("could not create a temp dir in {}: {last_err:?}", base.display()))
+}
+
+/// A port that was free a moment ago: bind port 0, read what the OS picked, let it go.
+pub fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("binding 127.0.0.1:0: {e}"))?;
+    let port = listener.local_addr().map_err(|e| format!("local_addr: {e}"))?.port();
+    Ok(port)
 }
