@@ -15,6 +15,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::{auth::SessionCache, error::Result};
 
+/// Rows a query may hand over before its reader takes any: more than the largest page (200 + 1).
+const ROW_BUFFER: usize = 256;
+
 /// The database plus what the two backends need to behave alike.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -51,6 +54,9 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(std::time::Duration::from_secs(10))
+                // Rows travel from the connection's worker thread through a bounded channel;
+                // with sqlx's 50 a full page (limit + 1 rows) stalled the worker once per query.
+                .row_buffer_size(ROW_BUFFER)
         });
         let conn = Database::connect(options).await?;
         let write_lock = match conn.get_database_backend() {
