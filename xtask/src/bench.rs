@@ -203,7 +203,7 @@ fn bench_backend(bin: &Path, backend: Backend, o: &Options) -> Result<BackendRes
             (format!("{base}/tandem_bench"), version.trim().to_owned())
         }
     };
-    let version = if version.is_empty() { format!("bundled SQLite (sqlx), WAL") } else { format!("PostgreSQL {version}") };
+    let version = if version.is_empty() { "bundled SQLite (sqlx), WAL".to_owned() } else { format!("PostgreSQL {version}") };
 
     // Seed.
     let seed_started = Instant::now();
@@ -439,11 +439,11 @@ impl Server {
         let mut server = Server { child, port, log };
         let started = Instant::now();
         loop {
-            if let Ok(r) = http(port, "GET", "/readyz", &[], None) {
-                if r.status == 200 {
-                    eprintln!("bench: server ready on 127.0.0.1:{port} after {:.1?}", started.elapsed());
-                    return Ok(server);
-                }
+            if let Ok(r) = http(port, "GET", "/readyz", &[], None)
+                && r.status == 200
+            {
+                eprintln!("bench: server ready on 127.0.0.1:{port} after {:.1?}", started.elapsed());
+                return Ok(server);
             }
             if let Ok(Some(status)) = server.child.try_wait() {
                 let log = std::fs::read_to_string(&server.log).unwrap_or_default();

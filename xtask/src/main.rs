@@ -4,6 +4,7 @@
 mod bench;
 mod deps;
 mod pg;
+mod plugins;
 mod util;
 mod web;
 
@@ -26,6 +27,7 @@ Commands:
   pg              start a throwaway PostgreSQL, print its URL, remove it when Enter is
                   pressed or stdin closes
   build-web       build the web UI into web/dist
+  plugins         build the plugin components (bundled ones and test fixtures)
   bench [OPTIONS] seed 100,000 tickets (300,000 messages) and measure the ticket list with wrk
                   on SQLite and a throwaway PostgreSQL, plus the idle RSS (see BENCHMARKS.md);
                   options: --tickets N --duration S --connections 8,16,32
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "pg" => pg_until_enter(),
         "build-web" => web::build_web(&root()).map(|()| ExitCode::SUCCESS),
+        "plugins" => plugins::build_all(&root()).map(|()| ExitCode::SUCCESS),
         "bench" => bench::bench(&root(), rest),
         "help" | "-h" | "--help" => {
             // Ignoring a write error is fine: there is nothing useful left to do with it.
@@ -64,6 +67,7 @@ fn run(args: &[OsString]) -> Result<ExitCode, String> {
     let args = args.strip_prefix(&[OsString::from("--")]).unwrap_or(args);
     deps::ensure_rust_target("wasm32-unknown-unknown")?;
     web::build_web(&root)?;
+    plugins::build(&root, plugins::BUNDLED)?;
     util::run(cargo(&root).args(["build", "--release", "-p", "tandem"]))?;
 
     let bin = target_dir(&root).join("release").join("tandem");
@@ -83,6 +87,7 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
     deps::ensure_cargo_tool("cargo-nextest", "cargo nextest --version", &["cargo-nextest", "--locked"])?;
     deps::ensure_rust_target("wasm32-unknown-unknown")?;
     web::build_web(&root)?;
+    plugins::build_all(&root)?;
 
     // Dropped on every way out of this function (error, panic or not); if xtask itself is
     // killed, the cluster's reaper process cleans up instead (see pg.rs).

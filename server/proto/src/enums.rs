@@ -24,11 +24,11 @@ macro_rules! wire_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownVariant;
+            type Err = $crate::UnknownVariant;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownVariant { kind: stringify!($name), value: s.to_owned() }),
+                    _ => Err($crate::UnknownVariant { kind: stringify!($name), value: s.to_owned() }),
                 }
             }
         }

@@ -6,9 +6,11 @@
 
 mod auth;
 mod directory;
+#[macro_use]
 mod enums;
 mod error;
 mod page;
+mod plugins;
 mod templates;
 mod tickets;
 
@@ -17,6 +19,7 @@ pub use directory::*;
 pub use enums::*;
 pub use error::*;
 pub use page::*;
+pub use plugins::*;
 pub use templates::*;
 pub use tickets::*;
 

@@ -329,7 +329,7 @@ pub async fn bulk_seed(store: &Store, spec: BulkSpec) -> Result<BulkReport> {
             rows.push(vec![
                 email.clone().into(),
                 name.clone().into(),
-                if c % 3 == 0 { Value::from(None::<String>) } else { company.into() },
+                if c.is_multiple_of(3) { Value::from(None::<String>) } else { company.into() },
                 at.into(),
                 at.into(),
             ]);

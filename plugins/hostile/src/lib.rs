@@ -1,0 +1,91 @@
+//! A classifier that misbehaves on purpose, chosen by its configuration's `mode`:
+//!
+//! | mode | what it does |
+//! |---|---|
+//! | `loop` | spins forever |
+//! | `memory` | allocates until refused |
+//! | `recursion` | recurses without end |
+//! | `panic` | panics with a message |
+//! | `huge-output` | returns a 100 MB reason |
+//! | `huge-tags` | returns 10,000 tags of 1 KB |
+//! | `bad-values` | confidence NaN, an empty tag, a 5 KB category |
+//! | `plugin-error` | returns its own `internal` error |
+//! | `log-flood` | logs 10,000 lines, then behaves |
+//! | `slow-ok` | works for ~20 ms of CPU, then behaves |
+//! | (anything else) | behaves: tags the message `hostile-fixture-ok` |
+//!
+//! Built by the test suite (`./x test`), never bundled.
+
+// Natively (workspace builds and tests) nothing is exported, so nothing here is used.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+use serde::Deserialize;
+use tandem_plugin_sdk::{Classification, ClassifyInput, Classifier, Context, PluginError};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Config {
+    mode: String,
+}
+
+#[derive(Debug)]
+struct Hostile;
+
+impl Classifier for Hostile {
+    fn classify(input: ClassifyInput, cx: &Context) -> Result<Classification, PluginError> {
+        let config: Config = cx.config()?;
+        let ok = || Classification { add_tags: vec!["hostile-fixture-ok".to_owned()], reason: "behaved".to_owned(), ..Classification::none() };
+        match config.mode.as_str() {
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "memory" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "recursion" => Ok(Classification { reason: format!("{}", recurse(std::hint::black_box(1))), ..ok() }),
+            "panic" => panic!("hostile fixture panics on purpose (message: {})", input.message.subject),
+            "huge-output" => Ok(Classification { reason: "x".repeat(100 << 20), ..ok() }),
+            "huge-tags" => Ok(Classification { add_tags: (0..10_000).map(|i| format!("{i:01024}")).collect(), ..ok() }),
+            "bad-values" => Ok(Classification {
+                add_tags: vec![String::new()],
+                category: Some("c".repeat(5_000)),
+                confidence: f32::NAN,
+                ..ok()
+            }),
+            "plugin-error" => Err(PluginError::Internal("the fixture reports an internal error".to_owned())),
+            "log-flood" => {
+                for i in 0..10_000 {
+                    cx.info(format!("line {i}"));
+                }
+                Ok(ok())
+            }
+            "slow-ok" => {
+                let mut x: u64 = 1;
+                for i in 0..20_000_000u64 {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                }
+                Ok(Classification { reason: format!("worked ({x})"), ..ok() })
+            }
+            _ => Ok(ok()),
+        }
+    }
+}
+
+/// Recursion that keeps everything in WebAssembly locals (no address-taken data), so each
+/// level is a frame on the engine's stack, and that LLVM cannot turn into a loop.
+fn recurse(n: u64) -> u64 {
+    if n % 1_000_000_007 == 999_999 {
+        return n;
+    }
+    let r = recurse(n + 1);
+    r ^ (r >> 3) ^ n
+}
+
+tandem_plugin_sdk::export_classifier!(Hostile);

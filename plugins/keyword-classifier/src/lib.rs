@@ -1,0 +1,161 @@
+//! `keyword-classifier`, bundled with Tandem: priority, tags and category from rules;
+//! multilingual urgency defaults; language detection; spam heuristics.
+//!
+//! Configuration: see [`config::Config`] (every key optional). Example:
+//!
+//! ```json
+//! { "rules": [ { "name": "vip", "sender_domain": "bigcustomer.com", "add_tags": ["vip"], "priority": "high" } ] }
+//! ```
+
+pub mod config;
+pub mod language;
+pub mod spam;
+
+use regex_lite::Regex;
+use tandem_plugin_sdk::{Classification, ClassifyInput, Classifier, Context, Message, PluginError, Priority};
+
+use config::{Config, Rule};
+
+#[derive(Debug)]
+pub struct KeywordClassifier;
+
+impl Classifier for KeywordClassifier {
+    fn classify(input: ClassifyInput, cx: &Context) -> Result<Classification, PluginError> {
+        let config: Config = cx.config()?;
+        classify(&input, &config)
+    }
+}
+
+tandem_plugin_sdk::export_classifier!(KeywordClassifier);
+
+/// The whole decision, separate from the host so tests can call it with any configuration.
+pub fn classify(input: &ClassifyInput, config: &Config) -> Result<Classification, PluginError> {
+    let message = &input.message;
+    let text = format!("{}\n{}", message.subject, message.text);
+    let lower = text.to_lowercase();
+    let domain = sender_domain(&message.from_address);
+    let mut out = Classification::none();
+    let mut reasons: Vec<String> = Vec::new();
+
+    let detected = language::detect(&message.text, &config.languages).or_else(|| language::detect(&text, &config.languages));
+    if let Some((lang, confidence)) = &detected {
+        out.language = Some(lang.clone());
+        out.confidence = *confidence as f32;
+        reasons.push(format!("language {lang} ({:.0} %)", confidence * 100.0));
+    }
+
+    // Urgency: every language's words are checked (customers mix languages), urgent first.
+    if let Some((lang, word)) = first_hit(&lower, &config.urgent_keywords) {
+        out.priority = Some(Priority::Urgent);
+        reasons.push(format!("urgent: \"{word}\" ({lang})"));
+    } else if let Some((lang, word)) = first_hit(&lower, &config.high_keywords) {
+        out.priority = Some(Priority::High);
+        reasons.push(format!("high: \"{word}\" ({lang})"));
+    }
+
+    if let Some((category, word)) = config
+        .categories
+        .iter()
+        .find_map(|c| c.keywords.iter().find(|k| contains_word(&lower, k)).map(|k| (c.name.clone(), k.clone())))
+    {
+        reasons.push(format!("category {category}: \"{word}\""));
+        out.add_tags.push(category.clone());
+        out.category = Some(category);
+    }
+
+    for (index, rule) in config.rules.iter().enumerate() {
+        if rule_matches(rule, message, &lower, &domain, index)? {
+            let name = if rule.name.is_empty() { format!("rule {}", index + 1) } else { rule.name.clone() };
+            for tag in &rule.add_tags {
+                if !out.add_tags.contains(tag) {
+                    out.add_tags.push(tag.clone());
+                }
+            }
+            if let Some(priority) = rule.priority {
+                out.priority = Some(priority.to_wit());
+            }
+            if let Some(category) = &rule.category {
+                out.category = Some(category.clone());
+            }
+            if let Some(spam) = rule.spam {
+                out.spam = Some(spam);
+            }
+            reasons.push(format!("{name} matched"));
+        }
+    }
+
+    if out.spam.is_none() {
+        let verdict = spam::score(message, &domain, &config.spam);
+        if verdict.score >= config.spam.threshold {
+            out.spam = Some(true);
+            out.add_tags.push("spam".to_owned());
+            reasons.push(format!("spam (score {}: {})", verdict.score, verdict.signals.join("; ")));
+        } else if !verdict.signals.is_empty() {
+            reasons.push(format!("spam score {} below {} ({})", verdict.score, config.spam.threshold, verdict.signals.join("; ")));
+        }
+    }
+
+    if detected.is_none() {
+        out.confidence = if reasons.is_empty() { 0.0 } else { 0.5 };
+    }
+    out.reason = if reasons.is_empty() { "no rule matched".to_owned() } else { reasons.join("; ") };
+    Ok(out)
+}
+
+fn sender_domain(address: &str) -> String {
+    address.rsplit_once('@').map(|(_, d)| d.trim().trim_end_matches('>').to_ascii_lowercase()).unwrap_or_default()
+}
+
+fn first_hit(lower: &str, table: &std::collections::BTreeMap<String, Vec<String>>) -> Option<(String, String)> {
+    table.iter().find_map(|(lang, words)| words.iter().find(|w| contains_word(lower, w)).map(|w| (lang.clone(), w.clone())))
+}
+
+/// Whether `needle` occurs in `haystack` (already lower-case) starting at a word boundary, so
+/// that "asap" does not match inside "asaparagus" but "оплат" matches "оплата".
+fn contains_word(haystack: &str, needle: &str) -> bool {
+    let needle = needle.trim().to_lowercase();
+    if needle.is_empty() {
+        return false;
+    }
+    haystack.match_indices(&needle).any(|(at, _)| haystack[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric()))
+}
+
+fn rule_matches(rule: &Rule, message: &Message, lower: &str, domain: &str, index: usize) -> Result<bool, PluginError> {
+    let mut any_condition = false;
+    if !rule.keywords.is_empty() {
+        any_condition = true;
+        if !rule.keywords.iter().any(|k| contains_word(lower, k)) {
+            return Ok(false);
+        }
+    }
+    if let Some(pattern) = &rule.regex {
+        any_condition = true;
+        let regex = Regex::new(pattern).map_err(|e| PluginError::InvalidConfig(format!("rules[{index}].regex: {e}")))?;
+        if !regex.is_match(&format!("{}\n{}", message.subject, message.text)) {
+            return Ok(false);
+        }
+    }
+    if let Some(want) = &rule.sender_domain {
+        any_condition = true;
+        let want = want.trim().trim_start_matches('@').to_ascii_lowercase();
+        if !(domain == want || domain.ends_with(&format!(".{want}"))) {
+            return Ok(false);
+        }
+    }
+    if let Some(condition) = &rule.header {
+        any_condition = true;
+        let Some(value) = message.header(&condition.name) else { return Ok(false) };
+        if let Some(part) = &condition.contains
+            && !value.to_lowercase().contains(&part.to_lowercase())
+        {
+            return Ok(false);
+        }
+    }
+    if !any_condition {
+        return Err(PluginError::InvalidConfig(format!("rules[{index}] has no condition (keywords, regex, sender_domain or header)")));
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+//! The Tandem plugin SDK: write a classifier, router or responder in ~20 lines.
+//!
+//! ```ignore
+//! use tandem_plugin_sdk::{Classifier, Classification, ClassifyInput, Context, PluginError, Priority};
+//!
+//! struct Urgent;
+//!
+//! impl Classifier for Urgent {
+//!     fn classify(input: ClassifyInput, _cx: &Context) -> Result<Classification, PluginError> {
+//!         let urgent = input.message.text.to_lowercase().contains("urgent");
+//!         Ok(Classification {
+//!             priority: urgent.then_some(Priority::Urgent),
+//!             reason: if urgent { "says urgent".into() } else { "nothing urgent".into() },
+//!             ..Classification::none()
+//!         })
+//!     }
+//! }
+//!
+//! tandem_plugin_sdk::export_classifier!(Urgent);
+//! ```
+//!
+//! Build with `cargo build --target wasm32-wasip2 --release`; the `.wasm` in
+//! `target/wasm32-wasip2/release/` is the component to upload. Test the logic natively with
+//! [`Context::for_test`]: the trait methods are plain Rust functions.
+
+mod context;
+pub mod sample;
+
+pub use context::{Context, LogLevel};
+
+/// Bindings of `tandem:plugin@0.1.0` (`wit/v0.1.0/`), one module per world. The `types` and
+/// `host` interfaces are generated once and shared, so all worlds use the same Rust types.
+pub mod wit {
+    pub mod classifier {
+        wit_bindgen::generate!({
+            path: "../../wit/v0.1.0",
+            world: "classifier",
+            pub_export_macro: true,
+            export_macro_name: "export_classifier_world",
+            default_bindings_module: "tandem_plugin_sdk::wit::classifier",
+            additional_derives: [Clone, PartialEq],
+        });
+    }
+
+    pub mod router {
+        wit_bindgen::generate!({
+            path: "../../wit/v0.1.0",
+            world: "router",
+            pub_export_macro: true,
+            export_macro_name: "export_router_world",
+            default_bindings_module: "tandem_plugin_sdk::wit::router",
+            additional_derives: [Clone, PartialEq],
+            with: {
+                "tandem:plugin/types@0.1.0": super::classifier::tandem::plugin::types,
+                "tandem:plugin/host@0.1.0": super::classifier::tandem::plugin::host,
+            },
+        });
+    }
+
+    pub mod responder {
+        wit_bindgen::generate!({
+            path: "../../wit/v0.1.0",
+            world: "responder",
+            pub_export_macro: true,
+            export_macro_name: "export_responder_world",
+            default_bindings_module: "tandem_plugin_sdk::wit::responder",
+            additional_derives: [Clone, PartialEq],
+            with: {
+                "tandem:plugin/types@0.1.0": super::classifier::tandem::plugin::types,
+                "tandem:plugin/host@0.1.0": super::classifier::tandem::plugin::host,
+            },
+        });
+    }
+}
+
+pub use wit::classifier::exports::tandem::plugin::classify::{Classification, Input as ClassifyInput};
+pub use wit::classifier::tandem::plugin::types::{
+    Agent, Availability, BusinessHours, Contact, Header, Inbox, Message, MessageKind, Opening, PluginError, Priority, Team, Ticket,
+    TicketStatus, Timestamp,
+};
+pub use wit::responder::exports::tandem::plugin::respond::{AutoReply, Decision as Response, Input as RespondInput};
+pub use wit::router::exports::tandem::plugin::route::{Assignment, Decision as RouteDecision, Input as RouteInput, Routing};
+
+/// A classifier: tags, priority, category, language and spam verdict for a new customer message.
+pub trait Classifier {
+    fn classify(input: ClassifyInput, cx: &Context) -> Result<Classification, PluginError>;
+}
+
+/// A router: a team and/or an assignee for a ticket, or no decision.
+pub trait Router {
+    fn route(input: RouteInput, cx: &Context) -> Result<RouteDecision, PluginError>;
+}
+
+/// A responder: zero or one automatic reply to a new customer message.
+pub trait Responder {
+    fn respond(input: RespondInput, cx: &Context) -> Result<Response, PluginError>;
+}
+
+impl Classification {
+    /// No opinion on anything; fill in what the plugin decides with `..Classification::none()`.
+    pub fn none() -> Classification {
+        Classification { add_tags: Vec::new(), priority: None, category: None, language: None, spam: None, confidence: 0.0, reason: String::new() }
+    }
+}
+
+impl RouteDecision {
+    pub fn no_decision(reason: impl Into<String>) -> RouteDecision {
+        RouteDecision { routing: Routing::NoDecision, reason: reason.into() }
+    }
+
+    pub fn assign(team_id: Option<i64>, assignee_id: Option<i64>, reason: impl Into<String>) -> RouteDecision {
+        RouteDecision { routing: Routing::Assign(Assignment { team_id, assignee_id }), reason: reason.into() }
+    }
+}
+
+impl Response {
+    pub fn no_reply(reason: impl Into<String>) -> Response {
+        Response { reply: None, reason: reason.into() }
+    }
+}
+
+impl Message {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
+    }
+}
+
+/// Exports a type implementing [`Classifier`] as the plugin's `classify` function.
+#[macro_export]
+macro_rules! export_classifier {
+    ($plugin:ty) => {
+        // Only WebAssembly builds export the world: native builds (tests) link as ordinary
+        // libraries, whose symbol names cannot hold WIT's `:` and `/`.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct __TandemClassifier;
+            impl $crate::wit::classifier::exports::tandem::plugin::classify::Guest for __TandemClassifier {
+                fn classify(input: $crate::ClassifyInput) -> Result<$crate::Classification, $crate::PluginError> {
+                    <$plugin as $crate::Classifier>::classify(input, &$crate::Context::host())
+                }
+            }
+            $crate::wit::classifier::export_classifier_world!(__TandemClassifier with_types_in $crate::wit::classifier);
+        };
+    };
+}
+
+/// Exports a type implementing [`Router`] as the plugin's `route` function.
+#[macro_export]
+macro_rules! export_router {
+    ($plugin:ty) => {
+        // Only WebAssembly builds export the world: native builds (tests) link as ordinary
+        // libraries, whose symbol names cannot hold WIT's `:` and `/`.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct __TandemRouter;
+            impl $crate::wit::router::exports::tandem::plugin::route::Guest for __TandemRouter {
+                fn route(input: $crate::RouteInput) -> Result<$crate::RouteDecision, $crate::PluginError> {
+                    <$plugin as $crate::Router>::route(input, &$crate::Context::host())
+                }
+            }
+            $crate::wit::router::export_router_world!(__TandemRouter with_types_in $crate::wit::router);
+        };
+    };
+}
+
+/// Exports a type implementing [`Responder`] as the plugin's `respond` function.
+#[macro_export]
+macro_rules! export_responder {
+    ($plugin:ty) => {
+        // Only WebAssembly builds export the world: native builds (tests) link as ordinary
+        // libraries, whose symbol names cannot hold WIT's `:` and `/`.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct __TandemResponder;
+            impl $crate::wit::responder::exports::tandem::plugin::respond::Guest for __TandemResponder {
+                fn respond(input: $crate::RespondInput) -> Result<$crate::Response, $crate::PluginError> {
+                    <$plugin as $crate::Responder>::respond(input, &$crate::Context::host())
+                }
+            }
+            $crate::wit::responder::export_responder_world!(__TandemResponder with_types_in $crate::wit::responder);
+        };
+    };
+}

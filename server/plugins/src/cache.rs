@@ -1,0 +1,91 @@
+//! Compiled components on disk, keyed by the component's SHA-256 and the engine's
+//! compatibility hash, so that a restart or a swap back to a known version never recompiles.
+//!
+//! Files are written to a temporary name and renamed into place, so a crash never leaves a
+//! half-written artifact under a valid name. A file that fails to load (from another wasmtime
+//! build, or damaged) is compiled again and replaced.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::error::PluginError;
+
+#[derive(Debug)]
+pub struct CompileCache {
+    dir: PathBuf,
+    /// Hex digest of the engine's compatibility hash (wasmtime version, target, settings).
+    engine_key: String,
+}
+
+impl CompileCache {
+    pub fn open(dir: PathBuf, engine: &Engine) -> Result<CompileCache, PluginError> {
+        std::fs::create_dir_all(&dir).map_err(|e| cache_error(&dir, e))?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        Ok(CompileCache { dir, engine_key: format!("{:016x}", hasher.finish()) })
+    }
+
+    /// The compiled component for `bytes`, from the cache or freshly compiled (and then cached),
+    /// with the component's SHA-256 (hex).
+    pub fn get_or_compile(&self, engine: &Engine, bytes: &[u8]) -> Result<(Component, String), PluginError> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let path = self.path_for(&sha256);
+        if path.exists() {
+            match load(engine, &path) {
+                Ok(component) => {
+                    tracing::debug!(%sha256, "plugin loaded from the compile cache");
+                    return Ok((component, sha256));
+                }
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "unusable compile cache entry; compiling again"),
+            }
+        }
+        let component = Component::new(engine, bytes).map_err(|e| PluginError::Invalid(describe_compile_error(&e)))?;
+        match component.serialize() {
+            Ok(compiled) => {
+                let tmp = self.dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
+                let written = std::fs::write(&tmp, &compiled).and_then(|()| std::fs::rename(&tmp, &path));
+                if let Err(e) = written {
+                    // The plugin still works; it will just be compiled again next time.
+                    tracing::warn!(path = %path.display(), error = %e, "could not write the compile cache");
+                    let _ = std::fs::remove_file(&tmp);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not serialize a compiled plugin"),
+        }
+        Ok((component, sha256))
+    }
+
+    pub fn path_for(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}-{}.cwasm", self.engine_key))
+    }
+}
+
+/// Loads a compiled artifact.
+///
+/// `Component::deserialize_file` is unsafe because a forged artifact could run arbitrary
+/// native code. Only this process writes into the cache directory (inside the data
+/// directory), names are derived from the component's hash and the engine's compatibility
+/// hash, and wasmtime itself checks the artifact's header and engine settings.
+#[allow(unsafe_code)]
+fn load(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: see above; the file was produced by `Component::serialize` of this engine
+    // configuration, and is only ever replaced by an atomic rename.
+    unsafe { Component::deserialize_file(engine, path) }
+}
+
+fn describe_compile_error(error: &wasmtime::Error) -> String {
+    let text = format!("{error:#}");
+    if text.contains("attempted to parse a wasm module with a component parser") {
+        "this is a core WebAssembly module, not a component: build for `wasm32-wasip2`".to_owned()
+    } else {
+        format!("not a valid WebAssembly component: {text}")
+    }
+}
+
+fn cache_error(path: &Path, e: std::io::Error) -> PluginError {
+    PluginError::Cache { path: path.display().to_string(), message: e.to_string() }
+}

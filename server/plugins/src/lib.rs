@@ -1,0 +1,25 @@
+//! Tandem's plugin host.
+//!
+//! Business rules (classification, routing, automatic replies) run as WebAssembly components
+//! implementing the worlds of `wit/` (`tandem:plugin@<version>`). This crate holds:
+//!
+//! - [`bindings`]: host bindings per released WIT version (frozen once released);
+//! - [`runtime`]: the wasmtime engine (pooling allocator, epoch deadlines, fuel, memory cap),
+//!   compiling through the on-disk [`cache`], and running one call in a fresh [`sandbox`];
+//! - [`outcome`]: what a call produced, failures included (a failure is data, never a panic).
+//!
+//! Plugins see only WIT types; the rest of the server never sees wasmtime.
+
+pub mod bindings;
+pub mod cache;
+mod epoch;
+pub mod error;
+pub mod outcome;
+pub mod runtime;
+pub mod sandbox;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::PluginError;
+pub use outcome::CallOutcome;
+pub use runtime::{CallContext, LoadedComponent, Runtime};

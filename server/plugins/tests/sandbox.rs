@@ -1,0 +1,124 @@
+//! The runtime against real components: the bundled classifier, and the hostile fixture in
+//! each of its modes. Every misbehaviour must end as a recorded failure of that one call,
+//! and the runtime must serve the next call normally.
+
+use std::sync::Arc;
+
+use tandem_plugins::{
+    CallContext, PluginError, Runtime,
+    bindings::latest::types::Priority,
+    testing::{self, MONDAY_9AM},
+};
+use tandem_proto::{PluginFailureKind, PluginLimits, PluginWorld};
+
+fn runtime() -> (Runtime, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    (Runtime::new(dir.path().join("cache")).expect("runtime"), dir)
+}
+
+fn ctx(config: serde_json::Value) -> CallContext {
+    CallContext { config: config.to_string(), now_micros: MONDAY_9AM, limits: PluginLimits::default() }
+}
+
+#[tokio::test]
+async fn bundled_classifier_runs_in_the_sandbox() {
+    let (rt, _dir) = runtime();
+    let loaded = rt.load(testing::component("keyword-classifier").into()).await.expect("loads");
+    assert_eq!(loaded.world, PluginWorld::Classifier);
+    assert_eq!(loaded.wit_version, "0.1.0");
+    let input = testing::classify_input("ivan@customer.test", "Срочно", "Здравствуйте! Срочно: у нас не работает оплата на сайте.");
+    let outcome = rt.classify(&loaded, &input, &ctx(serde_json::json!({}))).await;
+    let out = outcome.result.expect("classified");
+    assert_eq!(out.priority, Some(Priority::Urgent), "{}", out.reason);
+    assert_eq!(out.language.as_deref(), Some("ru"));
+    assert!(outcome.usage.fuel > 0);
+    assert!(outcome.usage.memory_bytes > 0);
+}
+
+#[tokio::test]
+async fn every_misbehaviour_is_contained_and_reported() {
+    let (rt, _dir) = runtime();
+    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
+    let input = testing::classify_input("a@b.test", "Hello", "Some text");
+    let cases = [
+        ("loop", PluginFailureKind::Timeout, "50 ms"),
+        ("memory", PluginFailureKind::MemoryExhausted, "32 MiB"),
+        ("recursion", PluginFailureKind::StackOverflow, "stack"),
+        ("panic", PluginFailureKind::Trap, "panics on purpose"),
+        ("huge-output", PluginFailureKind::MemoryExhausted, "32 MiB"),
+        ("plugin-error", PluginFailureKind::PluginError, "internal error: the fixture reports"),
+    ];
+    for (mode, kind, needle) in cases {
+        let outcome = rt.classify(&loaded, &input, &ctx(serde_json::json!({ "mode": mode }))).await;
+        let failure = outcome.result.expect_err(mode);
+        assert_eq!(failure.kind, kind, "{mode}: {}", failure.message);
+        assert!(failure.message.contains(needle), "{mode}: {}", failure.message);
+        // The next call, on the same loaded component, is unaffected.
+        let fine = rt.classify(&loaded, &input, &ctx(serde_json::json!({}))).await;
+        assert_eq!(fine.result.expect("behaves").add_tags, vec!["hostile-fixture-ok".to_owned()], "after {mode}");
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_stops_the_call_near_its_limit() {
+    let (rt, _dir) = runtime();
+    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
+    let input = testing::classify_input("a@b.test", "Hello", "Some text");
+    let mut context = ctx(serde_json::json!({ "mode": "loop" }));
+    context.limits.timeout_ms = 20;
+    let outcome = rt.classify(&loaded, &input, &context).await;
+    assert_eq!(outcome.result.expect_err("loops").kind, PluginFailureKind::Timeout);
+    // Stopped by the epoch deadline: not long after 20 ms (generous bound for loaded CI machines).
+    assert!(outcome.usage.duration_us >= 20_000 && outcome.usage.duration_us < 1_000_000, "{:?}", outcome.usage);
+}
+
+#[tokio::test]
+async fn logs_are_kept_up_to_a_limit() {
+    let (rt, _dir) = runtime();
+    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
+    let input = testing::classify_input("a@b.test", "Hello", "Some text");
+    let mut context = ctx(serde_json::json!({ "mode": "log-flood" }));
+    context.limits.timeout_ms = 2_000;
+    let outcome = rt.classify(&loaded, &input, &context).await;
+    assert!(outcome.result.is_ok());
+    assert_eq!(outcome.logs.len(), tandem_plugins::sandbox::MAX_LOG_LINES);
+    assert_eq!(outcome.dropped_logs as usize, 10_000 - tandem_plugins::sandbox::MAX_LOG_LINES);
+    assert_eq!(outcome.logs[0].message, "line 0");
+}
+
+#[tokio::test]
+async fn what_is_not_a_component_is_refused_with_a_reason() {
+    let (rt, _dir) = runtime();
+    let real = testing::component("keyword-classifier");
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"\0asm\x01\0\0\0".to_vec(), "core WebAssembly module"),
+        (real[..real.len() / 2].to_vec(), "not a valid WebAssembly component"),
+        (b"#!/bin/sh\necho hi\n".to_vec(), "not a WebAssembly file"),
+        (Vec::new(), "not a WebAssembly file"),
+    ];
+    for (bytes, needle) in cases {
+        match rt.load(Arc::from(bytes)).await {
+            Err(PluginError::Invalid(message)) => assert!(message.contains(needle), "{message}"),
+            other => panic!("expected a refusal mentioning {needle}, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn compiled_code_is_cached_on_disk() {
+    let (rt, dir) = runtime();
+    let bytes: Arc<[u8]> = testing::component("keyword-classifier").into();
+    let first = std::time::Instant::now();
+    let loaded = rt.load(bytes.clone()).await.expect("compiles");
+    let compile = first.elapsed();
+    let cached: Vec<_> = std::fs::read_dir(dir.path().join("cache")).expect("cache dir").flatten().collect();
+    assert_eq!(cached.len(), 1, "one artifact");
+    assert!(cached[0].file_name().to_string_lossy().starts_with(&loaded.sha256));
+
+    // A new runtime (a restart) loads the artifact instead of compiling.
+    let again = Runtime::new(dir.path().join("cache")).expect("runtime");
+    let second = std::time::Instant::now();
+    again.load(bytes).await.expect("loads from cache");
+    let hit = second.elapsed();
+    assert!(hit < compile, "cache hit {hit:?} should beat compiling {compile:?}");
+}
