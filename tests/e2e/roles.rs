@@ -46,6 +46,7 @@ struct Ctx {
     fresh2: i64,
     message: i64,
     token: i64,
+    plugin: i64,
     unique: String,
 }
 
@@ -59,10 +60,12 @@ struct Row {
     body: BodyFn,
     prep: Prep,
     expect: [u16; 6],
+    /// Sent as a component upload (raw bytes of this built plugin) instead of JSON.
+    wasm: Option<&'static str>,
 }
 
 fn row(spec: &'static str, path: impl Fn(&Ctx) -> String + 'static, body: impl Fn(&Ctx) -> Option<Value> + 'static, prep: Prep, expect: [u16; 6]) -> Row {
-    Row { spec, path: Box::new(path), body: Box::new(body), prep, expect }
+    Row { spec, path: Box::new(path), body: Box::new(body), prep, expect, wasm: None }
 }
 
 fn fixed(spec: &'static str, expect: [u16; 6]) -> Row {
@@ -158,6 +161,13 @@ fn rows() -> Vec<Row> {
         row("POST /api/v1/templates/preview", |_| "/api/v1/templates/preview".into(), |c| Some(json!({ "template_id": c.template, "ticket_number": c.a })), Prep::Nothing, TICKET_READ),
         // The global audit trail.
         fixed("GET /api/v1/events", ADMIN_ONLY),
+        // Plugins: admins only.
+        fixed("GET /api/v1/plugins", ADMIN_ONLY),
+        Row { wasm: Some("hostile-plugin"), ..row("POST /api/v1/plugins", |c| format!("name={}", c.unique), none, Prep::Nothing, ADMIN_ONLY_201) },
+        row("GET /api/v1/plugins/{id}", |c| format!("/api/v1/plugins/{}", c.plugin), none, Prep::Nothing, ADMIN_ONLY),
+        row("PATCH /api/v1/plugins/{id}", |c| format!("/api/v1/plugins/{}", c.plugin), |_| Some(json!({ "position": 5 })), Prep::Nothing, ADMIN_ONLY),
+        row("POST /api/v1/plugins/{id}/dry-run", |c| format!("/api/v1/plugins/{}/dry-run", c.plugin),
+            |_| Some(json!({ "sample": { "from": "x@customer.test", "subject": "Hi", "text": "Hello there" } })), Prep::Nothing, ADMIN_ONLY),
     ]
 }
 
@@ -204,6 +214,7 @@ async fn role_matrix(backend: Backend) {
         (Some(&desk.supervisor), server.token_for(&desk.supervisor).await),
         (Some(&desk.admin), server.token_for(&desk.admin).await),
     ];
+    let plugin = install(&server, "hostile-plugin", "matrix-plugin").await;
     let contact = server.store.get_ticket(&actor(&server.store, &desk.admin).await, desk.ticket_a).await.expect("a").ticket.contact.id;
     let mut failures = Vec::new();
     let mut counter = 0;
@@ -223,13 +234,17 @@ async fn role_matrix(backend: Backend) {
                 template: desk.template.id,
                 contact,
                 attachment: desk.attachment.id,
+                plugin,
                 unique: format!("matrix{counter}"),
                 ..Ctx::default()
             };
             prepare(&server, row.prep, &mut ctx).await;
             let path = (row.path)(&ctx);
             let body = (row.body)(&ctx);
-            let (status, answer) = api.call(method_of(row.spec), &path, body.as_ref()).await;
+            let (status, answer) = match row.wasm {
+                Some(component) => api.upload_component(&path, tandem_plugins::testing::component(component)).await,
+                None => api.call(method_of(row.spec), &path, body.as_ref()).await,
+            };
             if status != row.expect[i] {
                 failures.push(format!("{} as {}: expected {}, got {status}: {answer}", row.spec, ROLES[i], row.expect[i]));
             }
@@ -257,6 +272,28 @@ async fn role_matrix(backend: Backend) {
     let unknown: Vec<_> = covered.difference(&documented).collect();
     assert!(missing.is_empty(), "operations without a row in the role matrix: {missing:?}");
     assert!(unknown.is_empty(), "rows for operations the API does not document: {unknown:?}");
+}
+
+/// Registers a built component as an (enabled) plugin straight through the store, and
+/// publishes it to the server's registry; returns its id.
+async fn install(server: &TestServer, component: &str, name: &str) -> i64 {
+    let bytes = tandem_plugins::testing::component(component);
+    let loaded = server.plugins.registry().runtime().load(bytes.clone().into()).await.expect("loads");
+    let plugin = server
+        .store
+        .add_plugin_version(None, tandem_store::plugins::NewPluginVersion {
+            name,
+            world: loaded.world,
+            wit_version: loaded.wit_version,
+            bytes: &bytes,
+            bundled: false,
+            enable_new: false,
+            initial_config: json!({}),
+        })
+        .await
+        .expect("registered");
+    server.plugins.registry().reload().await.expect("reload");
+    plugin.id
 }
 
 backend_tests! { role_matrix }

@@ -21,6 +21,8 @@ pub use tandem_store::testing::{Backend as DbBackend, PASSWORD};
 pub struct TestServer {
     pub base: String,
     pub store: Store,
+    /// The server's plugin pipeline and registry (empty until a test installs plugins).
+    pub plugins: tandem_plugins::Pipeline,
     pub desk: Desk,
     pub clock: Arc<FixedClock>,
     _db: TestDb,
@@ -46,7 +48,10 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
         let address = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(store.clone(), settings);
+        let runtime = tandem_plugins::Runtime::new(db.data_dir.join("plugin-cache")).expect("plugin runtime");
+        let registry = tandem_plugins::Registry::open(store.clone(), runtime).await.expect("plugin registry");
+        let plugins = tandem_plugins::Pipeline::new(registry);
+        let state = AppState::new(store.clone(), plugins.clone(), settings);
         tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
@@ -55,7 +60,7 @@ impl TestServer {
                 panic!("test server failed: {e}");
             }
         });
-        TestServer { base: format!("http://{address}"), store, desk, clock, _db: db, stop: Some(stop) }
+        TestServer { base: format!("http://{address}"), store, plugins, desk, clock, _db: db, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -128,6 +133,21 @@ impl Api {
     /// Sends and returns status and JSON body (Null when empty).
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> (u16, Value) {
         let response = self.send(method, path, body).await;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+
+    /// Uploads a component as `POST /api/v1/plugins?name=…` (raw bytes, `application/wasm`).
+    pub async fn upload_component(&self, query: &str, bytes: Vec<u8>) -> (u16, Value) {
+        let response = self
+            .request(Method::POST, &format!("/api/v1/plugins?{query}"))
+            .header("content-type", "application/wasm")
+            .body(bytes)
+            .send()
+            .await
+            .expect("request");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };

@@ -74,6 +74,7 @@ fn run(args: &[OsString]) -> Result<ExitCode, String> {
     let mut server = Command::new(&bin);
     server.current_dir(&root).args(["serve", "--demo"]).args(args);
     server.env("TANDEM_WEB_DIR", root.join("web").join("dist"));
+    server.env("TANDEM_BUNDLED_PLUGINS", plugins::component_dir(&root));
     eprintln!("run: {}", util::describe(&server));
     // exec replaces this process, so Ctrl-C and SIGTERM go straight to the server.
     let err = server.exec();
@@ -99,6 +100,7 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
         .args(args)
         .env("TANDEM_TEST_PG_URL", &pg.url)
         .env("TANDEM_WEB_DIR", root.join("web").join("dist"))
+        .env("TANDEM_BUNDLED_PLUGINS", plugins::component_dir(&root))
         .env("TANDEM_CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("TANDEM_CHROMIUM", "/usr/bin/chromium");
     eprintln!("test: {}", util::describe(&nextest));

@@ -7,7 +7,7 @@
 //! | `recursion` | recurses without end |
 //! | `panic` | panics with a message |
 //! | `huge-output` | returns a 100 MB reason |
-//! | `huge-tags` | returns 10,000 tags of 1 KB |
+//! | `huge-tags` | returns 1,000 tags of 100 bytes |
 //! | `bad-values` | confidence NaN, an empty tag, a 5 KB category |
 //! | `plugin-error` | returns its own `internal` error |
 //! | `log-flood` | logs 10,000 lines, then behaves |
@@ -52,7 +52,7 @@ impl Classifier for Hostile {
             "recursion" => Ok(Classification { reason: format!("{}", recurse(std::hint::black_box(1))), ..ok() }),
             "panic" => panic!("hostile fixture panics on purpose (message: {})", input.message.subject),
             "huge-output" => Ok(Classification { reason: "x".repeat(100 << 20), ..ok() }),
-            "huge-tags" => Ok(Classification { add_tags: (0..10_000).map(|i| format!("{i:01024}")).collect(), ..ok() }),
+            "huge-tags" => Ok(Classification { add_tags: (0..1_000).map(|i| format!("{i:0100}")).collect(), ..ok() }),
             "bad-values" => Ok(Classification {
                 add_tags: vec![String::new()],
                 category: Some("c".repeat(5_000)),

@@ -1,5 +1,6 @@
 use std::{path::PathBuf, sync::Arc};
 
+use tandem_plugins::Pipeline;
 use tandem_store::Store;
 
 use crate::metrics::Metrics;
@@ -8,6 +9,8 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The plugin pipeline (and, through it, the registry and the runtime).
+    pub plugins: Pipeline,
     pub settings: Arc<ApiSettings>,
     pub metrics: Arc<Metrics>,
 }
@@ -30,7 +33,7 @@ impl Default for ApiSettings {
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: ApiSettings) -> Self {
-        AppState { store, settings: Arc::new(settings), metrics: Arc::new(Metrics::new()) }
+    pub fn new(store: Store, plugins: Pipeline, settings: ApiSettings) -> Self {
+        AppState { store, plugins, settings: Arc::new(settings), metrics: Arc::new(Metrics::new()) }
     }
 }

@@ -36,6 +36,8 @@ pub enum Action {
     /// The global audit trail.
     ViewAudit,
     ViewReports,
+    /// Upload, configure, enable, reorder and dry-run plugins.
+    ManagePlugins,
 }
 
 /// Decides whether `actor` may perform `action`.
@@ -68,7 +70,7 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), DomainError> {
         ManageContacts => matches!(role, Supervisor | Agent),
         ManageTemplates => role == Supervisor,
         ViewReports => matches!(role, Supervisor | Observer),
-        ManageUsers | ManageInboxes | ManageTeams | ViewAudit => false,
+        ManageUsers | ManageInboxes | ManageTeams | ViewAudit | ManagePlugins => false,
     };
     if allowed {
         Ok(())
@@ -91,6 +93,7 @@ fn denial_message(action: Action) -> String {
         ManageContacts => "your role cannot change contacts",
         ManageTemplates => "only supervisors and admins manage templates",
         ViewAudit => "only admins read the audit trail",
+        ManagePlugins => "only admins manage plugins",
         ViewReports => "your role cannot read reports",
         ViewDirectory | ViewContacts | ViewTemplates => "not allowed",
     }

@@ -9,6 +9,7 @@
 
 mod attachments;
 mod auth;
+pub mod automation;
 mod blob;
 mod contacts;
 mod db;
@@ -16,6 +17,7 @@ mod directory;
 mod error;
 mod events;
 mod migration;
+pub mod plugins;
 mod rows;
 pub mod seed;
 mod templates;

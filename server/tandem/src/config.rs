@@ -7,6 +7,7 @@
 //! | `data_dir` | `TANDEM_DATA_DIR` | `./data` |
 //! | `database_url` | `DATABASE_URL` | `sqlite://<data_dir>/tandem.db` |
 //! | `web_dir` | `TANDEM_WEB_DIR` | `./web/dist` when it exists |
+//! | `bundled_plugins_dir` | `TANDEM_BUNDLED_PLUGINS` | `./target/wasm32-wasip2/plugin` when it exists |
 //! | `log_format` | `TANDEM_LOG_FORMAT` | `human` on a terminal, else `json` |
 //! | `log_level` | `TANDEM_LOG` | `info` (a tracing filter, e.g. `tandem=debug,info`) |
 //! | `secure_cookies` | `TANDEM_SECURE_COOKIES` | `false` (set `true` behind HTTPS) |
@@ -26,6 +27,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub web_dir: Option<PathBuf>,
+    /// Where the bundled plugin components are (installed on first start).
+    pub bundled_plugins_dir: Option<PathBuf>,
     pub log_format: LogFormat,
     pub log_level: String,
     pub secure_cookies: bool,
@@ -39,6 +42,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             web_dir: None,
+            bundled_plugins_dir: None,
             log_format: if std::io::stderr().is_terminal() { LogFormat::Human } else { LogFormat::Json },
             log_level: "info".to_owned(),
             secure_cookies: false,
@@ -93,6 +97,7 @@ const KEYS: &[(&str, &str)] = &[
     ("data_dir", "TANDEM_DATA_DIR"),
     ("database_url", "DATABASE_URL"),
     ("web_dir", "TANDEM_WEB_DIR"),
+    ("bundled_plugins_dir", "TANDEM_BUNDLED_PLUGINS"),
     ("log_format", "TANDEM_LOG_FORMAT"),
     ("log_level", "TANDEM_LOG"),
     ("secure_cookies", "TANDEM_SECURE_COOKIES"),
@@ -149,6 +154,7 @@ impl Config {
                         config.database_url = Some(s);
                     }
                     "web_dir" => config.web_dir = Some(PathBuf::from(source.string()?)),
+                    "bundled_plugins_dir" => config.bundled_plugins_dir = Some(PathBuf::from(source.string()?)),
                     "log_format" => {
                         config.log_format = match source.string()?.as_str() {
                             "human" => LogFormat::Human,
@@ -195,6 +201,16 @@ impl Config {
             }
             _ => url,
         }
+    }
+
+    /// The bundled plugins: configured, or where `./x plugins` builds them when that exists.
+    pub fn bundled_plugins_dir(&self) -> Option<PathBuf> {
+        self.bundled_plugins_dir.clone().or_else(|| Some(PathBuf::from("target/wasm32-wasip2/plugin")).filter(|p| p.is_dir()))
+    }
+
+    /// Compiled plugin code, cached across restarts.
+    pub fn plugin_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("plugin-cache")
     }
 
     /// The web UI directory: configured, or `./web/dist` when it exists.

@@ -13,7 +13,19 @@ pub async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         tracing::warn!("no web UI found (web/dist/index.html): the API works, the UI does not; build it with `./x build-web`");
     }
     let settings = ApiSettings { secure_cookies: config.secure_cookies, web_dir, max_body_bytes: config.max_body_bytes };
-    let state = AppState::new(store, settings);
+    let runtime = tandem_plugins::Runtime::new(config.plugin_cache_dir()).context("starting the plugin runtime")?;
+    let registry = tandem_plugins::Registry::open(store.clone(), runtime).await.context("loading plugins")?;
+    match config.bundled_plugins_dir() {
+        Some(dir) => {
+            let installed = registry.install_bundled(&dir).await.context("installing the bundled plugins")?;
+            if !installed.is_empty() {
+                tracing::info!(plugins = ?installed, "bundled plugins installed and enabled");
+            }
+        }
+        None => tracing::warn!("no bundled plugins found (target/wasm32-wasip2/plugin): build them with `./x plugins`"),
+    }
+    let plugins = tandem_plugins::Pipeline::new(registry);
+    let state = AppState::new(store, plugins, settings);
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %config.redacted_database_url(), "tandem is listening");

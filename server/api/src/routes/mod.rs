@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod directory;
+pub mod plugins;
 pub mod session;
 pub mod templates;
 pub mod tickets;
@@ -70,6 +71,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(templates::get, templates::update, templates::delete))
         .routes(routes!(templates::preview))
         .routes(routes!(templates::events))
+        .routes(routes!(plugins::list, plugins::upload))
+        .routes(routes!(plugins::get, plugins::update))
+        .routes(routes!(plugins::dry_run))
         .split_for_parts()
 }
 

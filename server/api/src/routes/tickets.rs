@@ -63,6 +63,16 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(query): Query
     responses((status = 201, body = TicketDetail), (status = 422, body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, auth: Auth, Json(input): Json<CreateTicket>) -> ApiResult<Response> {
     let detail = state.store.create_ticket(&auth.actor, input).await?;
+    // The message is committed; plugins now classify, route and answer it. Their failures
+    // are on the ticket's timeline; only a storage error while recording them ends up here,
+    // and it does not undo the ticket.
+    let detail = match state.plugins.on_inbound(detail.ticket.number, None).await {
+        Ok(_) => state.store.get_ticket(&auth.actor, detail.ticket.number).await?,
+        Err(e) => {
+            tracing::error!(ticket = detail.ticket.number, error = %e, "plugin pipeline");
+            detail
+        }
+    };
     let location = format!("/api/v1/tickets/{}", detail.ticket.number);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(detail)).into_response())
 }

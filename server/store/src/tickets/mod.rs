@@ -2,7 +2,7 @@
 
 mod bulk;
 mod merge;
-mod write;
+pub(crate) mod write;
 
 use std::collections::BTreeMap;
 

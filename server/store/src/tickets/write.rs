@@ -128,7 +128,7 @@ pub(crate) async fn next_number<C: ConnectionTrait>(db: &Db, conn: &C) -> Result
 }
 
 /// A Message-ID for mail Tandem sends: unique, and naming the ticket for threading.
-fn outbound_message_id(number: i64, inbox_address: &str) -> Result<String> {
+pub(crate) fn outbound_message_id(number: i64, inbox_address: &str) -> Result<String> {
     let mut random = [0u8; 10];
     getrandom::fill(&mut random).map_err(|e| StoreError::Hash(e.to_string()))?;
     let domain = inbox_address.rsplit_once('@').map(|(_, d)| d).unwrap_or("tandem.invalid");
@@ -398,7 +398,7 @@ impl Store {
     }
 
     /// In-Reply-To and References for a reply: the thread of the ticket's mail so far.
-    async fn thread_headers<C: ConnectionTrait>(&self, conn: &C, ticket_id: i64) -> Result<(Option<String>, Vec<String>)> {
+    pub(crate) async fn thread_headers<C: ConnectionTrait>(&self, conn: &C, ticket_id: i64) -> Result<(Option<String>, Vec<String>)> {
         #[derive(sea_orm::FromQueryResult)]
         struct Row {
             message_id: Option<String>,

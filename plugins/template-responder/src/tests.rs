@@ -1,0 +1,99 @@
+use serde_json::json;
+use tandem_plugin_sdk::{BusinessHours, Header, Opening, sample};
+
+use super::*;
+
+fn run(input: &RespondInput, config: serde_json::Value, now: i64) -> Result<Response, PluginError> {
+    let cx = Context::for_test(config, now);
+    respond(input, &cx.config()?, cx.now())
+}
+
+fn input(language: Option<&str>) -> RespondInput {
+    let mut input = sample::respond_input("anna@customer.test", "Cannot log in", "Hello, I cannot log in.");
+    input.contact.name = Some("Anna".to_owned());
+    input.ticket.language = language.map(str::to_owned);
+    input
+}
+
+#[test]
+fn acknowledges_in_the_customers_language_with_the_number() {
+    for (lang, needle) in [("en", "thank you"), ("ru", "Спасибо"), ("pl", "dziękujemy"), ("fr", "merci")] {
+        let out = run(&input(Some(lang)), json!({}), sample::MONDAY_9AM).expect("ok");
+        let reply = out.reply.expect("a reply");
+        assert!(reply.subject.starts_with("[#1001]"), "{}", reply.subject);
+        assert!(reply.text.contains(needle) && reply.text.contains("#1001") && reply.text.contains("Anna"), "{}", reply.text);
+    }
+    // Unknown language → default.
+    let reply = run(&input(Some("de")), json!({}), sample::MONDAY_9AM).expect("ok").reply.expect("reply");
+    assert!(reply.text.contains("thank you"));
+}
+
+#[test]
+fn closed_hours_say_when_we_are_back() {
+    let mut i = input(Some("fr"));
+    // Open weekdays 10:00–18:00 UTC; Monday 09:00 UTC is before opening.
+    i.inbox.business_hours =
+        Some(BusinessHours { utc_offset_minutes: 0, windows: (1..=5).map(|d| Opening { weekday: d, start_minute: 600, end_minute: 1080 }).collect() });
+    let out = run(&i, json!({}), sample::MONDAY_9AM).expect("ok");
+    let reply = out.reply.expect("reply");
+    assert!(reply.text.contains("lundi 10:00 (UTC+00:00)"), "{}", reply.text);
+    assert_eq!(reply.template.as_deref(), Some("closed-hours acknowledgement (fr)"));
+    // Config hours apply when the inbox has none.
+    let config = json!({ "business_hours": { "utc_offset_minutes": 120, "windows": [{ "weekday": 2, "start": "08:00", "end": "16:00" }] } });
+    let reply = run(&input(Some("en")), config, sample::MONDAY_9AM).expect("ok").reply.expect("reply");
+    assert!(reply.text.contains("Tuesday 08:00 (UTC+02:00)"), "{}", reply.text);
+}
+
+#[test]
+fn outage_mode_sends_the_incident_notice() {
+    let out = run(&input(Some("pl")), json!({ "outage": { "enabled": true } }), sample::MONDAY_9AM).expect("ok");
+    let reply = out.reply.expect("reply");
+    assert!(reply.subject.contains("Znana awaria"), "{}", reply.subject);
+}
+
+#[test]
+fn never_answers_machines() {
+    let cases: Vec<(&str, &str)> = vec![
+        ("Auto-Submitted", "auto-replied"),
+        ("Precedence", "bulk"),
+        ("Precedence", "list"),
+        ("X-Auto-Response-Suppress", "DR, OOF, AutoReply"),
+        ("List-Id", "<news.example.com>"),
+        ("List-Unsubscribe", "<mailto:u@example.com>"),
+        ("Content-Type", "multipart/report; report-type=delivery-status"),
+        ("Return-Path", "<>"),
+    ];
+    for (name, value) in cases {
+        let mut i = input(Some("en"));
+        i.message.headers.push(Header { name: name.to_owned(), value: value.to_owned() });
+        let out = run(&i, json!({}), sample::MONDAY_9AM).expect("ok");
+        assert!(out.reply.is_none(), "{name}: {value}");
+        assert!(!out.reason.is_empty());
+    }
+    let mut i = input(Some("en"));
+    i.message.headers.push(Header { name: "Auto-Submitted".to_owned(), value: "no".to_owned() });
+    assert!(run(&i, json!({}), sample::MONDAY_9AM).expect("ok").reply.is_some(), "Auto-Submitted: no is a person");
+    let mut i = input(Some("en"));
+    i.message.from_address = "MAILER-DAEMON@mx.example.com".to_lowercase();
+    assert!(run(&i, json!({}), sample::MONDAY_9AM).expect("ok").reply.is_none());
+}
+
+#[test]
+fn once_per_contact_per_window_and_only_on_new_tickets() {
+    let mut i = input(Some("en"));
+    i.contact.last_auto_reply_at = Some(sample::MONDAY_9AM - 10 * MINUTE);
+    let out = run(&i, json!({}), sample::MONDAY_9AM).expect("ok");
+    assert!(out.reply.is_none() && out.reason.contains("10 min ago"), "{}", out.reason);
+    assert!(run(&i, json!({ "min_minutes_between_replies": 5 }), sample::MONDAY_9AM).expect("ok").reply.is_some());
+
+    let mut i = input(Some("en"));
+    i.ticket.message_count = 3;
+    assert!(run(&i, json!({}), sample::MONDAY_9AM).expect("ok").reply.is_none());
+}
+
+#[test]
+fn configuration_errors_are_reported() {
+    assert!(matches!(run(&input(None), json!({ "templates": 5 }), sample::MONDAY_9AM), Err(PluginError::InvalidConfig(_))));
+    let no_default = json!({ "templates": { "xx": { "subject": "s", "text": "t" } }, "default_language": "en" });
+    assert!(matches!(run(&input(Some("en")), no_default, sample::MONDAY_9AM), Err(PluginError::InvalidConfig(m)) if m.contains("no acknowledgement template")));
+}

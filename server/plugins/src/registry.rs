@@ -1,0 +1,211 @@
+//! The registry: which plugins are active in which version, compiled and ready, swapped
+//! atomically.
+//!
+//! The store keeps the records; the registry keeps a [`Snapshot`] of them with the compiled
+//! component of each active version. Every change (upload, enable, reorder, configure, roll
+//! back, automatic disable) builds a new snapshot and replaces the old one in one step. A
+//! pipeline run takes the snapshot once at its start, so calls in flight finish on the
+//! version they started with and the next message sees the new one. Nothing restarts.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use tandem_domain::Actor;
+use tandem_proto::{self as proto, PluginWorld};
+use tandem_store::{Store, plugins::{ActivePlugin, NewPluginVersion}};
+use tokio::sync::Mutex as AsyncMutex;
+
+use crate::error::PluginError;
+use crate::runtime::{LoadedComponent, Runtime};
+
+/// One plugin as the pipeline sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub plugin: ActivePlugin,
+    /// `None` when the active version could not be loaded (see `load_error`).
+    pub component: Option<LoadedComponent>,
+    pub load_error: Option<String>,
+}
+
+/// The plugins at one moment, by world and position.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub entries: Vec<Entry>,
+}
+
+impl Snapshot {
+    /// Enabled plugins of `world` that cover `inbox_id`, in admin order.
+    pub fn enabled(&self, world: PluginWorld, inbox_id: i64) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.plugin.enabled && e.plugin.world == world && e.plugin.covers(inbox_id))
+    }
+
+    pub fn get(&self, plugin_id: i64) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.plugin.id == plugin_id)
+    }
+}
+
+/// A bundled plugin to install on first start.
+#[derive(Debug, Clone)]
+pub struct Bundled {
+    pub name: &'static str,
+    pub file: &'static str,
+    pub config: serde_json::Value,
+}
+
+/// The plugins shipped with Tandem, as built by `./x plugins` (`<crate>.wasm`).
+pub fn bundled() -> Vec<Bundled> {
+    vec![
+        Bundled { name: "keyword-classifier", file: "keyword_classifier.wasm", config: serde_json::json!({}) },
+        Bundled { name: "skills-router", file: "skills_router.wasm", config: serde_json::json!({}) },
+        Bundled { name: "template-responder", file: "template_responder.wasm", config: serde_json::json!({}) },
+    ]
+}
+
+pub struct Registry {
+    runtime: Runtime,
+    store: Store,
+    current: RwLock<Arc<Snapshot>>,
+    /// Compiled components by version id, so a swap back to a known version is instant.
+    compiled: Mutex<HashMap<i64, LoadedComponent>>,
+    /// Serialises rebuilds so two changes cannot publish snapshots out of order.
+    rebuild: AsyncMutex<()>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("plugins", &self.snapshot().entries.len()).finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Loads every plugin's active version (compiling through the on-disk cache).
+    pub async fn open(store: Store, runtime: Runtime) -> Result<Arc<Registry>, PluginError> {
+        let registry = Arc::new(Registry {
+            runtime,
+            store,
+            current: RwLock::new(Arc::new(Snapshot::default())),
+            compiled: Mutex::new(HashMap::new()),
+            rebuild: AsyncMutex::new(()),
+        });
+        registry.reload().await?;
+        Ok(registry)
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The plugins now. Cheap: an `Arc` clone.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Rebuilds the snapshot from the store and publishes it.
+    pub async fn reload(&self) -> Result<(), PluginError> {
+        let _one_at_a_time = self.rebuild.lock().await;
+        let plugins = self.store.active_plugins().await?;
+        let mut entries = Vec::with_capacity(plugins.len());
+        for plugin in plugins {
+            let known = self.compiled.lock().unwrap_or_else(PoisonError::into_inner).get(&plugin.version_id).cloned();
+            let (component, load_error) = match known {
+                Some(c) => (Some(c), None),
+                None => match self.load_version(&plugin).await {
+                    Ok(c) => {
+                        self.compiled.lock().unwrap_or_else(PoisonError::into_inner).insert(plugin.version_id, c.clone());
+                        (Some(c), None)
+                    }
+                    Err(e) => {
+                        tracing::error!(plugin = %plugin.name, version = plugin.version_number, error = %e, "plugin version cannot be loaded");
+                        (None, Some(e.to_string()))
+                    }
+                },
+            };
+            entries.push(Entry { plugin, component, load_error });
+        }
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(Snapshot { entries });
+        Ok(())
+    }
+
+    async fn load_version(&self, plugin: &ActivePlugin) -> Result<LoadedComponent, PluginError> {
+        let (_, bytes) = self.store.plugin_version(plugin.id, plugin.version_id).await?;
+        self.runtime.load(Arc::from(bytes)).await
+    }
+
+    /// Uploads a component: checks and compiles it first (nothing is stored if that fails),
+    /// then registers it as a new plugin or the new active version of `name`.
+    /// `world`, when given, must be the world the component implements.
+    pub async fn upload(&self, actor: &Actor, name: &str, world: Option<PluginWorld>, bytes: Vec<u8>) -> Result<proto::Plugin, PluginError> {
+        tandem_domain::policy::authorize(actor, tandem_domain::policy::Action::ManagePlugins).map_err(tandem_store::StoreError::from)?;
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        let loaded = self.runtime.load(Arc::clone(&bytes)).await?;
+        if let Some(expected) = world
+            && expected != loaded.world
+        {
+            return Err(PluginError::Invalid(format!("the component implements the {} world, not {expected}", loaded.world)));
+        }
+        let plugin = self
+            .store
+            .add_plugin_version(Some(actor), NewPluginVersion {
+                name,
+                world: loaded.world,
+                wit_version: loaded.wit_version,
+                bytes: &bytes,
+                bundled: false,
+                enable_new: false,
+                initial_config: serde_json::json!({}),
+            })
+            .await?;
+        self.compiled.lock().unwrap_or_else(PoisonError::into_inner).insert(plugin.active_version.id, loaded);
+        self.reload().await?;
+        Ok(plugin)
+    }
+
+    /// Changes a plugin's settings and publishes the result.
+    pub async fn update(&self, actor: &Actor, id: i64, input: proto::UpdatePlugin) -> Result<proto::Plugin, PluginError> {
+        let plugin = self.store.update_plugin(actor, id, input).await?;
+        self.reload().await?;
+        Ok(plugin)
+    }
+
+    /// Installs the bundled plugins found in `dir` that are not registered yet, enabled.
+    /// Returns the names installed.
+    pub async fn install_bundled(&self, dir: &Path) -> Result<Vec<String>, PluginError> {
+        let existing: Vec<String> = self.store.active_plugins().await?.into_iter().map(|p| p.name).collect();
+        let mut installed = Vec::new();
+        for bundled in bundled() {
+            if existing.iter().any(|n| n == bundled.name) {
+                continue;
+            }
+            let path = dir.join(bundled.file);
+            let bytes = match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "bundled plugin not found; build it with `./x plugins`");
+                    continue;
+                }
+            };
+            let loaded = self.runtime.load(Arc::from(bytes.clone())).await?;
+            self.store
+                .add_plugin_version(None, NewPluginVersion {
+                    name: bundled.name,
+                    world: loaded.world,
+                    wit_version: loaded.wit_version,
+                    bytes: &bytes,
+                    bundled: true,
+                    enable_new: true,
+                    initial_config: bundled.config.clone(),
+                })
+                .await?;
+            installed.push(bundled.name.to_owned());
+        }
+        if !installed.is_empty() {
+            self.reload().await?;
+        }
+        Ok(installed)
+    }
+}

@@ -1,0 +1,270 @@
+//! Plugins through the HTTP API on a real server: the bundled three on a new ticket, uploads
+//! (good and bad), dry runs, hostile plugins contained while the API keeps answering,
+//! automatic disabling, roll-back, and hot swaps under load.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
+use tandem_plugins::testing::{component, component_dir};
+use tandem_proto as proto;
+use tandem_store::{backend_tests, testing::{Backend, actor}};
+use tandem_tests::{Api, TestServer};
+
+async fn with_bundled(backend: Backend) -> (TestServer, Api) {
+    let server = TestServer::start(backend).await;
+    let installed = server.plugins.registry().install_bundled(&component_dir()).await.expect("install");
+    assert_eq!(installed, vec!["keyword-classifier", "skills-router", "template-responder"], "built by ./x plugins");
+    let admin = server.login(&server.desk.admin.email).await;
+    (server, admin)
+}
+
+fn events_of<'a>(detail: &'a Value, kind: &str) -> Vec<&'a Value> {
+    detail["events"].as_array().expect("events").iter().filter(|e| e["kind"] == kind).collect()
+}
+
+async fn bundled_plugins_classify_route_and_answer(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let (status, plugins) = admin.get("/api/v1/plugins").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = plugins.as_array().expect("list").iter().map(|p| p["name"].as_str().unwrap_or_default()).collect();
+    assert_eq!(names.len(), 3, "{plugins}");
+    assert!(plugins.as_array().expect("list").iter().all(|p| p["enabled"] == true && p["bundled"] == true));
+
+    let supervisor = server.login(&server.desk.supervisor.email).await;
+    let (status, created) = supervisor
+        .post("/api/v1/tickets", &json!({
+            "inbox_id": server.desk.inbox_a.id,
+            "subject": "Срочно: не работает оплата",
+            "body_text": "Здравствуйте! Срочно: у нас не работает оплата на сайте, клиенты не могут заплатить.",
+            "contact": { "email": "ivan@customer.test", "name": "Иван" }
+        }))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let ticket = &created["ticket"];
+    assert_eq!(ticket["priority"], "urgent", "{created}");
+    assert_eq!(ticket["language"], "ru");
+    assert_eq!(ticket["category"], "billing");
+    assert!(ticket["tags"].as_array().expect("tags").contains(&json!("billing")));
+
+    let classified = events_of(&created, "plugin.classified");
+    assert_eq!(classified.len(), 1, "{created}");
+    assert_eq!(classified[0]["actor"]["kind"], "plugin");
+    assert_eq!(classified[0]["after"]["plugin"], "keyword-classifier");
+    assert_eq!(classified[0]["after"]["version"], 1);
+    assert!(classified[0]["after"]["duration_us"].as_u64().is_some_and(|d| d > 0));
+    assert!(classified[0]["after"]["decision"]["reason"].as_str().is_some_and(|r| r.contains("срочно")), "{}", classified[0]);
+    // The router ran and said what it did (the test desk's agents are offline: a team queue
+    // or no decision, either way with a reason on the timeline).
+    let routed = events_of(&created, "plugin.routed").len() + events_of(&created, "plugin.no_decision").len();
+    assert_eq!(routed, 1, "{created}");
+
+    let replies: Vec<&Value> = created["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").collect();
+    assert_eq!(replies.len(), 1, "{created}");
+    let number = ticket["number"].as_i64().expect("number");
+    assert!(replies[0]["body_text"].as_str().is_some_and(|t| t.contains("Спасибо") && t.contains(&format!("#{number}"))), "{}", replies[0]);
+    assert_eq!(replies[0]["delivery_state"], "queued");
+
+    // The same contact writes a new ticket right away: no second automatic reply.
+    let (_, again) = supervisor
+        .post("/api/v1/tickets", &json!({
+            "inbox_id": server.desk.inbox_a.id, "subject": "Ещё вопрос", "body_text": "И ещё один вопрос по счёту.",
+            "contact": { "email": "ivan@customer.test" }
+        }))
+        .await;
+    assert!(again["messages"].as_array().expect("messages").iter().all(|m| m["kind"] != "auto_reply"), "{again}");
+    let no_reply = events_of(&again, "plugin.no_reply");
+    assert!(no_reply[0]["after"]["reason"].as_str().is_some_and(|r| r.contains("min ago")), "{again}");
+}
+
+async fn uploads_are_checked_and_versions_roll_back(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let real = component("keyword-classifier");
+
+    let bad: Vec<(Vec<u8>, &str, u16, &str)> = vec![
+        (b"\0asm\x01\0\0\0".to_vec(), "name=core", 422, "core WebAssembly module"),
+        (real[..real.len() / 3].to_vec(), "name=truncated", 422, "not a valid WebAssembly component"),
+        (b"hello".to_vec(), "name=junk", 422, "not a WebAssembly file"),
+        (component("skills-router"), "name=wrong-world&world=classifier", 422, "implements the router world"),
+        (real.clone(), "name=Bad%20Name", 422, "plugin names"),
+    ];
+    for (bytes, query, status, needle) in bad {
+        let (got, body) = admin.upload_component(query, bytes).await;
+        assert_eq!(got, status, "{query}: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(needle)), "{query}: {body}");
+    }
+    let (status, body) = admin.call(reqwest::Method::POST, "/api/v1/plugins?name=x", Some(&json!({}))).await;
+    assert_eq!(status, 415, "{body}");
+    let (status, list) = admin.get("/api/v1/plugins").await;
+    assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(0)), "nothing stored by failed uploads");
+
+    // Version 1, then version 2 (another build: the hostile fixture is a classifier too).
+    let (status, v1) = admin.upload_component("name=rules&world=classifier", real.clone()).await;
+    assert_eq!(status, 201, "{v1}");
+    assert_eq!(v1["enabled"], false, "uploads start disabled");
+    let id = v1["id"].as_i64().expect("id");
+    let (status, v2) = admin.upload_component("name=rules", component("hostile-plugin")).await;
+    assert_eq!(status, 201, "{v2}");
+    assert_eq!(v2["active_version"]["number"], 2);
+    assert_eq!(v2["versions"].as_array().map(Vec::len), Some(2));
+    let v1_id = v2["versions"][0]["id"].as_i64().expect("v1 id");
+
+    // Dry run on a sample: version 2 is the fixture, which tags `hostile-fixture-ok`.
+    let sample = json!({ "sample": { "from": "x@customer.test", "subject": "URGENT: site down", "text": "Our site is down, asap please" } });
+    let (_, run) = admin.post(&format!("/api/v1/plugins/{id}/dry-run"), &sample).await;
+    assert_eq!(run["decision"]["add_tags"], json!(["hostile-fixture-ok"]), "{run}");
+    // … and any version can be dry-run; version 1 is the real classifier.
+    let (_, run1) = admin.post(&format!("/api/v1/plugins/{id}/dry-run"), &json!({ "version_id": v1_id, "sample": sample["sample"] })).await;
+    assert_eq!(run1["decision"]["priority"], "urgent", "{run1}");
+    assert_eq!(run1["version"], 1);
+    assert!(run1["usage"]["fuel"].as_u64().is_some_and(|f| f > 0));
+
+    // Roll back to version 1 and enable: the next ticket is classified by it.
+    let (status, rolled) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "active_version_id": v1_id, "enabled": true })).await;
+    assert_eq!(status, 200, "{rolled}");
+    assert_eq!(rolled["active_version"]["number"], 1);
+    let (_, created) = admin
+        .post("/api/v1/tickets", &json!({ "inbox_id": server.desk.inbox_a.id, "subject": "Site down", "body_text": "Everything is down, urgent!", "contact": { "email": "a@customer.test" } }))
+        .await;
+    assert_eq!(created["ticket"]["priority"], "urgent", "{created}");
+
+    // Bad settings are refused with the field named.
+    for (patch, field) in [
+        (json!({ "limits": { "memory_mib": 0, "timeout_ms": 50, "max_consecutive_failures": 5 } }), "limits.memory_mib"),
+        (json!({ "config": [1, 2] }), "config"),
+        (json!({ "inbox_ids": [999999] }), "inbox_ids"),
+        (json!({ "active_version_id": 999999 }), "active_version_id"),
+    ] {
+        let (status, body) = admin.patch(&format!("/api/v1/plugins/{id}"), &patch).await;
+        assert_eq!(status, 422, "{patch}: {body}");
+        assert_eq!(body["error"]["field"], field, "{body}");
+    }
+    let (status, body) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "surprise": 1 })).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("surprise")), "{body}");
+}
+
+async fn hostile_plugins_are_contained_and_disabled(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let (_, plugin) = admin.upload_component("name=hostile", component("hostile-plugin")).await;
+    let id = plugin["id"].as_i64().expect("id");
+    // A generous time limit: the suite runs tests in parallel on two cores, and only the
+    // endless loop should hit it.
+    let limits = json!({ "memory_mib": 32, "timeout_ms": 1000, "max_consecutive_failures": 7 });
+    let (status, _) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "enabled": true, "limits": limits })).await;
+    assert_eq!(status, 200);
+
+    let modes = [
+        ("loop", "timeout"),
+        ("memory", "memory_exhausted"),
+        ("recursion", "stack_overflow"),
+        ("panic", "trap"),
+        ("huge-output", "memory_exhausted"),
+        ("huge-tags", "invalid_output"),
+        ("bad-values", "invalid_output"),
+    ];
+    for (i, (mode, kind)) in modes.iter().enumerate() {
+        let (status, _) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "config": { "mode": mode } })).await;
+        assert_eq!(status, 200);
+        let subject = format!("Ticket {i}");
+        let (status, created) = admin
+            .post("/api/v1/tickets", &json!({ "inbox_id": server.desk.inbox_a.id, "subject": subject, "body_text": "Hello", "contact": { "email": "h@customer.test" } }))
+            .await;
+        assert_eq!(status, 201, "{mode}: the ticket is created whatever the plugin does: {created}");
+        let failed = events_of(&created, "plugin.failed");
+        assert_eq!(failed.len(), 1, "{mode}: {created}");
+        assert_eq!(failed[0]["after"]["failure"]["kind"], *kind, "{mode}: {}", failed[0]);
+        assert_eq!(created["ticket"]["tags"], json!([]), "{mode}: nothing applied");
+        // The API keeps answering normally.
+        let (status, _) = admin.get("/api/v1/me").await;
+        assert_eq!(status, 200);
+    }
+    // Seven failures in a row: disabled, with the reason for admins.
+    let (_, after) = admin.get(&format!("/api/v1/plugins/{id}")).await;
+    assert_eq!(after["enabled"], false, "{after}");
+    assert_eq!(after["health"]["consecutive_failures"], 7);
+    assert!(after["health"]["auto_disabled_reason"].as_str().is_some_and(|r| r.contains("7 consecutive failures")), "{after}");
+    let (_, audit) = admin.get("/api/v1/events?kind=plugin.auto_disabled").await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+
+    // A disabled plugin is not called.
+    let (_, created) = admin
+        .post("/api/v1/tickets", &json!({ "inbox_id": server.desk.inbox_a.id, "subject": "After", "body_text": "Hello", "contact": { "email": "h@customer.test" } }))
+        .await;
+    assert!(events_of(&created, "plugin.failed").is_empty(), "{created}");
+
+    // Enabling again clears the streak; a well-behaved mode then works.
+    let (_, enabled) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "enabled": true, "config": { "mode": "ok" } })).await;
+    assert_eq!(enabled["health"]["consecutive_failures"], 0);
+    assert_eq!(enabled["health"]["auto_disabled_reason"], Value::Null);
+    let (_, created) = admin
+        .post("/api/v1/tickets", &json!({ "inbox_id": server.desk.inbox_a.id, "subject": "Fine", "body_text": "Hello", "contact": { "email": "h@customer.test" } }))
+        .await;
+    assert_eq!(created["ticket"]["tags"], json!(["hostile-fixture-ok"]), "{created}");
+}
+
+/// Swaps between two versions while pipelines run: no call fails, and every call ran wholly
+/// on one version (each run's decision names the tag of exactly one version).
+async fn hot_swap_under_load(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin_user = actor(&server.store, &server.desk.admin).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let (_, v1) = admin.upload_component("name=swapped", component("keyword-classifier")).await;
+    let id = v1["id"].as_i64().expect("id");
+    let (_, v2) = admin.upload_component("name=swapped", component("hostile-plugin")).await;
+    let versions: Vec<i64> = v2["versions"].as_array().expect("versions").iter().map(|v| v["id"].as_i64().expect("id")).collect();
+    admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "enabled": true, "limits": { "memory_mib": 32, "timeout_ms": 2000, "max_consecutive_failures": 5 } })).await;
+
+    let mut numbers = Vec::new();
+    for i in 0..24 {
+        let input = tandem_store::testing::new_ticket(server.desk.inbox_a.id, &format!("Load {i}"), "load@customer.test");
+        numbers.push(server.store.create_ticket(&admin_user, input).await.expect("ticket").ticket.number);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (registry, store, stop) = (Arc::clone(server.plugins.registry()), server.store.clone(), Arc::clone(&stop));
+        let admin_user = admin_user.clone();
+        tokio::spawn(async move {
+            let mut swaps = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let version = versions[swaps % 2];
+                registry.update(&admin_user, id, proto::UpdatePlugin { active_version_id: Some(version), ..Default::default() }).await.expect("swap");
+                swaps += 1;
+                tokio::task::yield_now().await;
+            }
+            drop(store);
+            swaps
+        })
+    };
+    let mut runs = Vec::new();
+    for chunk in numbers.chunks(6) {
+        let calls = chunk.iter().map(|n| {
+            let pipeline = server.plugins.clone();
+            let n = *n;
+            tokio::spawn(async move { pipeline.on_inbound(n, None).await })
+        });
+        for call in calls.collect::<Vec<_>>() {
+            runs.push(call.await.expect("joined").expect("pipeline"));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swapper.await.expect("swapper");
+    assert!(swaps >= 2, "swapped {swaps} times");
+    let mut seen = [0, 0];
+    for report in &runs {
+        assert_eq!(report.steps.len(), 1, "{report:?}");
+        let step = &report.steps[0];
+        let tandem_plugins::pipeline::StepOutcome::Applied(proto::PluginDecision::Classifier(c)) = &step.outcome else {
+            panic!("a failed or skipped call during swaps: {step:?}");
+        };
+        let hostile = c.add_tags == vec!["hostile-fixture-ok".to_owned()];
+        // Version numbers and behaviour agree: v2 is the fixture, v1 the real classifier.
+        assert_eq!(hostile, step.version == 2, "{step:?}");
+        seen[usize::from(hostile)] += 1;
+    }
+    assert_eq!(seen[0] + seen[1], 24);
+}
+
+backend_tests! { bundled_plugins_classify_route_and_answer, uploads_are_checked_and_versions_roll_back, hostile_plugins_are_contained_and_disabled, hot_swap_under_load }
