@@ -32,6 +32,8 @@ Commands:
                   on SQLite and a throwaway PostgreSQL, plus the idle RSS (see BENCHMARKS.md);
                   options: --tickets N --duration S --connections 8,16,32
                   --backends sqlite,postgres --out FILE --skip-build
+  bench-plugins   build the plugins, then measure plugin calls, the pipeline per message
+                  and compile times against native Rust (see BENCHMARKS.md)
   help            show this text
 ";
 
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         "build-web" => web::build_web(&root()).map(|()| ExitCode::SUCCESS),
         "plugins" => plugins::build_all(&root()).map(|()| ExitCode::SUCCESS),
         "bench" => bench::bench(&root(), rest),
+        "bench-plugins" => plugins::bench(&root()).map(|()| ExitCode::SUCCESS),
         "help" | "-h" | "--help" => {
             // Ignoring a write error is fine: there is nothing useful left to do with it.
             let _ = std::io::stdout().write_all(HELP.as_bytes());

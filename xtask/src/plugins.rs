@@ -71,3 +71,9 @@ fn build_python_example(root: &Path, out_dir: &Path) -> Result<(), String> {
     eprintln!("plugins: {} ({} KiB, componentize-py {:.1?})", out.display(), size / 1024, started.elapsed());
     Ok(())
 }
+
+/// `./x bench-plugins`: the plugin benchmark (`server/plugins/benches/pipeline.rs`).
+pub fn bench(root: &Path) -> Result<(), String> {
+    build_all(root)?;
+    util::run(crate::cargo(root).args(["bench", "-p", "tandem-plugins", "--bench", "pipeline"]))
+}
