@@ -11,6 +11,9 @@
 //!
 //! Inputs rotate through realistic messages in four languages from the test fixtures.
 
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
