@@ -129,6 +129,15 @@ async fn uploads_are_checked_and_versions_roll_back(backend: Backend) {
         .await;
     assert_eq!(created["ticket"]["priority"], "urgent", "{created}");
 
+    // Scoped to the other inbox, it no longer sees tickets of this one.
+    let (status, _) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "inbox_ids": [server.desk.inbox_b.id] })).await;
+    assert_eq!(status, 200);
+    let (_, unscoped) = admin
+        .post("/api/v1/tickets", &json!({ "inbox_id": server.desk.inbox_a.id, "subject": "Site down", "body_text": "Everything is down, urgent!", "contact": { "email": "b@customer.test" } }))
+        .await;
+    assert_eq!(unscoped["ticket"]["priority"], "normal", "{unscoped}");
+    assert!(events_of(&unscoped, "plugin.classified").is_empty(), "{unscoped}");
+
     // Bad settings are refused with the field named.
     for (patch, field) in [
         (json!({ "limits": { "memory_mib": 0, "timeout_ms": 50, "max_consecutive_failures": 5 } }), "limits.memory_mib"),

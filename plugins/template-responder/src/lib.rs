@@ -26,6 +26,17 @@ impl Responder for TemplateResponder {
 tandem_plugin_sdk::export_responder!(TemplateResponder);
 
 const MINUTE: i64 = 60 * 1_000_000;
+/// The host refuses longer subjects; customers' subjects can be longer than that.
+const MAX_SUBJECT_CHARS: usize = 250;
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
 
 pub fn respond(input: &RespondInput, config: &Config, now: i64) -> Result<Response, PluginError> {
     if let Some(reason) = suppressed(input, config, now) {
@@ -53,7 +64,7 @@ pub fn respond(input: &RespondInput, config: &Config, now: i64) -> Result<Respon
         .and_then(|s| s.next_opening(now).map(|(day, minute)| hours::describe_opening(day, minute, s.utc_offset_minutes, template_language)))
         .unwrap_or_default();
     let reply = AutoReply {
-        subject: render(&template.subject, input, &opening),
+        subject: truncate_chars(&render(&template.subject, input, &opening), MAX_SUBJECT_CHARS),
         text: render(&template.text, input, &opening),
         html: None,
         template: Some(format!("{kind} ({template_language})")),
@@ -107,20 +118,33 @@ pub fn automatic(message: &Message) -> Option<String> {
             return Some(format!("X-Auto-Response-Suppress: {v}"));
         }
     }
-    for list_header in ["List-Id", "List-Unsubscribe", "List-Post", "X-Autoreply", "X-Autorespond", "X-Loop"] {
+    // Mailing lists (RFC 2369 and 2919, ezmlm's Mailing-List, fml's X-ML-*) and robots.
+    for list_header in [
+        "List-Id", "List-Unsubscribe", "List-Post", "List-Subscribe", "List-Help", "List-Archive", "Mailing-List", "X-Mailing-List",
+        "X-ML-Name", "X-MLServer", "X-Autoreply", "X-Autorespond", "X-Loop",
+    ] {
         if message.header(list_header).is_some() {
             return Some(format!("{list_header} present"));
         }
     }
-    if let Some(v) = message.header("Content-Type")
-        && v.to_ascii_lowercase().contains("multipart/report")
-    {
-        return Some("delivery or read report (multipart/report)".to_owned());
+    if message.headers.iter().any(|h| h.name.eq_ignore_ascii_case("Delivered-To") && h.value.to_ascii_lowercase().starts_with("mailing list")) {
+        return Some("Delivered-To: mailing list".to_owned());
+    }
+    if let Some(v) = message.header("Content-Type") {
+        let v = v.to_ascii_lowercase();
+        for report in ["multipart/report", "message/delivery-status", "message/disposition-notification", "message/feedback-report"] {
+            if v.contains(report) {
+                return Some(format!("delivery or feedback report ({report})"));
+            }
+        }
     }
     if message.header("Return-Path").is_some_and(|v| v.trim() == "<>") {
         return Some("null Return-Path (a bounce)".to_owned());
     }
-    let local = message.from_address.split('@').next().unwrap_or_default().to_ascii_lowercase();
+    let Some((local, _)) = message.from_address.trim().split_once('@') else {
+        return Some("no sender address to answer".to_owned());
+    };
+    let local = local.trim_start_matches('<').to_ascii_lowercase();
     if ["mailer-daemon", "postmaster", "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply"].contains(&local.as_str()) {
         return Some(format!("sender {} does not take replies", message.from_address));
     }

@@ -62,6 +62,9 @@ fn never_answers_machines() {
         ("List-Unsubscribe", "<mailto:u@example.com>"),
         ("Content-Type", "multipart/report; report-type=delivery-status"),
         ("Return-Path", "<>"),
+        ("Mailing-List", "contact list-help@lists.example.org; run by ezmlm"),
+        ("Delivered-To", "mailing list list@lists.example.org"),
+        ("Content-Type", "message/delivery-status"),
     ];
     for (name, value) in cases {
         let mut i = input(Some("en"));
@@ -75,6 +78,18 @@ fn never_answers_machines() {
     assert!(run(&i, json!({}), sample::MONDAY_9AM).expect("ok").reply.is_some(), "Auto-Submitted: no is a person");
     let mut i = input(Some("en"));
     i.message.from_address = "MAILER-DAEMON@mx.example.com".to_lowercase();
+    assert!(run(&i, json!({}), sample::MONDAY_9AM).expect("ok").reply.is_none());
+}
+
+#[test]
+fn long_subjects_are_shortened_and_senders_without_address_get_nothing() {
+    let mut i = input(Some("en"));
+    i.ticket.subject = "x".repeat(1_000);
+    let reply = run(&i, json!({}), sample::MONDAY_9AM).expect("ok").reply.expect("reply");
+    assert_eq!(reply.subject.chars().count(), MAX_SUBJECT_CHARS);
+    assert!(reply.subject.ends_with('…'));
+    let mut i = input(Some("en"));
+    i.message.from_address = String::new();
     assert!(run(&i, json!({}), sample::MONDAY_9AM).expect("ok").reply.is_none());
 }
 
