@@ -64,6 +64,8 @@ async fn bundled_plugins_classify_route_and_answer(backend: Backend) {
     let number = ticket["number"].as_i64().expect("number");
     assert!(replies[0]["body_text"].as_str().is_some_and(|t| t.contains("Спасибо") && t.contains(&format!("#{number}"))), "{}", replies[0]);
     assert_eq!(replies[0]["delivery_state"], "queued");
+    let responded = events_of(&created, "plugin.responded");
+    assert_eq!(responded[0]["after"]["reason"], "acknowledgement in ru", "{}", responded[0]);
 
     // The same contact writes a new ticket right away: no second automatic reply.
     let (_, again) = supervisor

@@ -125,8 +125,11 @@ pub fn bench(root: &Path, args: &[std::ffi::OsString]) -> Result<ExitCode, Strin
     }
     deps::ensure_apt(&apt)?;
     if !options.skip_build {
+        crate::plugins::build(root, crate::plugins::BUNDLED)?;
         util::run(crate::cargo(root).args(["build", "--release", "-p", "tandem"]))?;
     }
+    // The server runs as `./x run` starts it: with the bundled plugins installed on first start.
+    let _ = BUNDLED_PLUGINS.set(crate::plugins::component_dir(root));
     let bin = crate::target_dir(root).join("release").join("tandem");
     if !bin.is_file() {
         return Err(format!("{} is missing: build it with `cargo build --release -p tandem`", bin.display()));
@@ -284,9 +287,15 @@ fn bench_backend(bin: &Path, backend: Backend, o: &Options) -> Result<BackendRes
     })
 }
 
+/// The bundled plugins the measured server installs (set once by `bench`).
+static BUNDLED_PLUGINS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 /// The tandem binary with a clean environment for `data_dir` and `database_url`.
 fn tandem(bin: &Path, data_dir: &Path, database_url: &str) -> Command {
     let mut cmd = Command::new(bin);
+    if let Some(dir) = BUNDLED_PLUGINS.get() {
+        cmd.env("TANDEM_BUNDLED_PLUGINS", dir);
+    }
     // The temp dir as working directory: no stray ./tandem.toml is picked up.
     cmd.current_dir(data_dir)
         .env_remove("TANDEM_CONFIG")

@@ -170,8 +170,19 @@ mod tests {
     }
 
     #[test]
+    fn target_dir_is_relative_to_the_root() {
+        let root = Path::new("/work/repo");
+        let dir = target_dir(root);
+        match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(set) if !set.is_empty() => assert_eq!(dir, root.join(set)),
+            _ => assert_eq!(dir, root.join("target")),
+        }
+    }
+
+    #[test]
     fn root_has_the_workspace_manifest() {
         assert!(root().join("Cargo.toml").is_file());
         assert!(root().join("xtask").is_dir());
     }
 }
+

@@ -19,7 +19,9 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use crate::util::{describe, output, run};
 use std::time::Instant;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -52,7 +54,7 @@ pub fn build_web(root: &Path) -> Result<(), String> {
     ensure_wasm_target()?;
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let target_dir = target_dir(root);
+    let target_dir = crate::target_dir(root);
     step(&format!(
         "cargo build -p {CRATE} --target {WASM_TARGET} --profile {PROFILE} (target dir {})",
         target_dir.display()
@@ -325,14 +327,6 @@ fn precompress(dist: &Path) -> Result<(), String> {
         .args(&files))
 }
 
-/// `CARGO_TARGET_DIR` (relative to `root`) if set, else `root/target`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => root.join(dir),
-        _ => root.join("target"),
-    }
-}
-
 /// An executable named `name` in PATH, else in `$CARGO_HOME/bin` or `~/.cargo/bin`.
 fn find_tool(name: &str) -> Option<PathBuf> {
     let path_dirs = std::env::var_os("PATH")
@@ -366,42 +360,6 @@ fn is_executable(path: &Path) -> bool {
 
 fn step(what: &str) {
     eprintln!("web: {what}");
-}
-
-fn describe(command: &Command) -> String {
-    let mut text = command.get_program().to_string_lossy().into_owned();
-    for arg in command.get_args() {
-        text.push(' ');
-        text.push_str(&arg.to_string_lossy());
-    }
-    text
-}
-
-/// Runs `command` with inherited output; an error names the command and its exit status.
-fn run(command: &mut Command) -> Result<(), String> {
-    let status = command
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run `{}`: {e}", describe(command)))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{}` failed: {status}", describe(command)))
-    }
-}
-
-/// Runs `command` and returns its stdout.
-fn output(command: &mut Command) -> Result<String, String> {
-    let out = command
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot run `{}`: {e}", describe(command)))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!("`{}` failed: {}", describe(command), out.status))
-    }
 }
 
 #[cfg(test)]
@@ -464,15 +422,5 @@ dependencies = [
         );
         assert_eq!(cli_version("wasm-opt version 123"), None);
         assert_eq!(cli_version(""), None);
-    }
-
-    #[test]
-    fn target_dir_is_relative_to_the_root() {
-        let root = Path::new("/work/repo");
-        let dir = target_dir(root);
-        match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(set) if !set.is_empty() => assert_eq!(dir, root.join(set)),
-            _ => assert_eq!(dir, root.join("target")),
-        }
     }
 }

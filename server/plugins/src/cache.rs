@@ -19,14 +19,32 @@ pub struct CompileCache {
     dir: PathBuf,
     /// Hex digest of the engine's compatibility hash (wasmtime version, target, settings).
     engine_key: String,
+    /// A program that compiles a component into this cache in a separate process
+    /// (`tandem plugin-compile`), so that the compiler's memory (tens of MB, which the
+    /// allocator keeps after freeing) never stays with the server. `None`: compile here.
+    compiler: Option<PathBuf>,
 }
+
+/// Exit code of the compiler process when the input is not a valid component (its stderr
+/// then says why, for the uploader).
+pub const EXIT_INVALID: i32 = 3;
 
 impl CompileCache {
     pub fn open(dir: PathBuf, engine: &Engine) -> Result<CompileCache, PluginError> {
         std::fs::create_dir_all(&dir).map_err(|e| cache_error(&dir, e))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Ok(CompileCache { dir, engine_key: format!("{:016x}", hasher.finish()) })
+        Ok(CompileCache { dir, engine_key: format!("{:016x}", hasher.finish()), compiler: None })
+    }
+
+    /// Compiles cache misses with `program plugin-compile --cache-dir DIR` (component on stdin).
+    pub fn set_compiler(&mut self, program: PathBuf) {
+        self.compiler = Some(program);
+    }
+
+    /// Compiles `bytes` into the cache in this process (what the compiler process runs).
+    pub fn compile_into_cache(&self, engine: &Engine, bytes: &[u8]) -> Result<(), PluginError> {
+        self.compile_here(engine, bytes, &hex::encode(Sha256::digest(bytes))).map(|_| ())
     }
 
     /// The compiled component for `bytes`, from the cache or freshly compiled (and then cached),
@@ -43,6 +61,48 @@ impl CompileCache {
                 Err(e) => tracing::warn!(path = %path.display(), error = %e, "unusable compile cache entry; compiling again"),
             }
         }
+        if let Some(program) = &self.compiler {
+            match self.compile_elsewhere(program, bytes) {
+                Ok(()) => match load(engine, &path) {
+                    Ok(component) => return Ok((component, sha256)),
+                    Err(e) => tracing::warn!(error = %e, "the compiler process wrote an unusable artifact; compiling here"),
+                },
+                Err(invalid @ PluginError::Invalid(_)) => return Err(invalid),
+                Err(e) => tracing::warn!(error = %e, "the compiler process failed; compiling here"),
+            }
+        }
+        let component = self.compile_here(engine, bytes, &sha256)?;
+        Ok((component, sha256))
+    }
+
+    fn compile_elsewhere(&self, program: &Path, bytes: &[u8]) -> Result<(), PluginError> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let engine_error = |what: &str, e: &dyn std::fmt::Display| PluginError::Engine(format!("compiler process ({}): {what}: {e}", program.display()));
+        let mut child = Command::new(program)
+            .arg("plugin-compile")
+            .arg("--cache-dir")
+            .arg(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| engine_error("start", &e))?;
+        let written = child.stdin.take().map(|mut stdin| stdin.write_all(bytes));
+        let output = child.wait_with_output().map_err(|e| engine_error("wait", &e))?;
+        if let Some(Err(e)) = written {
+            return Err(engine_error("write", &e));
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        match output.status.code() {
+            Some(0) => Ok(()),
+            Some(EXIT_INVALID) => Err(PluginError::Invalid(stderr.lines().last().unwrap_or("invalid component").to_owned())),
+            _ => Err(engine_error(&format!("{}", output.status), &stderr)),
+        }
+    }
+
+    fn compile_here(&self, engine: &Engine, bytes: &[u8], sha256: &str) -> Result<Component, PluginError> {
+        let path = self.path_for(sha256);
         let component = Component::new(engine, bytes).map_err(|e| PluginError::Invalid(describe_compile_error(&e)))?;
         match component.serialize() {
             Ok(compiled) => {
@@ -56,7 +116,7 @@ impl CompileCache {
             }
             Err(e) => tracing::warn!(error = %e, "could not serialize a compiled plugin"),
         }
-        Ok((component, sha256))
+        Ok(component)
     }
 
     pub fn path_for(&self, sha256: &str) -> PathBuf {

@@ -134,7 +134,7 @@ impl Pipeline {
             match outcome.result {
                 Ok(decision) => match &decision.reply {
                     Some(reply) => {
-                        store.add_auto_reply(number, &plugin_ref(entry), reply, &outcome.usage).await?;
+                        store.add_auto_reply(number, &plugin_ref(entry), reply, &decision.reason, &outcome.usage).await?;
                         replied = true;
                         self.health(entry, None).await?;
                         report.push(entry, StepOutcome::Applied(PluginDecision::Responder(decision)));

@@ -140,6 +140,22 @@ impl Runtime {
         self.link(&component, sha256)
     }
 
+    /// Compiles cache misses in a separate process: `program plugin-compile --cache-dir DIR`
+    /// (the `tandem` binary itself). Must be called before the runtime is shared.
+    pub fn with_compiler(mut self, program: PathBuf) -> Runtime {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.cache.set_compiler(program);
+        }
+        self
+    }
+
+    /// The compiler process's work: compile `bytes` into the cache, checking the component
+    /// the same way an upload is checked.
+    pub fn compile_into_cache(&self, bytes: &[u8]) -> Result<(), PluginError> {
+        check_header(bytes)?;
+        self.inner.cache.compile_into_cache(&self.inner.engine, bytes)
+    }
+
     /// How long compiling `bytes` takes, bypassing the cache (for benchmarks).
     pub fn compile_uncached(&self, bytes: &[u8]) -> Result<Duration, PluginError> {
         let start = Instant::now();

@@ -425,7 +425,7 @@ impl Store {
 
     /// Queues a responder's automatic reply on the ticket (the mail channel sends it) and
     /// remembers when the contact last got one.
-    pub async fn add_auto_reply(&self, number: i64, plugin: &PluginRef, reply: &proto::AutoReply, usage: &proto::PluginUsage) -> Result<proto::Message> {
+    pub async fn add_auto_reply(&self, number: i64, plugin: &PluginRef, reply: &proto::AutoReply, reason: &str, usage: &proto::PluginUsage) -> Result<proto::Message> {
         let body_text = tandem_domain::validate::body("reply.text", &reply.text)?;
         let body_html = reply.html.as_deref().and_then(tandem_domain::html::sanitize);
         let at = self.now_micros();
@@ -458,7 +458,7 @@ impl Store {
             kind: "plugin.responded",
             field: None,
             before: Json::Null,
-            after: decision_json(plugin, usage, json!({ "message_id": id, "subject": reply.subject, "template": reply.template })),
+            after: decision_json(plugin, usage, json!({ "message_id": id, "subject": reply.subject, "template": reply.template, "reason": reason })),
         })
         .await?;
         tx.commit().await?;

@@ -30,6 +30,13 @@ pub enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Compiles a plugin component (read from stdin) into the compile cache, in a process of
+    /// its own (the server runs this so that the compiler's memory does not stay with it).
+    #[command(hide = true)]
+    PluginCompile {
+        #[arg(long)]
+        cache_dir: std::path::PathBuf,
+    },
     /// Benchmark data: the demo users and inboxes, then many tickets written in bulk
     /// (used by `./x bench`; not for production databases).
     #[command(hide = true)]

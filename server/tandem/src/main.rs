@@ -36,6 +36,9 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&config);
+    if let Command::PluginCompile { cache_dir } = &cli.command {
+        return plugin_compile(cache_dir);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -47,6 +50,30 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tandem: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `tandem plugin-compile`: exit 0 when compiled into the cache, `EXIT_INVALID` with the
+/// reason on stderr when the input is not a usable component, 1 on other errors.
+fn plugin_compile(cache_dir: &std::path::Path) -> ExitCode {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let limit = tandem_plugins::runtime::MAX_COMPONENT_BYTES as u64 + 1;
+    if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut bytes) {
+        eprintln!("tandem: reading the component: {e}");
+        return ExitCode::FAILURE;
+    }
+    let result = tandem_plugins::Runtime::new(cache_dir.to_path_buf()).and_then(|runtime| runtime.compile_into_cache(&bytes));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(tandem_plugins::PluginError::Invalid(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(tandem_plugins::cache::EXIT_INVALID as u8)
+        }
+        Err(e) => {
+            eprintln!("tandem: {e}");
             ExitCode::FAILURE
         }
     }
@@ -112,6 +139,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             };
             bench::bench_seed(&config, &open(&config).await?, spec).await
         }
+        // Handled in `main`, before the async runtime starts.
+        Command::PluginCompile { .. } => Ok(()),
         Command::Demo(DemoCommand::Seed) => {
             let store = open(&config).await?;
             if !demo::seed_if_empty(&config, &store).await? {

@@ -13,7 +13,11 @@ pub async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         tracing::warn!("no web UI found (web/dist/index.html): the API works, the UI does not; build it with `./x build-web`");
     }
     let settings = ApiSettings { secure_cookies: config.secure_cookies, web_dir, max_body_bytes: config.max_body_bytes };
-    let runtime = tandem_plugins::Runtime::new(config.plugin_cache_dir()).context("starting the plugin runtime")?;
+    let mut runtime = tandem_plugins::Runtime::new(config.plugin_cache_dir()).context("starting the plugin runtime")?;
+    match std::env::current_exe() {
+        Ok(program) => runtime = runtime.with_compiler(program),
+        Err(e) => tracing::warn!(error = %e, "cannot find this executable: plugins compile in the server process"),
+    }
     let registry = tandem_plugins::Registry::open(store.clone(), runtime).await.context("loading plugins")?;
     match config.bundled_plugins_dir() {
         Some(dir) => {

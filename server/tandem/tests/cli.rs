@@ -12,8 +12,16 @@ use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tandem");
 
+/// Where `./x plugins` builds the bundled plugins (`./x test` also passes it in the environment).
+fn bundled_plugins() -> std::path::PathBuf {
+    std::env::var_os("TANDEM_BUNDLED_PLUGINS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm32-wasip2/plugin"))
+}
+
 fn tandem(dir: &Path) -> Command {
     let mut cmd = Command::new(BIN);
+    cmd.env("TANDEM_BUNDLED_PLUGINS", bundled_plugins());
     cmd.current_dir(dir)
         .env_remove("DATABASE_URL")
         .env_remove("TANDEM_LISTEN")
@@ -111,6 +119,15 @@ async fn first_run_with_demo_data_then_graceful_stop() {
         }
     }
     assert_eq!(seen_statuses.len(), 7, "every status is in the demo: {seen_statuses:?}");
+    // The bundled plugins were installed and enabled, compiled by a `tandem plugin-compile`
+    // process into the data directory's cache.
+    let admin = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    admin.post(format!("{}/api/v1/session", server.base)).json(&json!({ "email": "admin@demo.test", "password": "tandem-demo" })).send().await.expect("login");
+    let plugins: Value = admin.get(format!("{}/api/v1/plugins", server.base)).send().await.expect("plugins").json().await.expect("json");
+    let names: Vec<&str> = plugins.as_array().expect("list").iter().filter(|p| p["enabled"] == true).filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names.len(), 3, "{plugins}");
+    let cached = std::fs::read_dir(dir.path().join("data/plugin-cache")).expect("cache").count();
+    assert_eq!(cached, 3, "one compiled artifact per bundled plugin");
     assert_eq!(languages, ["en", "fr", "pl", "ru"].map(String::from).into_iter().collect());
     // SIGTERM: requests in flight finish and the process exits cleanly.
     let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
@@ -130,6 +147,33 @@ async fn first_run_with_demo_data_then_graceful_stop() {
     client.post(format!("{}/api/v1/session", again.base)).json(&json!({ "email": "admin@demo.test", "password": "tandem-demo" })).send().await.expect("login");
     let page: Value = client.get(format!("{}/api/v1/tickets?limit=200", again.base)).send().await.expect("list").json().await.expect("json");
     assert_eq!(page["items"].as_array().map(Vec::len), Some(tandem_demo_ticket_count()));
+}
+
+/// The compiler process the server uses: a component in, a cached artifact out; anything
+/// else is refused with exit code 3 and the reason.
+#[test]
+fn plugin_compile_checks_and_caches() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("dir");
+    let component = bundled_plugins().join("skills_router.wasm");
+    let bytes = std::fs::read(&component).unwrap_or_else(|e| panic!("{}: {e} (build with ./x plugins)", component.display()));
+    let run = |input: &[u8]| {
+        let mut child = tandem(dir.path())
+            .args(["plugin-compile", "--cache-dir"])
+            .arg(dir.path().join("cache"))
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().expect("stdin").write_all(input).expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let ok = run(&bytes);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(std::fs::read_dir(dir.path().join("cache")).expect("cache").count(), 1);
+    let bad = run(b"\0asm\x01\0\0\0");
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("core WebAssembly module"));
 }
 
 fn tandem_demo_ticket_count() -> usize {
