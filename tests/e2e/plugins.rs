@@ -90,6 +90,7 @@ async fn uploads_are_checked_and_versions_roll_back(backend: Backend) {
         (b"hello".to_vec(), "name=junk", 422, "not a WebAssembly file"),
         (component("skills-router"), "name=wrong-world&world=classifier", 422, "implements the router world"),
         (real.clone(), "name=Bad%20Name", 422, "plugin names"),
+        (component("hostile-enum-plugin"), "name=bad-enum", 422, "does not start as a tandem:plugin@0.1.0 classifier"),
     ];
     for (bytes, query, status, needle) in bad {
         let (got, body) = admin.upload_component(query, bytes).await;

@@ -130,9 +130,29 @@ impl Runtime {
         }
         check_header(&bytes)?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.load_blocking(&bytes))
+        let loaded = tokio::task::spawn_blocking(move || this.load_blocking(&bytes))
             .await
-            .map_err(|e| PluginError::Engine(format!("compiler thread: {e}")))?
+            .map_err(|e| PluginError::Engine(format!("compiler thread: {e}")))??;
+        self.probe(&loaded).await?;
+        Ok(loaded)
+    }
+
+    /// Instantiates the component once, under limits, without calling it. Instantiation is
+    /// where its exports' types are checked against the WIT (a component built from a
+    /// doctored copy of the types passes linking but not this), and where its start code runs.
+    async fn probe(&self, loaded: &LoadedComponent) -> Result<(), PluginError> {
+        let ctx = CallContext { config: "{}".to_owned(), now_micros: 0, limits: PluginLimits { timeout_ms: 1_000, ..PluginLimits::default() } };
+        let outcome = match &loaded.pre {
+            WorldPre::ClassifierV0_1(pre) => self.run(&ctx, async |store| pre.instantiate_async(&mut *store).await.map(|_| Ok(()))).await,
+            WorldPre::RouterV0_1(pre) => self.run(&ctx, async |store| pre.instantiate_async(&mut *store).await.map(|_| Ok(()))).await,
+            WorldPre::ResponderV0_1(pre) => self.run(&ctx, async |store| pre.instantiate_async(&mut *store).await.map(|_| Ok(()))).await,
+        };
+        outcome.result.map_err(|f| {
+            PluginError::Invalid(format!(
+                "the component does not start as a tandem:plugin@{} {}: {}",
+                loaded.wit_version, loaded.world, f.message
+            ))
+        })
     }
 
     fn load_blocking(&self, bytes: &[u8]) -> Result<LoadedComponent, PluginError> {

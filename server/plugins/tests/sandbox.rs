@@ -111,6 +111,17 @@ async fn what_is_not_a_component_is_refused_with_a_reason() {
 }
 
 #[tokio::test]
+async fn a_component_with_different_types_is_refused_before_it_can_run() {
+    // Built against a copy of the WIT whose `priority` enum has a fifth case that it returns:
+    // its exports do not match `tandem:plugin@0.1.0`, so it never gets to hand one over.
+    let (rt, _dir) = runtime();
+    match rt.load(testing::component("hostile-enum-plugin").into()).await {
+        Err(PluginError::Invalid(message)) => assert!(message.contains("does not start as a tandem:plugin@0.1.0 classifier"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn compiled_code_is_cached_on_disk() {
     let (rt, dir) = runtime();
     let bytes: Arc<[u8]> = testing::component("keyword-classifier").into();
