@@ -12,10 +12,10 @@ use tandem_proto::{self as proto, ActorKind, Availability, DeliveryState, Messag
 
 use crate::{
     Store,
-    db::{query_all, query_one, to_micros},
+    db::{WriteTx, query_all, query_one, to_micros},
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
-    rows::{parse, parse_json},
+    rows::{TicketRow, parse, parse_json},
     tickets::{load_ticket, write::{NewMessage, insert_message, save_state}},
 };
 
@@ -340,11 +340,9 @@ impl Store {
     /// Applies a classifier's verdict (through the same domain rules as a person's change) and
     /// records the decision on the timeline. Returns the ticket as it now is.
     pub async fn apply_classification(&self, number: i64, plugin: &PluginRef, c: &proto::Classification, usage: &proto::PluginUsage) -> Result<proto::Ticket> {
-        let now = self.clock().now();
-        let at = to_micros(now);
         let tx = self.db.write().await?;
         let row = load_ticket(&self.db, &tx.tx, number, true).await?;
-        let mut state = row.state()?;
+        let state = row.state()?;
         let mut patch = TicketPatch::default();
         if !c.add_tags.is_empty() {
             let mut tags = state.tags.clone();
@@ -369,33 +367,14 @@ impl Store {
         if c.spam == Some(true) && state.status != TicketStatus::Spam {
             patch.status = Some(TicketStatus::Spam);
         }
-        let who = plugin.who();
-        let changes = if patch.is_empty() { Vec::new() } else { ticket::apply_patch(&mut state, patch, now)? };
-        if !changes.is_empty() {
-            let tags_changed = changes.iter().any(|ch| ch.field == "tags");
-            save_state(&self.db, &tx.tx, row.id, row.version, &state, at, tags_changed).await?;
-            record_changes(&self.db, &tx.tx, &who, at, row.id, &changes).await?;
-        }
-        record(&self.db, &tx.tx, &who, at, NewEvent {
-            ticket_id: Some(row.id),
-            kind: "plugin.classified",
-            field: None,
-            before: Json::Null,
-            after: decision_json(plugin, usage, json!({ "decision": c, "changed": changes.iter().map(|ch| ch.field).collect::<Vec<_>>() })),
-        })
-        .await?;
-        tx.commit().await?;
-        load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto()
+        self.finish_plugin_patch(tx, &row, patch, plugin, usage, "plugin.classified", |changed| json!({ "decision": c, "changed": changed })).await
     }
 
     /// Applies a router's assignment. An assignee who may not hold the ticket makes the
     /// decision invalid: nothing changes and the error is returned for the caller to record.
     pub async fn apply_routing(&self, number: i64, plugin: &PluginRef, r: &proto::Routing, usage: &proto::PluginUsage) -> Result<proto::Ticket> {
-        let now = self.clock().now();
-        let at = to_micros(now);
         let tx = self.db.write().await?;
         let row = load_ticket(&self.db, &tx.tx, number, true).await?;
-        let mut state = row.state()?;
         let mut patch = TicketPatch::default();
         if let Some(team) = r.team_id {
             self.team_exists(&tx.tx, team).await?;
@@ -405,22 +384,37 @@ impl Store {
             self.assignee_check(&tx.tx, row.inbox_id, assignee).await?;
             patch.assignee_id = Some(Some(assignee));
         }
+        self.finish_plugin_patch(tx, &row, patch, plugin, usage, "plugin.routed", |_| json!({ "decision": r })).await
+    }
+
+    /// The common end of a plugin's change: apply `patch` through the domain rules, save it
+    /// with its field events, record the decision event `kind`, commit, return the ticket.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_plugin_patch(
+        &self,
+        tx: WriteTx,
+        row: &TicketRow,
+        patch: TicketPatch,
+        plugin: &PluginRef,
+        usage: &proto::PluginUsage,
+        kind: &str,
+        details: impl FnOnce(Vec<&'static str>) -> Json,
+    ) -> Result<proto::Ticket> {
+        let now = self.clock().now();
+        let at = to_micros(now);
+        let mut state = row.state()?;
         let who = plugin.who();
         let changes = if patch.is_empty() { Vec::new() } else { ticket::apply_patch(&mut state, patch, now)? };
         if !changes.is_empty() {
-            save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
+            let tags_changed = changes.iter().any(|ch| ch.field == "tags");
+            save_state(&self.db, &tx.tx, row.id, row.version, &state, at, tags_changed).await?;
             record_changes(&self.db, &tx.tx, &who, at, row.id, &changes).await?;
         }
-        record(&self.db, &tx.tx, &who, at, NewEvent {
-            ticket_id: Some(row.id),
-            kind: "plugin.routed",
-            field: None,
-            before: Json::Null,
-            after: decision_json(plugin, usage, json!({ "decision": r })),
-        })
-        .await?;
+        let details = details(changes.iter().map(|ch| ch.field).collect());
+        record(&self.db, &tx.tx, &who, at, NewEvent { ticket_id: Some(row.id), kind, field: None, before: Json::Null, after: decision_json(plugin, usage, details) })
+            .await?;
         tx.commit().await?;
-        load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto()
+        load_ticket(&self.db, self.db.connection(), row.number, false).await?.into_proto()
     }
 
     /// Queues a responder's automatic reply on the ticket (the mail channel sends it) and
