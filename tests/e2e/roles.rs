@@ -274,26 +274,12 @@ async fn role_matrix(backend: Backend) {
     assert!(unknown.is_empty(), "rows for operations the API does not document: {unknown:?}");
 }
 
-/// Registers a built component as an (enabled) plugin straight through the store, and
-/// publishes it to the server's registry; returns its id.
+/// Registers a built component as a (disabled) plugin the way the server does, without an
+/// actor; returns its id.
 async fn install(server: &TestServer, component: &str, name: &str) -> i64 {
     let bytes = tandem_plugins::testing::component(component);
-    let loaded = server.plugins.registry().runtime().load(bytes.clone().into()).await.expect("loads");
-    let plugin = server
-        .store
-        .add_plugin_version(None, tandem_store::plugins::NewPluginVersion {
-            name,
-            world: loaded.world,
-            wit_version: loaded.wit_version,
-            bytes: &bytes,
-            bundled: false,
-            enable_new: false,
-            initial_config: json!({}),
-        })
-        .await
-        .expect("registered");
-    server.plugins.registry().reload().await.expect("reload");
-    plugin.id
+    let registration = tandem_plugins::registry::Registration::default();
+    server.plugins.registry().register(None, name, None, bytes, registration).await.expect("registered").id
 }
 
 backend_tests! { role_matrix }

@@ -53,6 +53,24 @@ pub struct Bundled {
     pub config: serde_json::Value,
 }
 
+/// How a component is registered besides its bytes.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    /// Ships with Tandem.
+    pub bundled: bool,
+    /// Whether a plugin created now starts enabled (uploads wait for an admin after a dry run;
+    /// bundled ones start enabled). Existing plugins keep their state.
+    pub enable_new: bool,
+    /// Configuration of a plugin created now.
+    pub initial_config: serde_json::Value,
+}
+
+impl Default for Registration {
+    fn default() -> Self {
+        Registration { bundled: false, enable_new: false, initial_config: serde_json::json!({}) }
+    }
+}
+
 /// The plugins shipped with Tandem, as built by `./x plugins` (`<crate>.wasm`).
 pub fn bundled() -> Vec<Bundled> {
     vec![
@@ -137,10 +155,24 @@ impl Registry {
     }
 
     /// Uploads a component: checks and compiles it first (nothing is stored if that fails),
-    /// then registers it as a new plugin or the new active version of `name`.
+    /// then registers it as a new (disabled) plugin or the new active version of `name`.
     /// `world`, when given, must be the world the component implements.
     pub async fn upload(&self, actor: &Actor, name: &str, world: Option<PluginWorld>, bytes: Vec<u8>) -> Result<proto::Plugin, PluginError> {
         tandem_domain::policy::authorize(actor, tandem_domain::policy::Action::ManagePlugins).map_err(tandem_store::StoreError::from)?;
+        self.register(Some(actor), name, world, bytes, Registration::default()).await
+    }
+
+    /// Checks and compiles `bytes`, stores them as a version of plugin `name`, and publishes
+    /// the result. The one path every component takes into the registry: uploads, bundled
+    /// plugins, test fixtures. `actor` is `None` when the server itself registers.
+    pub async fn register(
+        &self,
+        actor: Option<&Actor>,
+        name: &str,
+        world: Option<PluginWorld>,
+        bytes: Vec<u8>,
+        how: Registration,
+    ) -> Result<proto::Plugin, PluginError> {
         let bytes: Arc<[u8]> = Arc::from(bytes);
         let loaded = self.runtime.load(Arc::clone(&bytes)).await?;
         if let Some(expected) = world
@@ -150,14 +182,14 @@ impl Registry {
         }
         let plugin = self
             .store
-            .add_plugin_version(Some(actor), NewPluginVersion {
+            .add_plugin_version(actor, NewPluginVersion {
                 name,
                 world: loaded.world,
                 wit_version: loaded.wit_version,
                 bytes: &bytes,
-                bundled: false,
-                enable_new: false,
-                initial_config: serde_json::json!({}),
+                bundled: how.bundled,
+                enable_new: how.enable_new,
+                initial_config: how.initial_config,
             })
             .await?;
         self.compiled.lock().unwrap_or_else(PoisonError::into_inner).insert(plugin.active_version.id, loaded);
@@ -189,22 +221,9 @@ impl Registry {
                     continue;
                 }
             };
-            let loaded = self.runtime.load(Arc::from(bytes.clone())).await?;
-            self.store
-                .add_plugin_version(None, NewPluginVersion {
-                    name: bundled.name,
-                    world: loaded.world,
-                    wit_version: loaded.wit_version,
-                    bytes: &bytes,
-                    bundled: true,
-                    enable_new: true,
-                    initial_config: bundled.config.clone(),
-                })
-                .await?;
+            let how = Registration { bundled: true, enable_new: true, initial_config: bundled.config.clone() };
+            self.register(None, bundled.name, None, bytes, how).await?;
             installed.push(bundled.name.to_owned());
-        }
-        if !installed.is_empty() {
-            self.reload().await?;
         }
         Ok(installed)
     }
