@@ -84,7 +84,8 @@ pub async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<i6
 #[utoipa::path(post, path = "/api/v1/plugins/{id}/dry-run", tag = "plugins", params(("id" = i64, Path)), request_body = DryRun,
     responses((status = 200, body = DryRunResult), (status = 422, body = tandem_proto::ErrorBody)))]
 pub async fn dry_run(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Json(input): Json<DryRun>) -> ApiResult<Json<DryRunResult>> {
-    tandem_domain::policy::authorize(&auth.actor, tandem_domain::policy::Action::ManagePlugins).map_err(tandem_store::StoreError::from)?;
+    // Admins only, and the plugin must exist (404), before any ticket is read.
+    state.store.get_plugin(&auth.actor, id).await?;
     let view = match (&input.ticket_number, &input.sample) {
         (Some(number), None) => state.store.pipeline_view(*number, None).await?,
         (None, Some(sample)) => state.store.sample_view(sample).await?,
@@ -96,8 +97,5 @@ pub async fn dry_run(State(state): State<AppState>, auth: Auth, Path(id): Path<i
         None => None,
     };
     let now = input.now.unwrap_or_else(|| state.store.clock().now()).timestamp_micros();
-    let registry = state.plugins.registry();
-    // The plugin must exist for this caller (404 otherwise), whatever the snapshot says.
-    state.store.get_plugin(&auth.actor, id).await?;
-    Ok(Json(pipeline::dry_run(registry, id, input.version_id, &view, config, now).await?))
+    Ok(Json(pipeline::dry_run(state.plugins.registry(), id, input.version_id, &view, config, now).await?))
 }
