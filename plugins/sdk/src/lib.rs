@@ -130,18 +130,7 @@ impl Message {
 #[macro_export]
 macro_rules! export_classifier {
     ($plugin:ty) => {
-        // Only WebAssembly builds export the world: native builds (tests) link as ordinary
-        // libraries, whose symbol names cannot hold WIT's `:` and `/`.
-        #[cfg(target_arch = "wasm32")]
-        const _: () = {
-            struct __TandemClassifier;
-            impl $crate::wit::classifier::exports::tandem::plugin::classify::Guest for __TandemClassifier {
-                fn classify(input: $crate::ClassifyInput) -> Result<$crate::Classification, $crate::PluginError> {
-                    <$plugin as $crate::Classifier>::classify(input, &$crate::Context::host())
-                }
-            }
-            $crate::wit::classifier::export_classifier_world!(__TandemClassifier with_types_in $crate::wit::classifier);
-        };
+        $crate::__export_world!($plugin, classifier, classify, Classifier, classify, ClassifyInput, Classification, export_classifier_world);
     };
 }
 
@@ -149,18 +138,7 @@ macro_rules! export_classifier {
 #[macro_export]
 macro_rules! export_router {
     ($plugin:ty) => {
-        // Only WebAssembly builds export the world: native builds (tests) link as ordinary
-        // libraries, whose symbol names cannot hold WIT's `:` and `/`.
-        #[cfg(target_arch = "wasm32")]
-        const _: () = {
-            struct __TandemRouter;
-            impl $crate::wit::router::exports::tandem::plugin::route::Guest for __TandemRouter {
-                fn route(input: $crate::RouteInput) -> Result<$crate::RouteDecision, $crate::PluginError> {
-                    <$plugin as $crate::Router>::route(input, &$crate::Context::host())
-                }
-            }
-            $crate::wit::router::export_router_world!(__TandemRouter with_types_in $crate::wit::router);
-        };
+        $crate::__export_world!($plugin, router, route, Router, route, RouteInput, RouteDecision, export_router_world);
     };
 }
 
@@ -168,17 +146,27 @@ macro_rules! export_router {
 #[macro_export]
 macro_rules! export_responder {
     ($plugin:ty) => {
+        $crate::__export_world!($plugin, responder, respond, Responder, respond, RespondInput, Response, export_responder_world);
+    };
+}
+
+/// The body of the three export macros: the world's `Guest` implementation calling the
+/// plugin's trait with the host's [`Context`], and wit-bindgen's export.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_world {
+    ($plugin:ty, $world:ident, $interface:ident, $trait:ident, $function:ident, $input:ident, $output:ident, $export:ident) => {
         // Only WebAssembly builds export the world: native builds (tests) link as ordinary
         // libraries, whose symbol names cannot hold WIT's `:` and `/`.
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            struct __TandemResponder;
-            impl $crate::wit::responder::exports::tandem::plugin::respond::Guest for __TandemResponder {
-                fn respond(input: $crate::RespondInput) -> Result<$crate::Response, $crate::PluginError> {
-                    <$plugin as $crate::Responder>::respond(input, &$crate::Context::host())
+            struct Export;
+            impl $crate::wit::$world::exports::tandem::plugin::$interface::Guest for Export {
+                fn $function(input: $crate::$input) -> Result<$crate::$output, $crate::PluginError> {
+                    <$plugin as $crate::$trait>::$function(input, &$crate::Context::host())
                 }
             }
-            $crate::wit::responder::export_responder_world!(__TandemResponder with_types_in $crate::wit::responder);
+            $crate::wit::$world::$export!(Export with_types_in $crate::wit::$world);
         };
     };
 }
