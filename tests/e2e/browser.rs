@@ -106,6 +106,9 @@ impl Browser {
                 ],
             }),
         );
+        // Two rustls crypto providers are linked into the test binary (ring for the mail
+        // channel, aws-lc-rs for fantoccini's hyper-rustls): name the process default.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let connected = match ClientBuilder::rustls() {
             Ok(mut builder) => builder.capabilities(capabilities).connect(&webdriver).await.map_err(|e| e.to_string()),
             Err(e) => Err(format!("rustls: {e}")),

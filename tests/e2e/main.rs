@@ -2,5 +2,7 @@
 
 mod api;
 mod browser;
+mod mail;
+mod mail_corpus;
 mod plugins;
 mod roles;

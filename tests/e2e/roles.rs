@@ -47,6 +47,9 @@ struct Ctx {
     message: i64,
     token: i64,
     plugin: i64,
+    /// An intake entry (raw inbound message) and the message it made.
+    inbound: i64,
+    inbound_message: i64,
     unique: String,
 }
 
@@ -168,6 +171,17 @@ fn rows() -> Vec<Row> {
         row("PATCH /api/v1/plugins/{id}", |c| format!("/api/v1/plugins/{}", c.plugin), |_| Some(json!({ "position": 5 })), Prep::Nothing, ADMIN_ONLY),
         row("POST /api/v1/plugins/{id}/dry-run", |c| format!("/api/v1/plugins/{}/dry-run", c.plugin),
             |_| Some(json!({ "sample": { "from": "x@customer.test", "subject": "Hi", "text": "Hello there" } })), Prep::Nothing, ADMIN_ONLY),
+        // The email channel: settings, connection tests, raw intake and its log are for admins;
+        // a message's HTML is readable like its ticket.
+        row("GET /api/v1/inboxes/{id}/mail", |c| format!("/api/v1/inboxes/{}/mail", c.inbox_a), none, Prep::Nothing, ADMIN_ONLY),
+        row("PATCH /api/v1/inboxes/{id}/mail", |c| format!("/api/v1/inboxes/{}/mail", c.inbox_a), |_| Some(json!({ "signature": "Support" })), Prep::Nothing, ADMIN_ONLY),
+        row("POST /api/v1/inboxes/{id}/mail/test-imap", |c| format!("/api/v1/inboxes/{}/mail/test-imap", c.inbox_a), none, Prep::Nothing, ADMIN_ONLY),
+        row("POST /api/v1/inboxes/{id}/mail/test-smtp", |c| format!("/api/v1/inboxes/{}/mail/test-smtp", c.inbox_a), none, Prep::Nothing, ADMIN_ONLY),
+        row("POST /api/v1/inboxes/{id}/messages/raw", |c| format!("/api/v1/inboxes/{}/messages/raw", c.inbox_a),
+            |c| Some(json!(format!("From: m@customer.test\r\nSubject: {0}\r\nMessage-ID: <{0}@matrix>\r\n\r\nhello", c.unique))), Prep::Nothing, ADMIN_ONLY_201),
+        row("GET /api/v1/inboxes/{id}/intake", |c| format!("/api/v1/inboxes/{}/intake", c.inbox_a), none, Prep::Nothing, ADMIN_ONLY),
+        row("GET /api/v1/intake/{id}/raw", |c| format!("/api/v1/intake/{}/raw", c.inbound), none, Prep::Nothing, ADMIN_ONLY),
+        row("GET /api/v1/messages/{id}/html", |c| format!("/api/v1/messages/{}/html", c.inbound_message), none, Prep::Nothing, TICKET_READ),
     ]
 }
 
@@ -215,6 +229,9 @@ async fn role_matrix(backend: Backend) {
         (Some(&desk.admin), server.token_for(&desk.admin).await),
     ];
     let plugin = install(&server, "hostile-plugin", "matrix-plugin").await;
+    let raw = b"From: Mail Matrix <matrix@customer.test>\r\nSubject: Matrix\r\nMessage-ID: <matrix@customer.test>\r\nContent-Type: text/html\r\n\r\n<p>Hi</p>";
+    let received = server.mail.receive(desk.inbox_a.id, raw, "api", None).await.expect("raw intake");
+    let (inbound, inbound_message) = (received.recorded.id, received.outcome.message_row_id.expect("a message"));
     let contact = server.store.get_ticket(&actor(&server.store, &desk.admin).await, desk.ticket_a).await.expect("a").ticket.contact.id;
     let mut failures = Vec::new();
     let mut counter = 0;
@@ -235,6 +252,8 @@ async fn role_matrix(backend: Backend) {
                 contact,
                 attachment: desk.attachment.id,
                 plugin,
+                inbound,
+                inbound_message,
                 unique: format!("matrix{counter}"),
                 ..Ctx::default()
             };

@@ -2,6 +2,8 @@
 //! over a fresh database, with the small desk of `tandem_store::testing`, and clients
 //! authenticated as each role.
 
+pub mod mailserver;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use reqwest::{Client, Method, Response};
@@ -24,7 +26,11 @@ pub struct TestServer {
     /// The server's plugin pipeline and registry (empty until a test installs plugins).
     pub plugins: tandem_plugins::Pipeline,
     pub desk: Desk,
+    /// The store's clock, unless the server runs on the system clock (`start_mail`).
     pub clock: Arc<FixedClock>,
+    /// The mail intake the server uses (the raw-message API and, with `start_mail`, IMAP).
+    pub mail: tandem_channel::Intake,
+    _channel: Option<tandem_channel::Channel>,
     _db: TestDb,
     stop: Option<oneshot::Sender<()>>,
 }
@@ -41,9 +47,19 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, settings: ApiSettings) -> TestServer {
+        Self::start_full(backend, settings, None).await
+    }
+
+    /// A server on the system clock whose email channel runs (IMAP workers, outbox sender).
+    pub async fn start_mail(backend: Backend, channel: tandem_channel::ChannelSettings) -> TestServer {
+        Self::start_full(backend, ApiSettings::default(), Some(channel)).await
+    }
+
+    async fn start_full(backend: Backend, settings: ApiSettings, channel: Option<tandem_channel::ChannelSettings>) -> TestServer {
         let db = testing::fresh_database(backend).await;
         let clock = testing::clock();
-        let store = testing::open_store(&db, clock.clone()).await;
+        let store_clock: Arc<dyn tandem_domain::Clock> = if channel.is_some() { Arc::new(tandem_domain::SystemClock) } else { clock.clone() };
+        let store = testing::open_store(&db, store_clock).await;
         let desk = testing::desk(&store).await;
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
         let address = listener.local_addr().expect("address");
@@ -51,7 +67,9 @@ impl TestServer {
         let runtime = tandem_plugins::Runtime::new(db.data_dir.join("plugin-cache")).expect("plugin runtime");
         let registry = tandem_plugins::Registry::open(store.clone(), runtime).await.expect("plugin registry");
         let plugins = tandem_plugins::Pipeline::new(registry);
-        let state = AppState::new(store.clone(), plugins.clone(), settings);
+        let mail = tandem_channel::Intake::new(store.clone(), Some(plugins.clone()), tandem_mail::Limits::default());
+        let channel = channel.map(|c| tandem_channel::Channel::start(mail.clone(), c));
+        let state = AppState::new(store.clone(), plugins.clone(), mail.clone(), settings);
         tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
@@ -60,7 +78,7 @@ impl TestServer {
                 panic!("test server failed: {e}");
             }
         });
-        TestServer { base: format!("http://{address}"), store, plugins, desk, clock, _db: db, stop: Some(stop) }
+        TestServer { base: format!("http://{address}"), store, plugins, desk, clock, mail, _channel: channel, _db: db, stop: Some(stop) }
     }
 
     pub fn url(&self, path: &str) -> String {

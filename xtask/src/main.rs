@@ -34,6 +34,9 @@ Commands:
                   --backends sqlite,postgres --out FILE --skip-build
   bench-plugins   build the plugins, then measure plugin calls, the pipeline per message
                   and compile times against native Rust (see BENCHMARKS.md)
+  bench-mail      build the plugins, then measure email intake: 10,000 generated mails
+                  imported from a real Dovecot with the bundled plugins (vs a plain IMAP
+                  FETCH), and arrival → ticket latency with IDLE (see BENCHMARKS.md)
   help            show this text
 ";
 
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         "plugins" => plugins::build_all(&root()).map(|()| ExitCode::SUCCESS),
         "bench" => bench::bench(&root(), rest),
         "bench-plugins" => plugins::bench(&root()).map(|()| ExitCode::SUCCESS),
+        "bench-mail" => bench_mail(&root()).map(|()| ExitCode::SUCCESS),
         "help" | "-h" | "--help" => {
             // Ignoring a write error is fine: there is nothing useful left to do with it.
             let _ = std::io::stdout().write_all(HELP.as_bytes());
@@ -84,10 +88,18 @@ fn run(args: &[OsString]) -> Result<ExitCode, String> {
     Err(format!("could not exec {}: {err}", bin.display()))
 }
 
+/// `./x bench-mail`: the email intake benchmark (`tests/benches/mail_intake.rs`).
+fn bench_mail(root: &Path) -> Result<(), String> {
+    deps::ensure_apt(&["dovecot-imapd", "python3-aiosmtpd", "python3"])?;
+    plugins::build_all(root)?;
+    util::run(cargo(root).args(["bench", "-p", "tandem-tests", "--bench", "mail_intake"]))
+}
+
 /// `./x test [ARGS]`: install, build the web UI, run nextest against a throwaway PostgreSQL.
 fn test(args: &[OsString]) -> Result<ExitCode, String> {
     let root = root();
-    deps::ensure_apt(&["postgresql", "chromium", "chromium-driver"])?;
+    // PostgreSQL, the browser, and the real mail servers the email tests start on loopback.
+    deps::ensure_apt(&["postgresql", "chromium", "chromium-driver", "dovecot-imapd", "python3-aiosmtpd"])?;
     deps::ensure_cargo_tool("cargo-nextest", "cargo nextest --version", &["cargo-nextest", "--locked"])?;
     deps::ensure_rust_target("wasm32-unknown-unknown")?;
     web::build_web(&root)?;

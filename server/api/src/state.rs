@@ -11,6 +11,8 @@ pub struct AppState {
     pub store: Store,
     /// The plugin pipeline (and, through it, the registry and the runtime).
     pub plugins: Pipeline,
+    /// The email channel's intake (raw messages, wake-ups for the sender and IMAP workers).
+    pub mail: tandem_channel::Intake,
     pub settings: Arc<ApiSettings>,
     pub metrics: Arc<Metrics>,
 }
@@ -24,16 +26,18 @@ pub struct ApiSettings {
     pub web_dir: Option<PathBuf>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Largest raw message accepted by `POST /api/v1/inboxes/{id}/messages/raw`.
+    pub max_raw_message_bytes: usize,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
-        ApiSettings { secure_cookies: false, web_dir: None, max_body_bytes: 2 * 1024 * 1024 }
+        ApiSettings { secure_cookies: false, web_dir: None, max_body_bytes: 2 * 1024 * 1024, max_raw_message_bytes: 64 * 1024 * 1024 }
     }
 }
 
 impl AppState {
-    pub fn new(store: Store, plugins: Pipeline, settings: ApiSettings) -> Self {
-        AppState { store, plugins, settings: Arc::new(settings), metrics: Arc::new(Metrics::new()) }
+    pub fn new(store: Store, plugins: Pipeline, mail: tandem_channel::Intake, settings: ApiSettings) -> Self {
+        AppState { store, plugins, mail, settings: Arc::new(settings), metrics: Arc::new(Metrics::new()) }
     }
 }

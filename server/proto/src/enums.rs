@@ -125,6 +125,8 @@ wire_enum! {
     DeliveryState {
         /// Waiting in the outbox.
         Queued => "queued",
+        /// Handed to the SMTP server right now.
+        Sending => "sending",
         Sent => "sent",
         Failed => "failed",
     }

@@ -9,6 +9,7 @@ mod directory;
 #[macro_use]
 mod enums;
 mod error;
+mod mail;
 mod page;
 mod plugins;
 mod templates;
@@ -18,6 +19,7 @@ pub use auth::*;
 pub use directory::*;
 pub use enums::*;
 pub use error::*;
+pub use mail::*;
 pub use page::*;
 pub use plugins::*;
 pub use templates::*;

@@ -74,6 +74,10 @@ pub struct Message {
     /// Outbound messages only (replies, auto-replies).
     pub delivery_state: Option<DeliveryState>,
     pub delivery_error: Option<String>,
+    /// What came with an email (inbound mail only): addresses, remote content, folded quotes,
+    /// parts not stored separately.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<crate::MailInfo>,
     pub created_at: DateTime<Utc>,
 }
 

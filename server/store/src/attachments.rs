@@ -5,7 +5,7 @@ use tandem_proto as proto;
 
 use crate::{
     Store,
-    db::query_one,
+    db::{Db, query_one},
     error::{Result, StoreError},
     rows::IdRow,
 };
@@ -19,6 +19,17 @@ pub fn safe_filename(raw: &str) -> String {
     let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     let clean = clean.trim().trim_start_matches('.').to_owned();
     if clean.is_empty() { "attachment".to_owned() } else { clean }
+}
+
+/// Records a blob already written to the blob store (once per content).
+pub(crate) async fn insert_blob_row<C: ConnectionTrait>(db: &Db, conn: &C, sha256: &str, size: usize, at: i64) -> Result<()> {
+    let sql = if db.is_postgres() {
+        "INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING"
+    } else {
+        "INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)"
+    };
+    conn.execute_raw(db.stmt(sql, vec![sha256.to_owned().into(), (size as i64).into(), at.into()])).await?;
+    Ok(())
 }
 
 impl Store {
@@ -36,12 +47,7 @@ impl Store {
         let tx = self.db.write().await?;
         let exists: Option<IdRow> = query_one(&tx.tx, self.db.stmt("SELECT id FROM messages WHERE id = ?", vec![message_id.into()])).await?;
         exists.ok_or(StoreError::NotFound("message"))?;
-        let insert_blob = if self.db.is_postgres() {
-            "INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING"
-        } else {
-            "INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)"
-        };
-        tx.tx.execute_raw(self.db.stmt(insert_blob, vec![sha256.clone().into(), (bytes.len() as i64).into(), now.into()])).await?;
+        insert_blob_row(&self.db, &tx.tx, &sha256, bytes.len(), now).await?;
         let row: Option<IdRow> = query_one(
             &tx.tx,
             self.db.stmt(

@@ -16,7 +16,7 @@ use crate::{
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
     rows::{TicketRow, parse, parse_json},
-    tickets::{load_ticket, write::{NewMessage, insert_message, save_state}},
+    tickets::{load_ticket, write::{MailExtras, NewMessage, insert_message, save_state}},
 };
 
 /// The plugin a decision comes from, for the timeline.
@@ -442,6 +442,7 @@ impl Store {
             references,
             delivery_state: Some(DeliveryState::Queued),
             ticket_version: version,
+            mail: Some(MailExtras { subject: Some(reply.subject.clone()), ..MailExtras::default() }),
         })
         .await?;
         tx.tx

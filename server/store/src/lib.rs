@@ -16,6 +16,7 @@ mod db;
 mod directory;
 mod error;
 mod events;
+pub mod mail;
 mod migration;
 pub mod plugins;
 mod rows;

@@ -213,12 +213,7 @@ impl Store {
         let sha256 = self.blobs().put(new.bytes)?;
         let now = self.now_micros();
         let tx = self.db.write().await?;
-        let insert_blob = if self.db.is_postgres() {
-            "INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING"
-        } else {
-            "INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)"
-        };
-        tx.tx.execute_raw(self.db.stmt(insert_blob, vec![sha256.clone().into(), (new.bytes.len() as i64).into(), now.into()])).await?;
+        crate::attachments::insert_blob_row(&self.db, &tx.tx, &sha256, new.bytes.len(), now).await?;
         let existing: Option<PluginRow> =
             query_one(&tx.tx, self.db.stmt(&format!("SELECT {PLUGIN_COLUMNS} FROM plugins p WHERE p.name = ?{}", self.db.for_update()), vec![name.clone().into()]))
                 .await?;

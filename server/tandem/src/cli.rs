@@ -30,6 +30,9 @@ pub enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Imports mail into an inbox.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Compiles a plugin component (read from stdin) into the compile cache, in a process of
     /// its own (the server runs this so that the compiler's memory does not stay with it).
     #[command(hide = true)]
@@ -54,6 +57,22 @@ pub enum Command {
         /// Skip `ANALYZE` after seeding.
         #[arg(long)]
         no_analyze: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Imports every message of an mbox file, as if it had arrived by mail. Safe to run again
+    /// after an interruption: messages already imported are recognised and skipped.
+    Mbox {
+        /// The mbox file.
+        file: PathBuf,
+        /// The inbox: its id or its address.
+        #[arg(long)]
+        inbox: String,
+        /// Do not run the plugins (no classification, routing or automatic replies).
+        #[arg(long)]
+        no_plugins: bool,
     },
 }
 

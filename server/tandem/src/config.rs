@@ -12,6 +12,11 @@
 //! | `log_level` | `TANDEM_LOG` | `info` (a tracing filter, e.g. `tandem=debug,info`) |
 //! | `secure_cookies` | `TANDEM_SECURE_COOKIES` | `false` (set `true` behind HTTPS) |
 //! | `max_body_bytes` | `TANDEM_MAX_BODY_BYTES` | `2097152` |
+//! | `max_raw_message_bytes` | `TANDEM_MAX_RAW_MESSAGE_BYTES` | `67108864` (raw-message API) |
+//! | `max_attachment_bytes` | `TANDEM_MAX_ATTACHMENT_BYTES` | `26214400` (per inbound attachment) |
+//! | `max_message_attachment_bytes` | `TANDEM_MAX_MESSAGE_ATTACHMENT_BYTES` | `52428800` (per inbound message) |
+//! | `imap_poll_secs` | `TANDEM_IMAP_POLL_SECS` | `30` (servers without IDLE) |
+//! | `smtp_retry_base_secs` | `TANDEM_SMTP_RETRY_BASE_SECS` | `30` (first retry; doubles, capped at 60×) |
 
 use std::{io::IsTerminal, net::SocketAddr, path::{Path, PathBuf}};
 
@@ -33,6 +38,11 @@ pub struct Config {
     pub log_level: String,
     pub secure_cookies: bool,
     pub max_body_bytes: usize,
+    pub max_raw_message_bytes: usize,
+    pub max_attachment_bytes: usize,
+    pub max_message_attachment_bytes: usize,
+    pub imap_poll_secs: u64,
+    pub smtp_retry_base_secs: u64,
 }
 
 impl Default for Config {
@@ -47,6 +57,11 @@ impl Default for Config {
             log_level: "info".to_owned(),
             secure_cookies: false,
             max_body_bytes: 2 * 1024 * 1024,
+            max_raw_message_bytes: 64 * 1024 * 1024,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            max_message_attachment_bytes: 50 * 1024 * 1024,
+            imap_poll_secs: 30,
+            smtp_retry_base_secs: 30,
         }
     }
 }
@@ -102,6 +117,11 @@ const KEYS: &[(&str, &str)] = &[
     ("log_level", "TANDEM_LOG"),
     ("secure_cookies", "TANDEM_SECURE_COOKIES"),
     ("max_body_bytes", "TANDEM_MAX_BODY_BYTES"),
+    ("max_raw_message_bytes", "TANDEM_MAX_RAW_MESSAGE_BYTES"),
+    ("max_attachment_bytes", "TANDEM_MAX_ATTACHMENT_BYTES"),
+    ("max_message_attachment_bytes", "TANDEM_MAX_MESSAGE_ATTACHMENT_BYTES"),
+    ("imap_poll_secs", "TANDEM_IMAP_POLL_SECS"),
+    ("smtp_retry_base_secs", "TANDEM_SMTP_RETRY_BASE_SECS"),
 ];
 
 impl Config {
@@ -171,6 +191,24 @@ impl Config {
                         }
                         config.max_body_bytes = n as usize;
                     }
+                    "max_raw_message_bytes" | "max_attachment_bytes" | "max_message_attachment_bytes" => {
+                        let n = source.integer()?;
+                        if !(1024..=1024 * 1024 * 1024).contains(&n) {
+                            return Err(format!("{}: must be between 1024 and 1073741824", source.name));
+                        }
+                        match *key {
+                            "max_raw_message_bytes" => config.max_raw_message_bytes = n as usize,
+                            "max_attachment_bytes" => config.max_attachment_bytes = n as usize,
+                            _ => config.max_message_attachment_bytes = n as usize,
+                        }
+                    }
+                    "imap_poll_secs" | "smtp_retry_base_secs" => {
+                        let n = source.integer()?;
+                        if !(1..=86_400).contains(&n) {
+                            return Err(format!("{}: must be between 1 and 86400 seconds", source.name));
+                        }
+                        if *key == "imap_poll_secs" { config.imap_poll_secs = n as u64 } else { config.smtp_retry_base_secs = n as u64 }
+                    }
                     _ => {}
                 }
                 Ok(())
@@ -180,6 +218,20 @@ impl Config {
             }
         }
         if errors.is_empty() { Ok(config) } else { Err(errors) }
+    }
+
+    /// Size limits of inbound mail.
+    pub fn mail_limits(&self) -> tandem_mail::Limits {
+        tandem_mail::Limits { max_attachment_bytes: self.max_attachment_bytes, max_message_attachment_bytes: self.max_message_attachment_bytes }
+    }
+
+    /// Timing of the email channel's tasks.
+    pub fn channel_settings(&self) -> tandem_channel::ChannelSettings {
+        tandem_channel::ChannelSettings {
+            imap_poll: std::time::Duration::from_secs(self.imap_poll_secs),
+            retry_base_secs: self.smtp_retry_base_secs as i64,
+            ..Default::default()
+        }
     }
 
     pub fn database_url(&self) -> String {

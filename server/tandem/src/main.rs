@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod config;
 mod demo;
+mod import;
 mod serve;
 mod telemetry;
 
@@ -19,7 +20,7 @@ use tandem_proto::CreateUser;
 use tandem_store::Store;
 
 use crate::{
-    cli::{Cli, Command, DemoCommand, UserCommand},
+    cli::{Cli, Command, DemoCommand, ImportCommand, UserCommand},
     config::Config,
 };
 
@@ -141,6 +142,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         // Handled in `main`, before the async runtime starts.
         Command::PluginCompile { .. } => Ok(()),
+        Command::Import(ImportCommand::Mbox { file, inbox, no_plugins }) => {
+            let store = open(&config).await?;
+            import::mbox(&config, store, &file, &inbox, !no_plugins).await
+        }
         Command::Demo(DemoCommand::Seed) => {
             let store = open(&config).await?;
             if !demo::seed_if_empty(&config, &store).await? {

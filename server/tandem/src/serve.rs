@@ -12,7 +12,28 @@ pub async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     if web_dir.is_none() {
         tracing::warn!("no web UI found (web/dist/index.html): the API works, the UI does not; build it with `./x build-web`");
     }
-    let settings = ApiSettings { secure_cookies: config.secure_cookies, web_dir, max_body_bytes: config.max_body_bytes };
+    let settings = ApiSettings {
+        secure_cookies: config.secure_cookies,
+        web_dir,
+        max_body_bytes: config.max_body_bytes,
+        max_raw_message_bytes: config.max_raw_message_bytes,
+    };
+    let plugins = open_plugins(&config, &store).await?;
+    let intake = tandem_channel::Intake::new(store.clone(), Some(plugins.clone()), config.mail_limits());
+    // Recovery of unprocessed intake, IMAP workers and the outbox sender; stopped on drop.
+    let _channel = tandem_channel::Channel::start(intake.clone(), config.channel_settings());
+    let state = AppState::new(store, plugins, intake, settings);
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = %config.redacted_database_url(), "tandem is listening");
+    println!("Tandem is running on http://{address}");
+    tandem_api::serve(listener, state, shutdown()).await.context("serving")?;
+    tracing::info!("tandem stopped");
+    Ok(())
+}
+
+/// The plugin runtime, the registry (bundled plugins installed on first start) and the pipeline.
+pub async fn open_plugins(config: &Config, store: &Store) -> anyhow::Result<tandem_plugins::Pipeline> {
     let mut runtime = tandem_plugins::Runtime::new(config.plugin_cache_dir()).context("starting the plugin runtime")?;
     match std::env::current_exe() {
         Ok(program) => runtime = runtime.with_compiler(program),
@@ -28,15 +49,7 @@ pub async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         }
         None => tracing::warn!("no bundled plugins found (target/wasm32-wasip2/plugin): build them with `./x plugins`"),
     }
-    let plugins = tandem_plugins::Pipeline::new(registry);
-    let state = AppState::new(store, plugins, settings);
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, database = %config.redacted_database_url(), "tandem is listening");
-    println!("Tandem is running on http://{address}");
-    tandem_api::serve(listener, state, shutdown()).await.context("serving")?;
-    tracing::info!("tandem stopped");
-    Ok(())
+    Ok(tandem_plugins::Pipeline::new(registry))
 }
 
 async fn shutdown() {

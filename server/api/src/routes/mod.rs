@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod directory;
+pub mod mail;
 pub mod plugins;
 pub mod session;
 pub mod templates;
@@ -74,6 +75,13 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(plugins::list, plugins::upload))
         .routes(routes!(plugins::get, plugins::update))
         .routes(routes!(plugins::dry_run))
+        .routes(routes!(mail::get_settings, mail::update_settings))
+        .routes(routes!(mail::test_imap))
+        .routes(routes!(mail::test_smtp))
+        .routes(routes!(mail::ingest_raw))
+        .routes(routes!(mail::intake_log))
+        .routes(routes!(mail::intake_raw))
+        .routes(routes!(mail::message_html))
         .split_for_parts()
 }
 

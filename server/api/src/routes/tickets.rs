@@ -95,7 +95,9 @@ pub async fn update(State(state): State<AppState>, auth: Auth, Path(number): Pat
 #[utoipa::path(post, path = "/api/v1/tickets/{number}/replies", tag = "tickets", params(("number" = i64, Path)), request_body = PostMessage,
     responses((status = 201, body = MessagePosted), (status = 409, body = ErrorBody)))]
 pub async fn reply(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>, Json(input): Json<PostMessage>) -> ApiResult<(StatusCode, Json<MessagePosted>)> {
-    Ok((StatusCode::CREATED, Json(state.store.post_message(&auth.actor, number, MessageKind::Reply, input).await?)))
+    let posted = state.store.post_message(&auth.actor, number, MessageKind::Reply, input).await?;
+    state.mail.outbox_changed();
+    Ok((StatusCode::CREATED, Json(posted)))
 }
 
 /// Adds an internal note. Guarded like replies.

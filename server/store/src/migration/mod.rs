@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_plugins;
+mod m0003_mail;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -16,7 +17,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration)]
+        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration)]
     }
 }
 

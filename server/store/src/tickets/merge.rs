@@ -60,6 +60,7 @@ impl Store {
                 references: vec![],
                 delivery_state: None,
                 ticket_version: version,
+                mail: None,
             })
             .await?;
         }

@@ -34,15 +34,27 @@ pub(crate) struct NewMessage<'a> {
     pub delivery_state: Option<DeliveryState>,
     /// The ticket version this message creates.
     pub ticket_version: i64,
+    /// Email only: the subject, remote-content HTML variant, fold offset and [`proto::MailInfo`].
+    pub mail: Option<MailExtras>,
+}
+
+/// What an email message stores besides the common message fields.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MailExtras {
+    pub subject: Option<String>,
+    pub body_html_remote: Option<String>,
+    pub folded_from: Option<i64>,
+    pub info: Option<proto::MailInfo>,
 }
 
 pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, m: NewMessage<'_>) -> Result<i64> {
+    let extras = m.mail.clone().unwrap_or_default();
     let row: Option<IdRow> = query_one(
         conn,
         db.stmt(
             "INSERT INTO messages (ticket_id, kind, author_kind, author_id, author_name, body_text, body_html, message_id, \
-             in_reply_to, references_json, delivery_state, ticket_version, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             in_reply_to, references_json, delivery_state, ticket_version, created_at, subject, body_html_remote, folded_from, mail_json) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             vec![
                 m.ticket_id.into(),
                 m.kind.as_str().into(),
@@ -57,11 +69,20 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
                 m.delivery_state.map(|d| d.as_str()).into(),
                 m.ticket_version.into(),
                 at.into(),
+                extras.subject.into(),
+                extras.body_html_remote.into(),
+                extras.folded_from.into(),
+                extras.info.as_ref().map(to_json).into(),
             ],
         ),
     )
     .await?;
-    row.map(|r| r.id).ok_or(StoreError::NotFound("message"))
+    let id = row.map(|r| r.id).ok_or(StoreError::NotFound("message"))?;
+    if m.delivery_state == Some(DeliveryState::Queued) {
+        // Outbound mail enters the outbox in the same transaction as the message.
+        crate::mail::outbox::enqueue(db, conn, id, m.ticket_id, at).await?;
+    }
+    Ok(id)
 }
 
 /// Writes a ticket's state back, bumping its version; fails on a concurrent change.
@@ -127,12 +148,13 @@ pub(crate) async fn next_number<C: ConnectionTrait>(db: &Db, conn: &C) -> Result
     row.map(|r| r.value).ok_or(StoreError::NotFound("ticket number counter"))
 }
 
-/// A Message-ID for mail Tandem sends: unique, and naming the ticket for threading.
+/// A Message-ID (without angle brackets, like every stored Message-ID) for mail Tandem sends:
+/// unique, and naming the ticket for threading.
 pub(crate) fn outbound_message_id(number: i64, inbox_address: &str) -> Result<String> {
     let mut random = [0u8; 10];
     getrandom::fill(&mut random).map_err(|e| StoreError::Hash(e.to_string()))?;
     let domain = inbox_address.rsplit_once('@').map(|(_, d)| d).unwrap_or("tandem.invalid");
-    Ok(format!("<t{number}.{}@{domain}>", hex::encode(random)))
+    Ok(format!("t{number}.{}@{domain}", hex::encode(random)))
 }
 
 fn clean_html(html: Option<String>) -> Option<String> {
@@ -208,6 +230,7 @@ impl Store {
             references: vec![],
             delivery_state: None,
             ticket_version: 1,
+            mail: None,
         })
         .await?;
         record(&self.db, &tx.tx, &who, now, NewEvent {
@@ -338,6 +361,7 @@ impl Store {
             references,
             delivery_state: delivery,
             ticket_version: new_version,
+            mail: None,
         })
         .await?;
         record(&self.db, &tx.tx, &who, at, NewEvent {
@@ -381,6 +405,7 @@ impl Store {
             references: vec![],
             delivery_state: None,
             ticket_version: version,
+            mail: None,
         })
         .await?;
         record(&self.db, &tx.tx, &contact, at, NewEvent {

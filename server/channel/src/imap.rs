@@ -1,0 +1,205 @@
+//! IMAP intake: one task per inbox. Everything new in each folder is imported by UID (above
+//! the highest UID imported so far, per UIDVALIDITY), so nothing depends on `\Seen` flags and
+//! mail another client has read is still imported. The `\Seen` flag or a move happens only
+//! after the message is committed. IDLE when the server supports it, polling otherwise.
+
+use std::time::{Duration, Instant};
+
+use async_imap::{Client, Session};
+use futures::TryStreamExt;
+use tandem_proto::{AfterImport, TlsMode};
+use tandem_store::mail::ImapAccount;
+
+use crate::{
+    ChannelError, Intake,
+    tls::{self, BoxStream},
+};
+
+/// UIDs fetched per round trip.
+const FETCH_BATCH: usize = 50;
+/// Longest wait for any single IMAP command or response.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+/// IDLE is re-issued this often (RFC 2177 asks for less than 29 minutes).
+const IDLE_RENEW: Duration = Duration::from_secs(20 * 60);
+
+pub type ImapSession = Session<BoxStream>;
+
+async fn timed<T>(what: &'static str, f: impl Future<Output = Result<T, ChannelError>>) -> Result<T, ChannelError> {
+    tokio::time::timeout(COMMAND_TIMEOUT, f).await.map_err(|_| ChannelError::Timeout(what))?
+}
+
+/// Connects, reads the greeting, secures the connection as configured and logs in. Each step
+/// is appended to `transcript` (never the password).
+pub async fn connect(account: &ImapAccount, transcript: &mut Vec<String>) -> Result<ImapSession, ChannelError> {
+    let tcp = tls::tcp(&account.host, account.port).await?;
+    transcript.push(format!("connected to {}:{}", account.host, account.port));
+    let stream: BoxStream = match account.tls {
+        TlsMode::Implicit => tls::wrap(&account.host, tcp).await?,
+        TlsMode::None | TlsMode::Starttls => Box::new(tcp),
+    };
+    let mut client = Client::new(stream);
+    let greeting = timed("the IMAP greeting", async { client.read_response().await.map_err(|e| ChannelError::Imap(e.to_string())) }).await?;
+    let greeting = greeting.ok_or_else(|| ChannelError::Imap("the server closed the connection before greeting".into()))?;
+    transcript.push(format!("greeting: {}", String::from_utf8_lossy(greeting.borrow_owner()).trim()));
+    if account.tls == TlsMode::Starttls {
+        timed("STARTTLS", async { client.run_command_and_check_ok("STARTTLS", None).await.map_err(ChannelError::from) }).await?;
+        let plain = client.into_inner();
+        let secured = tls::wrap(&account.host, plain).await?;
+        client = Client::new(secured);
+        transcript.push("STARTTLS: TLS established".into());
+    }
+    let session = timed("LOGIN", async {
+        client.login(&account.user, &account.password).await.map_err(|(e, _)| ChannelError::Imap(format!("login as {} refused: {e}", account.user)))
+    })
+    .await?;
+    transcript.push(format!("logged in as {}", account.user));
+    Ok(session)
+}
+
+/// Connects, logs in, lists capabilities and selects the folders: what "test connection" shows.
+pub async fn test(account: &ImapAccount) -> tandem_proto::ConnectionTest {
+    let started = Instant::now();
+    let mut transcript = Vec::new();
+    let result: Result<(), ChannelError> = async {
+        let mut session = connect(account, &mut transcript).await?;
+        let caps = timed("CAPABILITY", async { session.capabilities().await.map_err(ChannelError::from) }).await?;
+        let mut names: Vec<String> = caps
+            .iter()
+            .map(|c| match c {
+                async_imap::types::Capability::Imap4rev1 => "IMAP4rev1".to_owned(),
+                async_imap::types::Capability::Auth(a) => format!("AUTH={a}"),
+                async_imap::types::Capability::Atom(a) => a.clone(),
+            })
+            .collect();
+        names.sort();
+        transcript.push(format!("capabilities: {}", names.join(" ")));
+        for folder in &account.folders {
+            let mb = timed("SELECT", async { session.select(folder).await.map_err(ChannelError::from) }).await?;
+            transcript.push(format!("{folder}: {} messages, UIDVALIDITY {}", mb.exists, mb.uid_validity.unwrap_or(0)));
+        }
+        session.logout().await.ok();
+        Ok(())
+    }
+    .await;
+    if let Err(e) = &result {
+        transcript.push(format!("error: {e}"));
+    }
+    tandem_proto::ConnectionTest { ok: result.is_ok(), transcript, duration_ms: started.elapsed().as_millis() as u64 }
+}
+
+/// Imports everything new in `folder`. Returns how many messages were received.
+pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut ImapSession, folder: &str) -> Result<usize, ChannelError> {
+    let store = intake.store();
+    let mailbox = timed("SELECT", async { session.select(folder).await.map_err(ChannelError::from) }).await?;
+    let validity = mailbox.uid_validity.unwrap_or(0);
+    let last_uid = match store.imap_folder_state(account.inbox_id, folder).await? {
+        Some((v, last)) if v == validity => last,
+        Some((v, _)) => {
+            // The folder was recreated: UIDs start over. Everything is fetched again and
+            // deduplication (by Message-ID, or content) keeps it from being imported twice.
+            tracing::warn!(inbox = account.inbox_id, folder, old = v, new = validity, "UIDVALIDITY changed; rescanning the folder");
+            0
+        }
+        None => 0,
+    };
+    if mailbox.exists == 0 {
+        store.set_imap_folder_state(account.inbox_id, folder, validity, last_uid).await?;
+        return Ok(0);
+    }
+    let found = timed("UID SEARCH", async { session.uid_search(format!("UID {}:*", last_uid.saturating_add(1))).await.map_err(ChannelError::from) }).await?;
+    let mut uids: Vec<u32> = found.into_iter().filter(|&u| u > last_uid).collect();
+    uids.sort_unstable();
+    let mut received = 0;
+    let mut highest = last_uid;
+    for chunk in uids.chunks(FETCH_BATCH) {
+        let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let fetches = timed("UID FETCH", async {
+            let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
+            stream.try_collect::<Vec<_>>().await.map_err(ChannelError::from)
+        })
+        .await?;
+        let mut fetched: Vec<(u32, Vec<u8>)> = fetches.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
+        fetched.sort_by_key(|(uid, _)| *uid);
+        let mut done = Vec::new();
+        for (uid, raw) in &fetched {
+            let source_ref = format!("{folder} uidvalidity {validity} uid {uid}");
+            intake.receive(account.inbox_id, raw, "imap", Some(&source_ref)).await?;
+            received += 1;
+            highest = highest.max(*uid);
+            done.push(uid.to_string());
+        }
+        // A UID the server listed but returned no body for (expunged meanwhile) is passed over.
+        highest = highest.max(chunk.last().copied().unwrap_or(highest));
+        store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
+        if !done.is_empty() {
+            after_import(account, session, &done.join(",")).await?;
+        }
+    }
+    store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
+    Ok(received)
+}
+
+async fn after_import(account: &ImapAccount, session: &mut ImapSession, set: &str) -> Result<(), ChannelError> {
+    match (account.after_import, &account.move_to) {
+        (AfterImport::Seen, _) => {
+            timed("UID STORE", async {
+                let stream = session.uid_store(set, "+FLAGS.SILENT (\\Seen)").await?;
+                stream.try_collect::<Vec<_>>().await.map_err(ChannelError::from)
+            })
+            .await?;
+        }
+        (AfterImport::Move, Some(to)) => {
+            timed("UID MOVE", async { session.uid_mv(set, to).await.map_err(ChannelError::from) }).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// One connection's life: sync every folder, then wait for news (IDLE or a poll interval).
+/// Returns only on error.
+async fn session_loop(intake: &Intake, account: &ImapAccount, poll: Duration, connected: &mut bool) -> Result<(), ChannelError> {
+    let mut transcript = Vec::new();
+    let mut session = connect(account, &mut transcript).await?;
+    let caps = timed("CAPABILITY", async { session.capabilities().await.map_err(ChannelError::from) }).await?;
+    let idle = caps.has_str("IDLE");
+    *connected = true;
+    tracing::info!(inbox = account.inbox_id, host = %account.host, idle, "IMAP connected");
+    loop {
+        for folder in &account.folders {
+            sync_folder(intake, account, &mut session, folder).await?;
+        }
+        // Drain what the server told us unasked; the next sync reads the state anyway.
+        while session.unsolicited_responses.try_recv().is_ok() {}
+        if idle {
+            // The last folder synced is still selected: wait on it. With more than one
+            // folder the wait is bounded by the poll interval so the others are checked.
+            let wait = if account.folders.len() > 1 { poll } else { IDLE_RENEW };
+            let mut handle = session.idle();
+            timed("IDLE", async { handle.init().await.map_err(ChannelError::from) }).await?;
+            let (fut, _stop) = handle.wait_with_timeout(wait);
+            fut.await?;
+            session = timed("DONE", async { handle.done().await.map_err(ChannelError::from) }).await?;
+        } else {
+            tokio::time::sleep(poll).await;
+            timed("NOOP", async { session.noop().await.map_err(ChannelError::from) }).await?;
+        }
+    }
+}
+
+/// The supervised worker of one inbox: reconnects with exponential backoff (1 s … 5 min) and
+/// never returns; the supervisor aborts it when the account changes.
+pub async fn run(intake: Intake, account: ImapAccount, poll: Duration) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let mut connected = false;
+        if let Err(e) = session_loop(&intake, &account, poll, &mut connected).await {
+            if connected {
+                backoff = Duration::from_secs(1);
+            }
+            tracing::warn!(inbox = account.inbox_id, host = %account.host, error = %e, retry_in = ?backoff, "IMAP intake interrupted");
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(300));
+    }
+}

@@ -1,0 +1,124 @@
+//! The one path of every raw inbound message.
+
+use std::sync::Arc;
+
+use tandem_mail::Limits;
+use tandem_plugins::Pipeline;
+use tandem_proto::IntakeState;
+use tandem_store::{
+    Store,
+    mail::{IntakeOutcome, Recorded},
+};
+use tokio::sync::Notify;
+
+use crate::ChannelError;
+
+/// Messages larger than this are parsed on a blocking thread, off the async workers.
+const PARSE_INLINE_BYTES: usize = 256 * 1024;
+
+/// Intake: record first, then parse and apply, then the plugin pipeline. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    store: Store,
+    pipeline: Option<Pipeline>,
+    limits: Limits,
+    signals: Arc<Signals>,
+}
+
+/// Wake-ups between the API, intake and the channel's tasks.
+#[derive(Debug, Default)]
+pub struct Signals {
+    /// Something was queued in the outbox.
+    pub outbox: Notify,
+    /// Mail settings changed: restart the workers whose account changed.
+    pub accounts: Notify,
+}
+
+/// What became of a received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub recorded: Recorded,
+    pub outcome: IntakeOutcome,
+}
+
+impl Intake {
+    pub fn new(store: Store, pipeline: Option<Pipeline>, limits: Limits) -> Intake {
+        Intake { store, pipeline, limits, signals: Arc::new(Signals::default()) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn signals(&self) -> &Arc<Signals> {
+        &self.signals
+    }
+
+    /// Tells the sender that the outbox has new mail (replies posted through the API).
+    pub fn outbox_changed(&self) {
+        self.signals.outbox.notify_one();
+    }
+
+    /// Tells the IMAP supervisor that mail settings changed.
+    pub fn accounts_changed(&self) {
+        self.signals.accounts.notify_one();
+    }
+
+    /// Receives one raw message for an inbox. A message received before is not applied twice;
+    /// one recorded but never processed (a crash in between) is processed now.
+    pub async fn receive(&self, inbox_id: i64, raw: &[u8], source: &str, source_ref: Option<&str>) -> Result<Received, ChannelError> {
+        let recorded = self.store.record_inbound(inbox_id, raw, source, source_ref).await?;
+        let outcome = self.process(recorded.id, raw).await?;
+        Ok(Received { recorded, outcome })
+    }
+
+    async fn process(&self, id: i64, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
+        let entry = self.store.inbound(id).await?;
+        if entry.state != IntakeState::Received {
+            return Ok(IntakeOutcome { inbound_id: id, state: entry.state, ticket_number: entry.ticket_number, message_row_id: None, run_pipeline: false });
+        }
+        let limits = self.limits;
+        let parsed = if raw.len() <= PARSE_INLINE_BYTES {
+            tandem_mail::parse(raw, &limits)
+        } else {
+            let owned = raw.to_vec();
+            tokio::task::spawn_blocking(move || tandem_mail::parse(&owned, &limits))
+                .await
+                .map_err(|e| ChannelError::Imap(format!("parser task failed: {e}")))?
+        };
+        let outcome = self.store.apply_inbound(id, parsed.as_ref()).await?;
+        if let Some(number) = outcome.ticket_number {
+            tracing::info!(inbound = id, ticket = number, state = %outcome.state, "mail received");
+        } else {
+            tracing::info!(inbound = id, state = %outcome.state, "mail received");
+        }
+        if outcome.run_pipeline
+            && let (Some(pipeline), Some(number)) = (&self.pipeline, outcome.ticket_number)
+        {
+            match pipeline.on_inbound(number, outcome.message_row_id).await {
+                Ok(_) => {}
+                // Plugin failures are recorded on the ticket by the pipeline; this is the
+                // pipeline itself failing (e.g. the database), logged and not retried.
+                Err(e) => tracing::error!(ticket = number, error = %e, "plugin pipeline"),
+            }
+            self.signals.outbox.notify_one();
+        }
+        Ok(outcome)
+    }
+
+    /// Processes messages recorded but never processed (after a crash). Returns how many.
+    pub async fn recover(&self) -> Result<usize, ChannelError> {
+        let mut done = 0;
+        loop {
+            let pending = self.store.pending_inbound(100).await?;
+            if pending.is_empty() {
+                return Ok(done);
+            }
+            for entry in pending {
+                let raw = self.store.inbound_raw(None, entry.id).await?;
+                self.process(entry.id, &raw).await?;
+                done += 1;
+            }
+        }
+    }
+}

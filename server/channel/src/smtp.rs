@@ -1,0 +1,161 @@
+//! The outbox sender: writes each queued message with `tandem_mail::outbound` and delivers it
+//! with lettre to the inbox's SMTP server. Temporary failures (connection refused, 4xx) are
+//! retried with exponential backoff; permanent ones (5xx, bad address, SMTP not configured)
+//! fail the message at once. Either way the result is on the message in the API.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use lettre::{
+    Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
+    address::Envelope,
+    transport::smtp::{
+        authentication::Credentials,
+        client::{Tls, TlsParameters},
+    },
+};
+use tandem_mail::{
+    MailAddress,
+    outbound::{self, Outbound, OutboundAttachment},
+};
+use tandem_proto::{MessageKind, TlsMode};
+use tandem_store::{
+    Store,
+    mail::{OutboxJob, OutboxResult, SmtpAccount},
+};
+
+use crate::ChannelError;
+
+const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn transport(account: &SmtpAccount) -> Result<AsyncSmtpTransport<Tokio1Executor>, ChannelError> {
+    let params = || TlsParameters::new(account.host.clone()).map_err(|e| ChannelError::Tls(e.to_string()));
+    let tls = match account.tls {
+        TlsMode::Implicit => Tls::Wrapper(params()?),
+        TlsMode::Starttls => Tls::Required(params()?),
+        TlsMode::None => Tls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(account.host.clone())
+        .port(account.port)
+        .tls(tls)
+        .timeout(Some(SMTP_TIMEOUT));
+    if !account.user.is_empty() {
+        builder = builder.credentials(Credentials::new(account.user.clone(), account.password.clone()));
+    }
+    Ok(builder.build())
+}
+
+/// Connects and says hello (and logs in, when configured): what "test connection" shows.
+pub async fn test(account: &SmtpAccount) -> tandem_proto::ConnectionTest {
+    let started = Instant::now();
+    let mut transcript = vec![format!("connecting to {}:{} ({})", account.host, account.port, account.tls)];
+    let ok = match transport(account) {
+        Ok(t) => match t.test_connection().await {
+            Ok(true) => {
+                transcript.push("the server accepted the connection (EHLO, TLS and login as configured)".into());
+                true
+            }
+            Ok(false) => {
+                transcript.push("the server did not answer NOOP".into());
+                false
+            }
+            Err(e) => {
+                transcript.push(format!("error: {e}"));
+                false
+            }
+        },
+        Err(e) => {
+            transcript.push(format!("error: {e}"));
+            false
+        }
+    };
+    tandem_proto::ConnectionTest { ok, transcript, duration_ms: started.elapsed().as_millis() as u64 }
+}
+
+/// The written message for a job.
+pub fn compose(store: &Store, job: &OutboxJob) -> Result<outbound::Built, OutboxResult> {
+    let from_name = job.from_name_format.replace("{agent}", &job.author_name).replace("{inbox}", &job.inbox_name);
+    let mut text = job.body_text.clone();
+    if job.kind == MessageKind::Reply && !job.signature.trim().is_empty() {
+        text.push_str("\n\n-- \n");
+        text.push_str(job.signature.trim_end());
+    }
+    let mut attachments = Vec::new();
+    for (filename, content_type, sha256) in &job.attachments {
+        let bytes = store.blobs().get(sha256).map_err(|e| OutboxResult::Retry(format!("attachment {filename}: {e}")))?;
+        attachments.push(OutboundAttachment { filename: filename.clone(), content_type: content_type.clone(), bytes });
+    }
+    let message = Outbound {
+        ticket_number: job.ticket_number,
+        from_name: Some(from_name.trim().to_owned()).filter(|n| !n.is_empty()),
+        from_address: job.inbox_address.clone(),
+        to: vec![MailAddress { email: job.to_email.clone(), name: Some(job.to_name.clone()).filter(|n| !n.is_empty()) }],
+        subject: job.subject.clone().unwrap_or_else(|| job.ticket_subject.clone()),
+        message_id: job.message_id.clone(),
+        in_reply_to: job.in_reply_to.clone(),
+        references: job.references.clone(),
+        text,
+        html: job.body_html.clone(),
+        automatic: job.kind == MessageKind::AutoReply,
+        date: SystemTime::now(),
+        attachments,
+    };
+    outbound::build(&message).map_err(|e| OutboxResult::Failed(e.to_string()))
+}
+
+/// Delivers one job and says how it went.
+pub async fn deliver(store: &Store, job: &OutboxJob) -> OutboxResult {
+    let account = match store.smtp_account(job.inbox_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return OutboxResult::Failed("sending is not configured for this inbox (SMTP disabled)".into()),
+        Err(e) => return OutboxResult::Retry(format!("reading the SMTP settings: {e}")),
+    };
+    let built = match compose(store, job) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let addr = |a: &str| a.parse::<Address>().map_err(|e| format!("{a}: {e}"));
+    let envelope = match (addr(&built.envelope_from), built.recipients.iter().map(|r| addr(r)).collect::<Result<Vec<_>, _>>()) {
+        (Ok(from), Ok(to)) => match Envelope::new(Some(from), to) {
+            Ok(e) => e,
+            Err(e) => return OutboxResult::Failed(e.to_string()),
+        },
+        (Err(e), _) | (_, Err(e)) => return OutboxResult::Failed(format!("invalid address {e}")),
+    };
+    let transport = match transport(&account) {
+        Ok(t) => t,
+        Err(e) => return OutboxResult::Failed(e.to_string()),
+    };
+    match transport.send_raw(&envelope, &built.bytes).await {
+        Ok(_) => OutboxResult::Sent,
+        Err(e) if e.is_permanent() => OutboxResult::Failed(e.to_string()),
+        Err(e) => OutboxResult::Retry(e.to_string()),
+    }
+}
+
+/// Sends due mail until aborted: wakes on `wake`, or every `tick` to catch retries.
+pub async fn run(store: Store, wake: std::sync::Arc<crate::intake::Signals>, tick: Duration, retry_base_secs: i64) {
+    loop {
+        match store.claim_outbox(20).await {
+            Ok(jobs) if !jobs.is_empty() => {
+                for job in jobs {
+                    let result = deliver(&store, &job).await;
+                    match &result {
+                        OutboxResult::Sent => tracing::info!(message = job.message_row_id, ticket = job.ticket_number, "mail sent"),
+                        OutboxResult::Retry(e) => tracing::warn!(message = job.message_row_id, attempts = job.attempts + 1, error = %e, "mail not sent; will retry"),
+                        OutboxResult::Failed(e) => tracing::warn!(message = job.message_row_id, error = %e, "mail failed"),
+                    }
+                    if let Err(e) = store.finish_outbox(&job, result, retry_base_secs).await {
+                        tracing::error!(message = job.message_row_id, error = %e, "recording a delivery result");
+                    }
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "reading the outbox"),
+        }
+        tokio::select! {
+            () = wake.outbox.notified() => {}
+            () = tokio::time::sleep(tick) => {}
+        }
+    }
+}

@@ -1,0 +1,601 @@
+//! Raw inbound mail → tickets. See the module docs of `mail` for the two steps.
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde_json::json;
+use tandem_domain::{ticket, validate};
+use tandem_mail::{Inbound, Nature, ParseError, thread};
+use tandem_proto::{self as proto, ActorKind, IntakeState, MessageKind, Priority};
+
+use crate::{
+    Store,
+    attachments::insert_blob_row,
+    db::{from_micros, opt_from_micros, query_all, query_one, to_micros, Db},
+    error::{Result, StoreError},
+    events::{NewEvent, Who, record, record_changes},
+    rows::{IdRow, json as to_json, parse},
+    tickets::{load_ticket, write::{MailExtras, NewMessage, insert_message, next_number, save_state, write_tags}},
+};
+
+/// The outcome of recording a raw message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    /// The same message had been recorded before (same Message-ID in this inbox, or the same bytes).
+    pub duplicate: bool,
+}
+
+/// What applying a message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeOutcome {
+    pub inbound_id: i64,
+    pub state: IntakeState,
+    pub ticket_number: Option<i64>,
+    /// The message row created on the ticket.
+    pub message_row_id: Option<i64>,
+    /// A new customer message: the plugin pipeline should run on it.
+    pub run_pipeline: bool,
+}
+
+/// The address used when a message names no sender at all.
+const UNKNOWN_SENDER: &str = "unknown-sender@sender.invalid";
+const MAX_SUBJECT: usize = validate::MAX_SUBJECT_CHARS;
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct InboundRow {
+    id: i64,
+    inbox_id: i64,
+    state: String,
+    detail: Option<String>,
+    message_id_header: Option<String>,
+    sha256: String,
+    size: i64,
+    source: String,
+    source_ref: Option<String>,
+    ticket_number: Option<i64>,
+    message_row_id: Option<i64>,
+    received_at: i64,
+    processed_at: Option<i64>,
+}
+
+const INBOUND_SELECT: &str = "SELECT im.id, im.inbox_id, im.state, im.detail, im.message_id_header, im.sha256, im.size, im.source, \
+    im.source_ref, t.number AS ticket_number, im.message_row_id, im.received_at, im.processed_at \
+    FROM inbound_mail im LEFT JOIN tickets t ON t.id = im.ticket_id";
+
+impl InboundRow {
+    fn into_proto(self) -> Result<proto::InboundMail> {
+        Ok(proto::InboundMail {
+            id: self.id,
+            inbox_id: self.inbox_id,
+            state: parse("inbound_mail", "state", &self.state)?,
+            detail: self.detail,
+            message_id: self.message_id_header,
+            sha256: self.sha256,
+            size: self.size,
+            source: self.source,
+            source_ref: self.source_ref,
+            ticket_number: self.ticket_number,
+            received_at: from_micros(self.received_at),
+            processed_at: opt_from_micros(self.processed_at),
+        })
+    }
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// A body the ticket can hold: never empty, at most the domain's body limit.
+fn body_of(text: &str) -> (String, bool) {
+    let text = text.trim_end();
+    if text.trim().is_empty() {
+        return ("(no text)".to_owned(), false);
+    }
+    if text.len() <= validate::MAX_BODY_BYTES {
+        return (text.to_owned(), false);
+    }
+    let mut cut = validate::MAX_BODY_BYTES - 200;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (format!("{}\n\n[… the text was cut at {cut} bytes; the whole message is kept in its raw form]", &text[..cut]), true)
+}
+
+fn mail_address(a: &tandem_mail::MailAddress) -> proto::MailAddress {
+    proto::MailAddress { email: a.email.clone(), name: a.name.clone() }
+}
+
+fn mail_info(m: &Inbound, inbound_id: i64) -> proto::MailInfo {
+    proto::MailInfo {
+        subject: m.subject.clone(),
+        from: m.from.as_ref().map(mail_address),
+        to: m.to.iter().map(mail_address).collect(),
+        cc: m.cc.iter().map(mail_address).collect(),
+        nature: m.nature.label().to_owned(),
+        has_remote_content: m.html.as_ref().is_some_and(|h| h.remote.is_some()),
+        folded_from: m.folded_from.map(|f| f as u64),
+        skipped_parts: m
+            .skipped
+            .iter()
+            .map(|s| proto::SkippedPart { filename: s.filename.clone(), content_type: s.content_type.clone(), size: s.size as i64, reason: s.reason.clone() })
+            .collect(),
+        forwarded: m
+            .forwarded
+            .iter()
+            .map(|f| proto::ForwardedMessage { subject: f.subject.clone(), from: f.from.as_ref().map(mail_address), message_id: f.message_id.clone(), text: f.text.clone() })
+            .collect(),
+        inbound_id: Some(inbound_id),
+    }
+}
+
+impl Store {
+    /// Step one: writes the raw message to the blob store and records it, committed before
+    /// anything parses it. A message seen before in this inbox (same Message-ID, or the same
+    /// bytes when it has none) is not recorded twice.
+    pub async fn record_inbound(&self, inbox_id: i64, raw: &[u8], source: &str, source_ref: Option<&str>) -> Result<Recorded> {
+        let message_id = tandem_mail::peek_message_id(raw);
+        let sha256 = self.blobs.put(raw)?;
+        let dedupe_key = match &message_id {
+            Some(id) => format!("mid:{id}"),
+            None => format!("sha:{sha256}"),
+        };
+        let now = self.now_micros();
+        let tx = self.db.write().await?;
+        self.inbox_exists(&tx.tx, inbox_id).await?;
+        insert_blob_row(&self.db, &tx.tx, &sha256, raw.len(), now).await?;
+        let inserted: Option<IdRow> = query_one(
+            &tx.tx,
+            self.db.stmt(
+                "INSERT INTO inbound_mail (inbox_id, dedupe_key, message_id_header, sha256, size, source, source_ref, state, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?) ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING id",
+                vec![
+                    inbox_id.into(),
+                    dedupe_key.clone().into(),
+                    message_id.into(),
+                    sha256.into(),
+                    (raw.len() as i64).into(),
+                    source.to_owned().into(),
+                    source_ref.map(str::to_owned).into(),
+                    now.into(),
+                ],
+            ),
+        )
+        .await?;
+        let recorded = match inserted {
+            Some(row) => Recorded { id: row.id, duplicate: false },
+            None => {
+                let existing: Option<IdRow> = query_one(
+                    &tx.tx,
+                    self.db.stmt("SELECT id FROM inbound_mail WHERE inbox_id = ? AND dedupe_key = ?", vec![inbox_id.into(), dedupe_key.into()]),
+                )
+                .await?;
+                Recorded { id: existing.ok_or(StoreError::NotFound("inbound mail"))?.id, duplicate: true }
+            }
+        };
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// Raw messages recorded but not processed yet (after a crash), oldest first.
+    pub async fn pending_inbound(&self, limit: u64) -> Result<Vec<proto::InboundMail>> {
+        let rows: Vec<InboundRow> = query_all(
+            self.db.connection(),
+            self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.state = 'received' ORDER BY im.id LIMIT ?"), vec![(limit as i64).into()]),
+        )
+        .await?;
+        rows.into_iter().map(InboundRow::into_proto).collect()
+    }
+
+    /// One intake log entry (trusted callers).
+    pub async fn inbound(&self, id: i64) -> Result<proto::InboundMail> {
+        let row: Option<InboundRow> = query_one(self.db.connection(), self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id = ?"), vec![id.into()])).await?;
+        row.ok_or(StoreError::NotFound("inbound mail"))?.into_proto()
+    }
+
+    /// The intake log of an inbox, newest first (admins): every raw message and what became of it.
+    pub async fn list_inbound(&self, actor: &tandem_domain::Actor, inbox_id: i64, state: Option<IntakeState>, before_id: Option<i64>, limit: u32) -> Result<proto::Page<proto::InboundMail>> {
+        tandem_domain::policy::authorize(actor, tandem_domain::policy::Action::ManageInboxes)?;
+        let limit = limit.clamp(1, 200);
+        let mut sql = format!("{INBOUND_SELECT} WHERE im.inbox_id = ?");
+        let mut values: Vec<sea_orm::Value> = vec![inbox_id.into()];
+        if let Some(s) = state {
+            sql.push_str(" AND im.state = ?");
+            values.push(s.as_str().into());
+        }
+        if let Some(b) = before_id {
+            sql.push_str(" AND im.id < ?");
+            values.push(b.into());
+        }
+        sql.push_str(" ORDER BY im.id DESC LIMIT ?");
+        values.push(i64::from(limit + 1).into());
+        let mut rows: Vec<InboundRow> = query_all(self.db.connection(), self.db.stmt(&sql, values)).await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(|r| r.id.to_string()) } else { None };
+        Ok(proto::Page { items: rows.into_iter().map(InboundRow::into_proto).collect::<Result<_>>()?, next_cursor })
+    }
+
+    /// The raw bytes of an intake entry (admins; trusted callers pass `None`).
+    pub async fn inbound_raw(&self, actor: Option<&tandem_domain::Actor>, id: i64) -> Result<Vec<u8>> {
+        if let Some(actor) = actor {
+            tandem_domain::policy::authorize(actor, tandem_domain::policy::Action::ManageInboxes)?;
+        }
+        let entry = self.inbound(id).await?;
+        self.blobs.get(&entry.sha256)
+    }
+
+    /// Step two: applies a parsed message (or records why it could not be parsed) in one
+    /// transaction. Applying an entry that is no longer `received` changes nothing.
+    pub async fn apply_inbound(&self, id: i64, parsed: std::result::Result<&Inbound, &ParseError>) -> Result<IntakeOutcome> {
+        // Attachment blobs are written before the transaction that points to them.
+        let mut blobs = Vec::new();
+        if let Ok(m) = parsed {
+            for a in &m.attachments {
+                blobs.push(self.blobs.put(&a.bytes)?);
+            }
+        }
+        let now = self.clock.now();
+        let at = to_micros(now);
+        let tx = self.db.write().await?;
+        let entry: Option<InboundRow> = query_one(&tx.tx, self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id = ?{}", if self.db.is_postgres() { " FOR UPDATE OF im" } else { "" }), vec![id.into()])).await?;
+        let entry = entry.ok_or(StoreError::NotFound("inbound mail"))?;
+        if entry.state != IntakeState::Received.as_str() {
+            tx.commit().await?;
+            return Ok(IntakeOutcome {
+                inbound_id: id,
+                state: parse("inbound_mail", "state", &entry.state)?,
+                ticket_number: entry.ticket_number,
+                message_row_id: entry.message_row_id,
+                run_pipeline: false,
+            });
+        }
+        let m = match parsed {
+            Ok(m) => m,
+            Err(e) => {
+                let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Unparseable, ticket_number: None, message_row_id: None, run_pipeline: false };
+                finish(&self.db, &tx.tx, id, &outcome, None, Some(format!("cannot be parsed: {e}")), at).await?;
+                tx.commit().await?;
+                return Ok(outcome);
+            }
+        };
+        let system = Who::system();
+
+        // Our own mail coming back (a forward loop, a misconfigured alias).
+        let ours = self.our_addresses(&tx.tx).await?;
+        let from_ours = m.from.as_ref().is_some_and(|f| ours.contains(&thread::base_address(&f.email)));
+        let known_outbound = match &m.message_id {
+            Some(mid) => query_one::<IdRow, _>(&tx.tx, self.db.stmt("SELECT id FROM messages WHERE message_id = ? AND kind IN ('reply', 'auto_reply')", vec![mid.clone().into()])).await?.is_some(),
+            None => false,
+        };
+        if known_outbound || (from_ours && m.header("x-tandem-ticket").is_some()) {
+            let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Loop, ticket_number: None, message_row_id: None, run_pipeline: false };
+            finish(&self.db, &tx.tx, id, &outcome, None, Some("our own outbound mail came back; ignored".into()), at).await?;
+            tx.commit().await?;
+            return Ok(outcome);
+        }
+
+        // Bounces mark the failed outbound message and never open a ticket.
+        if let Nature::Bounce(b) = &m.nature {
+            #[derive(FromQueryResult)]
+            struct Target {
+                id: i64,
+                ticket_id: i64,
+                number: i64,
+            }
+            let target: Option<Target> = match &b.original_message_id {
+                Some(orig) => query_one(&tx.tx, self.db.stmt(
+                    "SELECT m.id, m.ticket_id, t.number FROM messages m JOIN tickets t ON t.id = m.ticket_id \
+                     WHERE m.message_id = ? AND m.kind IN ('reply', 'auto_reply') ORDER BY m.id DESC LIMIT 1",
+                    vec![orig.clone().into()],
+                )).await?,
+                None => None,
+            };
+            let summary = format!(
+                "{}{}: {}",
+                b.status.as_deref().map(|s| format!("{s} ")).unwrap_or_default(),
+                b.recipient.as_deref().unwrap_or("recipient unknown"),
+                b.diagnostic
+            );
+            let (ticket_id, number) = match &target {
+                Some(t) => {
+                    if b.is_failure() {
+                        tx.tx.execute_raw(self.db.stmt("UPDATE messages SET delivery_state = 'failed', delivery_error = ? WHERE id = ?", vec![summary.clone().into(), t.id.into()])).await?;
+                        tx.tx.execute_raw(self.db.stmt("UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ? WHERE message_row_id = ?", vec![summary.clone().into(), at.into(), t.id.into()])).await?;
+                    }
+                    record(&self.db, &tx.tx, &system, at, NewEvent {
+                        ticket_id: Some(t.ticket_id),
+                        kind: "message.bounced",
+                        field: None,
+                        before: serde_json::Value::Null,
+                        after: json!({ "message_id": t.id, "inbound_id": id, "recipient": b.recipient, "action": b.action, "status": b.status, "diagnostic": b.diagnostic, "failed": b.is_failure() }),
+                    })
+                    .await?;
+                    (Some(t.ticket_id), Some(t.number))
+                }
+                None => (None, None),
+            };
+            let detail = match &target {
+                Some(_) => summary,
+                None => format!("{summary} (for a message Tandem did not send, or that it cannot identify)"),
+            };
+            let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Bounce, ticket_number: number, message_row_id: None, run_pipeline: false };
+            finish(&self.db, &tx.tx, id, &outcome, ticket_id, Some(detail), at).await?;
+            tx.commit().await?;
+            return Ok(outcome);
+        }
+
+        // The sender becomes (or is) a contact.
+        let (email, name) = match &m.from {
+            Some(f) if validate::email("from", &f.email).is_ok() => (f.email.clone(), f.name.clone()),
+            Some(f) => (UNKNOWN_SENDER.to_owned(), Some(truncate_chars(&f.email, 200))),
+            None => (UNKNOWN_SENDER.to_owned(), Some("Unknown sender".to_owned())),
+        };
+        let (contact_id, contact_name) = self
+            .find_or_create_contact(&tx.tx, &system, &proto::ContactInput { email, name: name.map(|n| truncate_chars(&n, validate::MAX_NAME_CHARS)) })
+            .await?;
+        let contact = Who { kind: ActorKind::Contact, id: Some(contact_id), name: contact_name };
+
+        let threaded = self.find_thread(&tx.tx, entry.inbox_id, m, contact_id).await?;
+        let (body_text, _cut) = body_of(&m.text);
+        let extras = MailExtras {
+            subject: Some(truncate_chars(&m.subject, MAX_SUBJECT)),
+            body_html_remote: m.html.as_ref().and_then(|h| h.remote.clone()),
+            folded_from: m.folded_from.filter(|&f| f < body_text.len()).map(|f| f as i64),
+            info: Some(mail_info(m, id)),
+        };
+        let new_message = |ticket_id: i64, version: i64| NewMessage {
+            ticket_id,
+            kind: MessageKind::Inbound,
+            author: &contact,
+            body_text: body_text.clone(),
+            body_html: m.html.as_ref().map(|h| h.blocked.clone()),
+            message_id: m.message_id.clone(),
+            in_reply_to: m.in_reply_to.first().cloned(),
+            references: m.references.iter().rev().take(50).rev().cloned().collect(),
+            delivery_state: None,
+            ticket_version: version,
+            mail: Some(extras.clone()),
+        };
+
+        let mut follow_up_of = None;
+        if let Some(number) = threaded {
+            let row = load_ticket(&self.db, &tx.tx, number, true).await?;
+            let mut state = row.state()?;
+            if state.status == proto::TicketStatus::Closed {
+                follow_up_of = Some(row);
+            } else {
+                let automatic = !matches!(m.nature, Nature::Person | Nature::Bulk { .. });
+                let changes = if automatic { Vec::new() } else { ticket::on_customer_message(&mut state, now)? };
+                let version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
+                let message_row_id = insert_message(&self.db, &tx.tx, at, new_message(row.id, version)).await?;
+                self.store_attachments(&tx.tx, message_row_id, m, &blobs, at).await?;
+                record(&self.db, &tx.tx, &contact, at, NewEvent {
+                    ticket_id: Some(row.id),
+                    kind: "message.added",
+                    field: None,
+                    before: serde_json::Value::Null,
+                    after: json!({ "message_id": message_row_id, "kind": MessageKind::Inbound, "via": "email", "inbound_id": id, "nature": m.nature.label() }),
+                })
+                .await?;
+                record_changes(&self.db, &tx.tx, &contact, at, row.id, &changes).await?;
+                let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Reply, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: !automatic };
+                finish(&self.db, &tx.tx, id, &outcome, Some(row.id), None, at).await?;
+                tx.commit().await?;
+                return Ok(outcome);
+            }
+        }
+
+        if let Nature::AutoReply { reason } = &m.nature {
+            let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::AutoReply, ticket_number: None, message_row_id: None, run_pipeline: false };
+            finish(&self.db, &tx.tx, id, &outcome, None, Some(format!("automatic reply ({reason}) matching no open ticket: no ticket opened")), at).await?;
+            tx.commit().await?;
+            return Ok(outcome);
+        }
+
+        // A new ticket.
+        let number = next_number(&self.db, &tx.tx).await?;
+        let subject = {
+            let s = truncate_chars(m.subject.trim(), MAX_SUBJECT);
+            if s.is_empty() { "(no subject)".to_owned() } else { s }
+        };
+        let tags: Vec<String> = if matches!(m.nature, Nature::Bulk { .. }) { vec!["bulk".to_owned()] } else { Vec::new() };
+        let row: Option<IdRow> = query_one(
+            &tx.tx,
+            self.db.stmt(
+                "INSERT INTO tickets (number, subject, status, priority, inbox_id, contact_id, tags, created_at, updated_at, \
+                 last_customer_message_at, version) VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id",
+                vec![
+                    number.into(),
+                    subject.clone().into(),
+                    Priority::Normal.as_str().into(),
+                    entry.inbox_id.into(),
+                    contact_id.into(),
+                    to_json(&tags).into(),
+                    at.into(),
+                    at.into(),
+                    at.into(),
+                ],
+            ),
+        )
+        .await?;
+        let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
+        write_tags(&self.db, &tx.tx, ticket_id, &tags).await?;
+        let message_row_id = insert_message(&self.db, &tx.tx, at, new_message(ticket_id, 1)).await?;
+        self.store_attachments(&tx.tx, message_row_id, m, &blobs, at).await?;
+        record(&self.db, &tx.tx, &contact, at, NewEvent {
+            ticket_id: Some(ticket_id),
+            kind: "ticket.created",
+            field: None,
+            before: serde_json::Value::Null,
+            after: json!({ "number": number, "subject": subject, "inbox_id": entry.inbox_id, "contact_id": contact_id, "via": "email",
+                           "inbound_id": id, "follow_up_of": follow_up_of.as_ref().map(|r| r.number) }),
+        })
+        .await?;
+        record(&self.db, &tx.tx, &contact, at, NewEvent {
+            ticket_id: Some(ticket_id),
+            kind: "message.added",
+            field: None,
+            before: serde_json::Value::Null,
+            after: json!({ "message_id": message_row_id, "kind": MessageKind::Inbound, "via": "email", "inbound_id": id, "nature": m.nature.label() }),
+        })
+        .await?;
+        if let Some(old) = &follow_up_of {
+            record(&self.db, &tx.tx, &system, at, NewEvent {
+                ticket_id: Some(old.id),
+                kind: "ticket.follow_up",
+                field: None,
+                before: serde_json::Value::Null,
+                after: json!({ "number": number, "reason": "the customer wrote after the ticket was closed" }),
+            })
+            .await?;
+        }
+        let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Ticket, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: true };
+        let detail = follow_up_of.as_ref().map(|r| format!("follow-up of closed ticket #{}", r.number));
+        finish(&self.db, &tx.tx, id, &outcome, Some(ticket_id), detail, at).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The ticket a message belongs to, in this order: a Message-ID it refers to (In-Reply-To,
+    /// then References) on a ticket of this inbox; our plus-addressed Reply-To; the subject
+    /// token, only when the sender already takes part in that ticket; and for a "Re:" without
+    /// any threading header, the sender's own open ticket with the same subject. Strangers
+    /// never join a ticket by its subject. Merges are followed.
+    async fn find_thread<C: ConnectionTrait>(&self, conn: &C, inbox_id: i64, m: &Inbound, contact_id: i64) -> Result<Option<i64>> {
+        #[derive(FromQueryResult)]
+        struct Found {
+            number: i64,
+        }
+        let mut found: Option<i64> = None;
+        for mid in m.thread_ids().into_iter().take(60) {
+            let row: Option<Found> = query_one(conn, self.db.stmt(
+                "SELECT t.number FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.message_id = ? AND t.inbox_id = ? ORDER BY m.id DESC LIMIT 1",
+                vec![mid.to_owned().into(), inbox_id.into()],
+            )).await?;
+            if let Some(r) = row {
+                found = Some(r.number);
+                break;
+            }
+        }
+        if found.is_none() {
+            for n in m.plus_tokens() {
+                let row: Option<Found> = query_one(conn, self.db.stmt("SELECT number FROM tickets WHERE number = ? AND inbox_id = ?", vec![n.into(), inbox_id.into()])).await?;
+                if let Some(r) = row {
+                    found = Some(r.number);
+                    break;
+                }
+            }
+        }
+        if found.is_none()
+            && let Some(n) = thread::subject_token(&m.subject)
+        {
+            let row: Option<Found> = query_one(conn, self.db.stmt(
+                "SELECT t.number FROM tickets t WHERE t.number = ? AND t.inbox_id = ? AND (t.contact_id = ? OR EXISTS \
+                 (SELECT 1 FROM messages x WHERE x.ticket_id = t.id AND x.author_kind = 'contact' AND x.author_id = ?))",
+                vec![n.into(), inbox_id.into(), contact_id.into(), contact_id.into()],
+            )).await?;
+            found = row.map(|r| r.number);
+        }
+        // A reply without any threading header (some clients send none): the sender's own
+        // open ticket in this inbox with the same subject, if they take part in it.
+        if found.is_none()
+            && m.in_reply_to.is_empty()
+            && m.references.is_empty()
+            && thread::is_reply_subject(&m.subject)
+            && let Some(wanted) = thread::normalize_subject(&m.subject)
+        {
+            #[derive(FromQueryResult)]
+            struct Candidate {
+                number: i64,
+                subject: String,
+            }
+            let candidates: Vec<Candidate> = query_all(conn, self.db.stmt(
+                "SELECT t.number, t.subject FROM tickets t WHERE t.inbox_id = ? AND t.status NOT IN ('closed', 'spam') AND t.merged_into IS NULL \
+                 AND (t.contact_id = ? OR EXISTS (SELECT 1 FROM messages x WHERE x.ticket_id = t.id AND x.author_kind = 'contact' AND x.author_id = ?)) \
+                 ORDER BY t.updated_at DESC LIMIT 20",
+                vec![inbox_id.into(), contact_id.into(), contact_id.into()],
+            )).await?;
+            found = candidates.into_iter().find(|c| thread::normalize_subject(&c.subject).as_deref() == Some(wanted.as_str())).map(|c| c.number);
+        }
+        // Follow merges (bounded: merge chains are short and must not loop).
+        let mut number = match found {
+            Some(n) => n,
+            None => return Ok(None),
+        };
+        for _ in 0..10 {
+            let row = load_ticket(&self.db, conn, number, false).await?;
+            match row.merged_into {
+                Some(into) if into != number => number = into,
+                _ => break,
+            }
+        }
+        Ok(Some(number))
+    }
+
+    /// Attachment rows of an inbound message, and `cid:` references in its HTML pointed at them.
+    async fn store_attachments<C: ConnectionTrait>(&self, conn: &C, message_row_id: i64, m: &Inbound, blobs: &[String], at: i64) -> Result<()> {
+        let mut cids: Vec<(String, i64)> = Vec::new();
+        for (a, sha256) in m.attachments.iter().zip(blobs) {
+            insert_blob_row(&self.db, conn, sha256, a.size, at).await?;
+            let row: Option<IdRow> = query_one(conn, self.db.stmt(
+                "INSERT INTO attachments (message_id, filename, content_type, size, sha256, created_at, content_id, inline) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                vec![
+                    message_row_id.into(),
+                    crate::safe_filename(&a.filename).into(),
+                    a.content_type.clone().into(),
+                    (a.size as i64).into(),
+                    sha256.clone().into(),
+                    at.into(),
+                    a.content_id.clone().into(),
+                    a.inline.into(),
+                ],
+            )).await?;
+            let attachment_id = row.ok_or(StoreError::NotFound("attachment"))?.id;
+            if let Some(cid) = &a.content_id {
+                cids.push((cid.clone(), attachment_id));
+            }
+        }
+        if cids.is_empty() || m.html.is_none() {
+            return Ok(());
+        }
+        let rewrite = |html: &str| {
+            let mut out = html.to_owned();
+            for (cid, id) in &cids {
+                out = out.replace(&format!("\"cid:{cid}\""), &format!("\"/api/v1/attachments/{id}\""));
+            }
+            out
+        };
+        let html = m.html.as_ref().map(|h| (rewrite(&h.blocked), h.remote.as_deref().map(rewrite)));
+        if let Some((blocked, remote)) = html {
+            conn.execute_raw(self.db.stmt("UPDATE messages SET body_html = ?, body_html_remote = ? WHERE id = ?", vec![blocked.into(), remote.into(), message_row_id.into()])).await?;
+        }
+        Ok(())
+    }
+
+    /// The sanitised HTML of a message with remote content allowed (an explicit reader's choice).
+    pub async fn message_html(&self, actor: &tandem_domain::Actor, message_row_id: i64, remote: bool) -> Result<Option<String>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            number: i64,
+            body_html: Option<String>,
+            body_html_remote: Option<String>,
+        }
+        let row: Option<Row> = query_one(self.db.connection(), self.db.stmt(
+            "SELECT t.number, m.body_html, m.body_html_remote FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.id = ?",
+            vec![message_row_id.into()],
+        )).await?;
+        let row = row.ok_or(StoreError::NotFound("message"))?;
+        // Visibility: the same rule as the ticket (not found when the actor may not see it).
+        self.get_ticket(actor, row.number).await?;
+        Ok(if remote { row.body_html_remote.or(row.body_html) } else { row.body_html })
+    }
+}
+
+async fn finish<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, outcome: &IntakeOutcome, ticket_id: Option<i64>, detail: Option<String>, at: i64) -> Result<()> {
+    conn.execute_raw(db.stmt(
+        "UPDATE inbound_mail SET state = ?, detail = ?, ticket_id = ?, message_row_id = ?, processed_at = ? WHERE id = ?",
+        vec![outcome.state.as_str().into(), detail.into(), ticket_id.into(), outcome.message_row_id.into(), at.into(), id.into()],
+    ))
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! The outbox: outbound mail waiting for, in, or done with SMTP delivery. A row is written in
+//! the same transaction as its message (`insert_message`); the sender claims due rows, and
+//! records the result: `queued → sending → sent | failed`, with retries and backoff.
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde_json::json;
+use tandem_proto::MessageKind;
+
+use crate::{
+    Store,
+    db::{Db, query_all, query_one},
+    error::{Result, StoreError},
+    events::{NewEvent, Who, record},
+    rows::{IdRow, parse, parse_json},
+};
+
+/// Attempts before a temporary failure becomes final.
+pub const MAX_ATTEMPTS: i64 = 8;
+
+pub(crate) async fn enqueue<C: ConnectionTrait>(db: &Db, conn: &C, message_row_id: i64, ticket_id: i64, at: i64) -> Result<()> {
+    conn.execute_raw(db.stmt(
+        "INSERT INTO outbox (message_row_id, inbox_id, state, attempts, next_attempt_at, created_at, updated_at) \
+         SELECT ?, inbox_id, 'queued', 0, ?, ?, ? FROM tickets WHERE id = ?",
+        vec![message_row_id.into(), at.into(), at.into(), at.into(), ticket_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Everything the sender needs to write and deliver one message.
+#[derive(Debug, Clone)]
+pub struct OutboxJob {
+    pub outbox_id: i64,
+    pub attempts: i64,
+    pub message_row_id: i64,
+    pub kind: MessageKind,
+    pub inbox_id: i64,
+    pub inbox_name: String,
+    pub inbox_address: String,
+    pub from_name_format: String,
+    pub signature: String,
+    pub ticket_number: i64,
+    pub ticket_subject: String,
+    /// The message's own subject (auto-replies), else the ticket's.
+    pub subject: Option<String>,
+    pub author_name: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub to_email: String,
+    pub to_name: String,
+    /// (file name, content type, blob SHA-256)
+    pub attachments: Vec<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct JobRow {
+    outbox_id: i64,
+    attempts: i64,
+    message_row_id: i64,
+    kind: String,
+    inbox_id: i64,
+    inbox_name: String,
+    inbox_address: String,
+    from_name_format: String,
+    signature: String,
+    ticket_number: i64,
+    ticket_subject: String,
+    subject: Option<String>,
+    author_name: String,
+    body_text: String,
+    body_html: Option<String>,
+    message_id: Option<String>,
+    in_reply_to: Option<String>,
+    references_json: String,
+    to_email: String,
+    to_name: String,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxResult {
+    Sent,
+    /// Worth retrying (connection refused, 4xx).
+    Retry(String),
+    /// Will not succeed (5xx, invalid recipient, no SMTP configured).
+    Failed(String),
+}
+
+/// Seconds to wait before the next attempt after `attempts`: base, 2×, 4× … capped at 60× base
+/// (with the default base of 30 s: 1 min, 2 min … 30 min).
+pub fn backoff_secs(base_secs: i64, attempts: i64) -> i64 {
+    (base_secs.max(1) << attempts.clamp(0, 6)).min(base_secs.max(1) * 60)
+}
+
+impl Store {
+    /// Claims up to `limit` due messages (`queued` → `sending`).
+    pub async fn claim_outbox(&self, limit: u64) -> Result<Vec<OutboxJob>> {
+        let now = self.now_micros();
+        let tx = self.db.write().await?;
+        let ids: Vec<IdRow> = query_all(&tx.tx, self.db.stmt(
+            &format!("SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?{}", if self.db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }),
+            vec![now.into(), (limit as i64).into()],
+        )).await?;
+        let mut jobs = Vec::new();
+        for IdRow { id } in ids {
+            tx.tx.execute_raw(self.db.stmt("UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?", vec![now.into(), id.into()])).await?;
+            let row: Option<JobRow> = query_one(&tx.tx, self.db.stmt(
+                "SELECT o.id AS outbox_id, o.attempts, m.id AS message_row_id, m.kind, i.id AS inbox_id, i.name AS inbox_name, i.address AS inbox_address, \
+                 i.from_name_format, i.signature, t.number AS ticket_number, t.subject AS ticket_subject, m.subject, m.author_name, m.body_text, \
+                 m.body_html, m.message_id, m.in_reply_to, m.references_json, c.email AS to_email, c.name AS to_name \
+                 FROM outbox o JOIN messages m ON m.id = o.message_row_id JOIN tickets t ON t.id = m.ticket_id \
+                 JOIN inboxes i ON i.id = t.inbox_id JOIN contacts c ON c.id = t.contact_id WHERE o.id = ?",
+                vec![id.into()],
+            )).await?;
+            let row = row.ok_or(StoreError::NotFound("outbox message"))?;
+            tx.tx.execute_raw(self.db.stmt("UPDATE messages SET delivery_state = 'sending' WHERE id = ?", vec![row.message_row_id.into()])).await?;
+            #[derive(FromQueryResult)]
+            struct Att {
+                filename: String,
+                content_type: String,
+                sha256: String,
+            }
+            let atts: Vec<Att> = query_all(&tx.tx, self.db.stmt("SELECT filename, content_type, sha256 FROM attachments WHERE message_id = ? ORDER BY id", vec![row.message_row_id.into()])).await?;
+            jobs.push(OutboxJob {
+                outbox_id: row.outbox_id,
+                attempts: row.attempts,
+                message_row_id: row.message_row_id,
+                kind: parse("messages", "kind", &row.kind)?,
+                inbox_id: row.inbox_id,
+                inbox_name: row.inbox_name,
+                inbox_address: row.inbox_address,
+                from_name_format: row.from_name_format,
+                signature: row.signature,
+                ticket_number: row.ticket_number,
+                ticket_subject: row.ticket_subject,
+                subject: row.subject,
+                author_name: row.author_name,
+                body_text: row.body_text,
+                body_html: row.body_html,
+                message_id: row.message_id.ok_or(StoreError::NotFound("message id of an outbound message"))?,
+                in_reply_to: row.in_reply_to,
+                references: parse_json("messages", "references_json", &row.references_json)?,
+                to_email: row.to_email,
+                to_name: row.to_name,
+                attachments: atts.into_iter().map(|a| (a.filename, a.content_type, a.sha256)).collect(),
+            });
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Records how an attempt ended.
+    pub async fn finish_outbox(&self, job: &OutboxJob, result: OutboxResult, retry_base_secs: i64) -> Result<()> {
+        let now = self.now_micros();
+        let attempts = job.attempts + 1;
+        let tx = self.db.write().await?;
+        let ticket: Option<IdRow> = query_one(&tx.tx, self.db.stmt("SELECT ticket_id AS id FROM messages WHERE id = ?", vec![job.message_row_id.into()])).await?;
+        let ticket_id = ticket.map(|t| t.id);
+        let (state, error, event) = match &result {
+            OutboxResult::Sent => ("sent", None, Some("message.sent")),
+            OutboxResult::Retry(e) if attempts < MAX_ATTEMPTS => ("queued", Some(e.clone()), None),
+            OutboxResult::Retry(e) => ("failed", Some(format!("gave up after {attempts} attempts: {e}")), Some("message.delivery_failed")),
+            OutboxResult::Failed(e) => ("failed", Some(e.clone()), Some("message.delivery_failed")),
+        };
+        let next = now + backoff_secs(retry_base_secs, attempts) * 1_000_000;
+        tx.tx.execute_raw(self.db.stmt(
+            "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, sent_at = ?, updated_at = ? WHERE id = ?",
+            vec![state.into(), attempts.into(), next.into(), error.clone().into(), (state == "sent").then_some(now).into(), now.into(), job.outbox_id.into()],
+        )).await?;
+        tx.tx.execute_raw(self.db.stmt(
+            "UPDATE messages SET delivery_state = ?, delivery_error = ? WHERE id = ?",
+            vec![state.into(), error.clone().into(), job.message_row_id.into()],
+        )).await?;
+        if let Some(kind) = event {
+            record(&self.db, &tx.tx, &Who::system(), now, NewEvent {
+                ticket_id,
+                kind,
+                field: None,
+                before: serde_json::Value::Null,
+                after: json!({ "message_id": job.message_row_id, "attempts": attempts, "error": error }),
+            })
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// After a restart: messages caught in `sending` are queued again (SMTP delivery is at
+    /// least once; a crash in the middle of a send may repeat it).
+    pub async fn requeue_interrupted_outbox(&self) -> Result<u64> {
+        let tx = self.db.write().await?;
+        let done = tx.tx.execute_raw(self.db.stmt("UPDATE outbox SET state = 'queued' WHERE state = 'sending'", vec![])).await?;
+        tx.tx.execute_raw(self.db.stmt(
+            "UPDATE messages SET delivery_state = 'queued' WHERE delivery_state = 'sending' AND id IN (SELECT message_row_id FROM outbox WHERE state = 'queued')",
+            vec![],
+        )).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// When the next queued message is due (µs), if any.
+    pub async fn next_outbox_due(&self) -> Result<Option<i64>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            due: Option<i64>,
+        }
+        let row: Option<Row> = query_one(self.db.connection(), self.db.stmt("SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'queued'", vec![])).await?;
+        Ok(row.and_then(|r| r.due))
+    }
+
+    /// Counts of outbox rows by state (for tests, metrics and the admin view).
+    pub async fn outbox_counts(&self) -> Result<Vec<(String, i64)>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            state: String,
+            n: i64,
+        }
+        let rows: Vec<Row> = query_all(self.db.connection(), self.db.stmt("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state ORDER BY state", vec![])).await?;
+        Ok(rows.into_iter().map(|r| (r.state, r.n)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff_secs(30, 1), 60);
+        assert_eq!(backoff_secs(30, 3), 240);
+        assert_eq!(backoff_secs(30, 20), 1800);
+        assert_eq!(backoff_secs(1, 2), 4);
+        assert_eq!(backoff_secs(0, 0), 1);
+    }
+}

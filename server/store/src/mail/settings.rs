@@ -1,0 +1,378 @@
+//! Per-inbox mail settings. Passwords are stored for the channel's workers and never returned
+//! through the API (`password_set` only) nor logged.
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde_json::json;
+use tandem_domain::{Actor, policy::{self, Action}, validate};
+use tandem_proto::{self as proto, AfterImport, TlsMode};
+
+use crate::{
+    Store,
+    db::{query_all, query_one},
+    error::{Result, StoreError},
+    events::{NewEvent, Who, record},
+    rows::{json as to_json, parse, parse_json},
+};
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct SettingsRow {
+    id: i64,
+    address: String,
+    aliases: String,
+    from_name_format: String,
+    signature: String,
+    imap_enabled: Option<bool>,
+    imap_host: Option<String>,
+    imap_port: Option<i64>,
+    imap_tls: Option<String>,
+    imap_user: Option<String>,
+    imap_password: Option<String>,
+    imap_folders: Option<String>,
+    imap_after_import: Option<String>,
+    imap_move_to: Option<String>,
+    smtp_enabled: Option<bool>,
+    smtp_host: Option<String>,
+    smtp_port: Option<i64>,
+    smtp_tls: Option<String>,
+    smtp_user: Option<String>,
+    smtp_password: Option<String>,
+}
+
+const SETTINGS_SELECT: &str = "SELECT i.id, i.address, i.aliases, i.from_name_format, i.signature, c.imap_enabled, c.imap_host, \
+    c.imap_port, c.imap_tls, c.imap_user, c.imap_password, c.imap_folders, c.imap_after_import, c.imap_move_to, c.smtp_enabled, \
+    c.smtp_host, c.smtp_port, c.smtp_tls, c.smtp_user, c.smtp_password FROM inboxes i LEFT JOIN inbox_channels c ON c.inbox_id = i.id";
+
+/// What the IMAP worker of one inbox needs, password included.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImapAccount {
+    pub inbox_id: i64,
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub user: String,
+    pub password: String,
+    pub folders: Vec<String>,
+    pub after_import: AfterImport,
+    pub move_to: Option<String>,
+}
+
+impl std::fmt::Debug for ImapAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapAccount").field("inbox_id", &self.inbox_id).field("host", &self.host).field("port", &self.port)
+            .field("tls", &self.tls).field("user", &self.user).field("password", &"<secret>").field("folders", &self.folders).finish()
+    }
+}
+
+/// What the sender needs to deliver an inbox's outbound mail.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpAccount {
+    pub inbox_id: i64,
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SmtpAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpAccount").field("inbox_id", &self.inbox_id).field("host", &self.host).field("port", &self.port)
+            .field("tls", &self.tls).field("user", &self.user).field("password", &"<secret>").finish()
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn check_host(field: &str, host: &str, tls: TlsMode, enabled: bool) -> Result<()> {
+    if enabled && host.trim().is_empty() {
+        return Err(StoreError::validation(field, "a host is required to enable the connection"));
+    }
+    if host.len() > 253 || host.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
+        return Err(StoreError::validation(field, format!("`{host}` is not a host name")));
+    }
+    if enabled && tls == TlsMode::None && !is_loopback(host) {
+        return Err(StoreError::validation(field, "unencrypted connections (tls: none) are allowed to loopback servers only"));
+    }
+    Ok(())
+}
+
+fn folder_name(f: &str) -> Result<String> {
+    let f = f.trim();
+    if f.is_empty() || f.len() > 200 || f.chars().any(char::is_control) {
+        return Err(StoreError::validation("imap.folders", format!("`{f}` is not a folder name")));
+    }
+    Ok(f.to_owned())
+}
+
+impl SettingsRow {
+    fn into_proto(self) -> Result<proto::MailSettings> {
+        let tls = |v: &Option<String>, col| -> Result<TlsMode> { v.as_deref().map_or(Ok(TlsMode::Implicit), |s| parse("inbox_channels", col, s)) };
+        Ok(proto::MailSettings {
+            inbox_id: self.id,
+            address: self.address,
+            aliases: parse_json("inboxes", "aliases", &self.aliases)?,
+            from_name_format: self.from_name_format,
+            signature: self.signature,
+            imap: proto::ImapSettings {
+                enabled: self.imap_enabled.unwrap_or(false),
+                host: self.imap_host.unwrap_or_default(),
+                port: self.imap_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(993),
+                tls: tls(&self.imap_tls, "imap_tls")?,
+                user: self.imap_user.unwrap_or_default(),
+                password_set: self.imap_password.is_some(),
+                folders: self.imap_folders.as_deref().map_or(Ok(vec!["INBOX".to_owned()]), |f| parse_json("inbox_channels", "imap_folders", f))?,
+                after_import: self.imap_after_import.as_deref().map_or(Ok(AfterImport::Seen), |a| parse("inbox_channels", "imap_after_import", a))?,
+                move_to: self.imap_move_to,
+            },
+            smtp: proto::SmtpSettings {
+                enabled: self.smtp_enabled.unwrap_or(false),
+                host: self.smtp_host.unwrap_or_default(),
+                port: self.smtp_port.and_then(|p| u16::try_from(p).ok()).unwrap_or(465),
+                tls: tls(&self.smtp_tls, "smtp_tls")?,
+                user: self.smtp_user.unwrap_or_default(),
+                password_set: self.smtp_password.is_some(),
+            },
+        })
+    }
+}
+
+impl Store {
+    async fn settings_row<C: ConnectionTrait>(&self, conn: &C, inbox_id: i64) -> Result<SettingsRow> {
+        query_one(conn, self.db.stmt(&format!("{SETTINGS_SELECT} WHERE i.id = ?"), vec![inbox_id.into()])).await?.ok_or(StoreError::NotFound("inbox"))
+    }
+
+    /// An inbox's mail settings, without secrets (admins).
+    pub async fn mail_settings(&self, actor: &Actor, inbox_id: i64) -> Result<proto::MailSettings> {
+        policy::authorize(actor, Action::ManageInboxes)?;
+        self.settings_row(self.db.connection(), inbox_id).await?.into_proto()
+    }
+
+    /// Changes an inbox's mail settings; secrets are write-only and never enter the audit trail.
+    pub async fn update_mail_settings(&self, actor: &Actor, inbox_id: i64, input: proto::UpdateMailSettings) -> Result<proto::MailSettings> {
+        policy::authorize(actor, Action::ManageInboxes)?;
+        let now = self.now_micros();
+        let tx = self.db.write().await?;
+        let current = self.settings_row(&tx.tx, inbox_id).await?.into_proto()?;
+        let mut next = current.clone();
+        if let Some(aliases) = &input.aliases {
+            let mut clean = Vec::new();
+            for a in aliases {
+                let a = validate::email("aliases", a)?;
+                if a != current.address && !clean.contains(&a) {
+                    clean.push(a);
+                }
+            }
+            next.aliases = clean;
+        }
+        if let Some(f) = &input.from_name_format {
+            next.from_name_format = validate::text("from_name_format", f, validate::MAX_NAME_CHARS)?;
+        }
+        if let Some(s) = &input.signature {
+            if s.len() > 10_000 {
+                return Err(StoreError::validation("signature", "the signature is limited to 10,000 bytes"));
+            }
+            next.signature = s.replace("\r\n", "\n");
+        }
+        let (mut imap_password, mut smtp_password): (Option<Option<String>>, Option<Option<String>>) = (None, None);
+        if let Some(u) = &input.imap {
+            let i = &mut next.imap;
+            if let Some(v) = u.enabled { i.enabled = v }
+            if let Some(v) = &u.host { i.host = v.trim().to_owned() }
+            if let Some(v) = u.port { i.port = v }
+            if let Some(v) = u.tls { i.tls = v }
+            if let Some(v) = &u.user { i.user = v.trim().to_owned() }
+            if let Some(v) = &u.folders {
+                if v.is_empty() {
+                    return Err(StoreError::validation("imap.folders", "at least one folder"));
+                }
+                i.folders = v.iter().map(|f| folder_name(f)).collect::<Result<_>>()?;
+            }
+            if let Some(v) = u.after_import { i.after_import = v }
+            if let Some(v) = &u.move_to { i.move_to = v.as_deref().map(folder_name).transpose()? }
+            if let Some(p) = &u.password { imap_password = Some((!p.is_empty()).then(|| p.clone())) }
+        }
+        if let Some(u) = &input.smtp {
+            let s = &mut next.smtp;
+            if let Some(v) = u.enabled { s.enabled = v }
+            if let Some(v) = &u.host { s.host = v.trim().to_owned() }
+            if let Some(v) = u.port { s.port = v }
+            if let Some(v) = u.tls { s.tls = v }
+            if let Some(v) = &u.user { s.user = v.trim().to_owned() }
+            if let Some(p) = &u.password { smtp_password = Some((!p.is_empty()).then(|| p.clone())) }
+        }
+        check_host("imap.host", &next.imap.host, next.imap.tls, next.imap.enabled)?;
+        check_host("smtp.host", &next.smtp.host, next.smtp.tls, next.smtp.enabled)?;
+        if next.imap.after_import == AfterImport::Move && next.imap.move_to.is_none() {
+            return Err(StoreError::validation("imap.move_to", "after_import `move` needs a move_to folder"));
+        }
+        if next.imap.port == 0 || next.smtp.port == 0 {
+            return Err(StoreError::validation("port", "port 0 is not a port"));
+        }
+        tx.tx.execute_raw(self.db.stmt(
+            "UPDATE inboxes SET aliases = ?, from_name_format = ?, signature = ?, updated_at = ? WHERE id = ?",
+            vec![to_json(&next.aliases).into(), next.from_name_format.clone().into(), next.signature.clone().into(), now.into(), inbox_id.into()],
+        )).await?;
+        let upsert = "INSERT INTO inbox_channels (inbox_id, imap_enabled, imap_host, imap_port, imap_tls, imap_user, imap_folders, \
+            imap_after_import, imap_move_to, smtp_enabled, smtp_host, smtp_port, smtp_tls, smtp_user, updated_at) \
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (inbox_id) DO UPDATE SET imap_enabled = excluded.imap_enabled, \
+            imap_host = excluded.imap_host, imap_port = excluded.imap_port, imap_tls = excluded.imap_tls, imap_user = excluded.imap_user, \
+            imap_folders = excluded.imap_folders, imap_after_import = excluded.imap_after_import, imap_move_to = excluded.imap_move_to, \
+            smtp_enabled = excluded.smtp_enabled, smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port, smtp_tls = excluded.smtp_tls, \
+            smtp_user = excluded.smtp_user, updated_at = excluded.updated_at";
+        let (i, s) = (&next.imap, &next.smtp);
+        tx.tx.execute_raw(self.db.stmt(upsert, vec![
+            inbox_id.into(), i.enabled.into(), i.host.clone().into(), i64::from(i.port).into(), i.tls.as_str().into(), i.user.clone().into(),
+            to_json(&i.folders).into(), i.after_import.as_str().into(), i.move_to.clone().into(), s.enabled.into(), s.host.clone().into(),
+            i64::from(s.port).into(), s.tls.as_str().into(), s.user.clone().into(), now.into(),
+        ])).await?;
+        if let Some(p) = imap_password {
+            tx.tx.execute_raw(self.db.stmt("UPDATE inbox_channels SET imap_password = ? WHERE inbox_id = ?", vec![p.into(), inbox_id.into()])).await?;
+        }
+        if let Some(p) = smtp_password {
+            tx.tx.execute_raw(self.db.stmt("UPDATE inbox_channels SET smtp_password = ? WHERE inbox_id = ?", vec![p.into(), inbox_id.into()])).await?;
+        }
+        let after = self.settings_row(&tx.tx, inbox_id).await?.into_proto()?;
+        // The audit trail gets the public view: `password_set`, never a password.
+        record(&self.db, &tx.tx, &Who::user(actor), now, NewEvent {
+            ticket_id: None,
+            kind: "inbox.mail_settings_changed",
+            field: None,
+            before: json!(current),
+            after: json!(after),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Every inbox with IMAP intake enabled, with its password (the channel's workers).
+    pub async fn imap_accounts(&self) -> Result<Vec<ImapAccount>> {
+        let rows: Vec<SettingsRow> = query_all(self.db.connection(), self.db.stmt(&format!("{SETTINGS_SELECT} WHERE c.imap_enabled = ?"), vec![true.into()])).await?;
+        rows.into_iter()
+            .map(|r| {
+                let password = r.imap_password.clone().unwrap_or_default();
+                let p = r.into_proto()?;
+                Ok(ImapAccount {
+                    inbox_id: p.inbox_id,
+                    host: p.imap.host,
+                    port: p.imap.port,
+                    tls: p.imap.tls,
+                    user: p.imap.user,
+                    password,
+                    folders: p.imap.folders,
+                    after_import: p.imap.after_import,
+                    move_to: p.imap.move_to,
+                })
+            })
+            .collect()
+    }
+
+    /// The IMAP account of one inbox as configured (enabled or not), for "test connection".
+    pub async fn imap_account(&self, actor: &Actor, inbox_id: i64) -> Result<ImapAccount> {
+        policy::authorize(actor, Action::ManageInboxes)?;
+        let row = self.settings_row(self.db.connection(), inbox_id).await?;
+        let password = row.imap_password.clone().unwrap_or_default();
+        let p = row.into_proto()?;
+        Ok(ImapAccount { inbox_id, host: p.imap.host, port: p.imap.port, tls: p.imap.tls, user: p.imap.user, password, folders: p.imap.folders, after_import: p.imap.after_import, move_to: p.imap.move_to })
+    }
+
+    /// The SMTP account of an inbox; `None` when sending is not enabled there.
+    pub async fn smtp_account(&self, inbox_id: i64) -> Result<Option<SmtpAccount>> {
+        let row = self.settings_row(self.db.connection(), inbox_id).await?;
+        let password = row.smtp_password.clone().unwrap_or_default();
+        let p = row.into_proto()?;
+        Ok(p.smtp.enabled.then(|| SmtpAccount { inbox_id, host: p.smtp.host, port: p.smtp.port, tls: p.smtp.tls, user: p.smtp.user, password }))
+    }
+
+    /// The SMTP account as configured (enabled or not), for "test connection" (admins).
+    pub async fn smtp_account_for_test(&self, actor: &Actor, inbox_id: i64) -> Result<SmtpAccount> {
+        policy::authorize(actor, Action::ManageInboxes)?;
+        let row = self.settings_row(self.db.connection(), inbox_id).await?;
+        let password = row.smtp_password.clone().unwrap_or_default();
+        let p = row.into_proto()?;
+        Ok(SmtpAccount { inbox_id, host: p.smtp.host, port: p.smtp.port, tls: p.smtp.tls, user: p.smtp.user, password })
+    }
+
+    /// Where IMAP intake of a folder stands: (UIDVALIDITY, highest imported UID).
+    pub async fn imap_folder_state(&self, inbox_id: i64, folder: &str) -> Result<Option<(u32, u32)>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            uid_validity: i64,
+            last_uid: i64,
+        }
+        let row: Option<Row> = query_one(
+            self.db.connection(),
+            self.db.stmt("SELECT uid_validity, last_uid FROM imap_folders WHERE inbox_id = ? AND folder = ?", vec![inbox_id.into(), folder.to_owned().into()]),
+        )
+        .await?;
+        Ok(row.map(|r| (u32::try_from(r.uid_validity).unwrap_or(0), u32::try_from(r.last_uid).unwrap_or(0))))
+    }
+
+    /// Remembers the highest imported UID of a folder (after the message is committed).
+    pub async fn set_imap_folder_state(&self, inbox_id: i64, folder: &str, uid_validity: u32, last_uid: u32) -> Result<()> {
+        let now = self.now_micros();
+        let tx = self.db.write().await?;
+        tx.tx.execute_raw(self.db.stmt(
+            "INSERT INTO imap_folders (inbox_id, folder, uid_validity, last_uid, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (inbox_id, folder) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid, updated_at = excluded.updated_at",
+            vec![inbox_id.into(), folder.to_owned().into(), i64::from(uid_validity).into(), i64::from(last_uid).into(), now.into()],
+        )).await?;
+        tx.commit().await
+    }
+
+    /// Every address that is ours (inbox addresses and aliases), lowercase: mail from them is
+    /// our own coming back.
+    pub(crate) async fn our_addresses<C: ConnectionTrait>(&self, conn: &C) -> Result<Vec<String>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            address: String,
+            aliases: String,
+        }
+        let rows: Vec<Row> = query_all(conn, self.db.stmt("SELECT address, aliases FROM inboxes", vec![])).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.address.to_lowercase());
+            let aliases: Vec<String> = parse_json("inboxes", "aliases", &r.aliases)?;
+            out.extend(aliases.into_iter().map(|a| a.to_lowercase()));
+        }
+        Ok(out)
+    }
+
+    /// The inbox an address delivers to (its address or an alias; `+tags` ignored).
+    pub async fn inbox_for_address(&self, address: &str) -> Result<Option<i64>> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            id: i64,
+            address: String,
+            aliases: String,
+        }
+        let wanted = tandem_mail::thread::base_address(address);
+        let rows: Vec<Row> = query_all(self.db.connection(), self.db.stmt("SELECT id, address, aliases FROM inboxes ORDER BY id", vec![])).await?;
+        for r in rows {
+            let aliases: Vec<String> = parse_json("inboxes", "aliases", &r.aliases)?;
+            if r.address.eq_ignore_ascii_case(&wanted) || aliases.iter().any(|a| a.eq_ignore_ascii_case(&wanted)) {
+                return Ok(Some(r.id));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unencrypted_only_to_loopback() {
+        assert!(check_host("h", "127.0.0.1", TlsMode::None, true).is_ok());
+        assert!(check_host("h", "localhost", TlsMode::None, true).is_ok());
+        assert!(check_host("h", "[::1]", TlsMode::None, true).is_ok());
+        assert!(check_host("h", "mail.example.com", TlsMode::None, true).is_err());
+        assert!(check_host("h", "mail.example.com", TlsMode::Implicit, true).is_ok());
+        assert!(check_host("h", "", TlsMode::Implicit, true).is_err());
+        assert!(check_host("h", "a b", TlsMode::Implicit, false).is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! Email intake figures (a benchmark, not a timed test; `./x bench-mail`, numbers in
+//! BENCHMARKS.md):
+//!
+//! 1. Throughput: N mails from `../shared/bench/gen_mail.py --seed 1` are put into a Dovecot
+//!    mailbox; the time of one plain `UID FETCH 1:* BODY.PEEK[]` of the whole mailbox (the
+//!    limit) is measured, then Tandem imports the same mailbox over IMAP with the bundled
+//!    plugins enabled, on SQLite: mails per second, and the ratio to the plain fetch.
+//! 2. Latency: 200 single deliveries into the mailbox while Tandem waits in IMAP IDLE, each
+//!    timed from the delivery (Maildir rename) to the committed intake entry: p50/p99.
+//!
+//! `TANDEM_BENCH_MAILS` changes N (default 10,000).
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use futures::TryStreamExt;
+use serde_json::json;
+use tandem_channel::ChannelSettings;
+use tandem_proto::TlsMode;
+use tandem_store::{mail::ImapAccount, testing::Backend};
+use tandem_tests::{
+    TestServer,
+    mailserver::{MAIL_PASSWORD, MailServers},
+};
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cpu} × {cores} cores")
+}
+
+fn generate(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/gen_mail.py");
+    assert!(script.is_file(), "{} is needed for this benchmark", script.display());
+    let out = tempfile::tempdir().expect("temp dir");
+    let status = Command::new("python3")
+        .arg(&script)
+        .args(["-n", &n.to_string(), "--seed", "1", "--to", "support@desk.test", "--out"])
+        .arg(out.path().join("mail"))
+        .status()
+        .expect("run gen_mail.py");
+    assert!(status.success());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(out.path().join("mail")).expect("out").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+    files.sort();
+    (out, files)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn intake_count(server: &TestServer, inbox: i64) -> i64 {
+    let actor = tandem_store::testing::actor(&server.store, &server.desk.admin).await;
+    let page = server.store.list_inbound(&actor, inbox, None, None, 1).await.expect("intake");
+    page.items.first().map(|e| e.id).unwrap_or(0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n: usize = std::env::var("TANDEM_BENCH_MAILS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    println!("machine: {}", machine());
+    let (_gen, files) = generate(n);
+    let servers = MailServers::start();
+    let load = Instant::now();
+    let mut bytes = 0usize;
+    for (i, f) in files.iter().enumerate() {
+        let raw = std::fs::read(f).expect("eml");
+        bytes += raw.len();
+        servers.deliver("support", &format!("{i:06}.bench"), &raw);
+    }
+    println!("{} mails ({:.1} MiB) put into the Dovecot mailbox in {:.1?}", files.len(), bytes as f64 / 1048576.0, load.elapsed());
+
+    // The limit: one plain fetch of every message.
+    let account = ImapAccount {
+        inbox_id: 0,
+        host: "127.0.0.1".into(),
+        port: servers.imap_port,
+        tls: TlsMode::None,
+        user: "support".into(),
+        password: MAIL_PASSWORD.into(),
+        folders: vec!["INBOX".into()],
+        after_import: tandem_proto::AfterImport::Leave,
+        move_to: None,
+    };
+    let mut transcript = Vec::new();
+    let mut session = tandem_channel::imap::connect(&account, &mut transcript).await.expect("imap");
+    session.select("INBOX").await.expect("select");
+    let fetch_started = Instant::now();
+    let fetched: Vec<_> = session.uid_fetch("1:*", "(UID BODY.PEEK[])").await.expect("fetch").try_collect().await.expect("fetch stream");
+    let fetch_time = fetch_started.elapsed();
+    assert_eq!(fetched.len(), files.len());
+    drop(fetched);
+    session.logout().await.ok();
+    let fetch_rate = files.len() as f64 / fetch_time.as_secs_f64();
+    println!("plain IMAP FETCH of the mailbox: {:.2?} → {fetch_rate:.0} mails/s", fetch_time);
+
+    // Tandem with the bundled plugins, on SQLite.
+    let server = TestServer::start_mail(Backend::Sqlite, ChannelSettings { imap_poll: Duration::from_secs(1), ..ChannelSettings::default() }).await;
+    let installed = server.plugins.registry().install_bundled(&tandem_plugins::testing::component_dir()).await.expect("bundled plugins");
+    println!("plugins enabled: {installed:?}");
+    let admin = server.login(&server.desk.admin.email).await;
+    let inbox = server.desk.inbox_a.id;
+    let import_started = Instant::now();
+    let (status, body) = admin
+        .patch(&format!("/api/v1/inboxes/{inbox}/mail"), &json!({
+            "imap": { "enabled": true, "host": "127.0.0.1", "port": servers.imap_port, "tls": "none", "user": "support", "password": MAIL_PASSWORD, "after_import": "seen" }
+        }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    loop {
+        let count = intake_count(&server, inbox).await;
+        if count as usize >= files.len() && server.store.pending_inbound(1).await.expect("pending").is_empty() {
+            break;
+        }
+        assert!(import_started.elapsed() < Duration::from_secs(3600), "import stalled at {count}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let import_time = import_started.elapsed();
+    let rate = files.len() as f64 / import_time.as_secs_f64();
+    println!(
+        "Tandem import over IMAP with plugins: {} mails in {:.1?} → {rate:.0} mails/s ({:.0} % of the plain fetch rate)",
+        files.len(),
+        import_time,
+        100.0 * rate / fetch_rate
+    );
+
+    // Latency with IDLE: single deliveries.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut latencies = Vec::new();
+    for i in 0..200 {
+        let before = intake_count(&server, inbox).await;
+        let raw = format!(
+            "From: Lat Ency <latency{i}@bench.test>\r\nTo: support@desk.test\r\nSubject: latency probe {i}\r\nMessage-ID: <latency{i}@bench.test>\r\n\r\nprobe {i}\r\n"
+        );
+        let started = Instant::now();
+        servers.deliver("support", &format!("lat{i:04}.bench"), raw.as_bytes());
+        loop {
+            if intake_count(&server, inbox).await > before {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "delivery {i} not imported");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        latencies.push(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    latencies.sort();
+    println!(
+        "arrival → ticket with IDLE over {} deliveries: p50 {:.1?}, p99 {:.1?}, max {:.1?}",
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies[latencies.len() - 1]
+    );
+}

@@ -1,0 +1,372 @@
+//! The email channel end to end, against real servers started on 127.0.0.1: Dovecot for IMAP
+//! and an aiosmtpd SMTP server delivering into the Dovecot users' Maildirs
+//! (`tandem_tests::mailserver`). Also the raw-message API's threading, loop and bounce rules.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tandem_channel::ChannelSettings;
+use tandem_mail::Limits;
+use tandem_store::{backend_tests, testing::Backend};
+use tandem_tests::{
+    Api, TestServer,
+    mailserver::{MAIL_PASSWORD, MailServers},
+};
+
+fn channel_settings() -> ChannelSettings {
+    ChannelSettings { imap_poll: Duration::from_secs(1), outbox_tick: Duration::from_millis(200), retry_base_secs: 1, workers: true }
+}
+
+/// Waits until `check` returns `Some`, polling; panics with `what` after `limit`.
+async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(started.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn connect_inbox(admin: &Api, inbox_id: i64, servers: &MailServers) {
+    let (status, body) = admin
+        .patch(&format!("/api/v1/inboxes/{inbox_id}/mail"), &json!({
+            "imap": { "enabled": true, "host": "127.0.0.1", "port": servers.imap_port, "tls": "none", "user": "support",
+                      "password": MAIL_PASSWORD, "folders": ["INBOX"], "after_import": "seen" },
+            "smtp": { "enabled": true, "host": "127.0.0.1", "port": servers.smtp_port, "tls": "none" },
+            "signature": "The Support Team"
+        }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["imap"]["password_set"], true);
+    assert!(body["imap"].get("password").is_none(), "secrets are write-only: {body}");
+}
+
+fn customer_mail(id: &str, subject: &str, body: &str, extra_headers: &str) -> Vec<u8> {
+    format!(
+        "From: Carla Customer <customer@client.test>\r\nTo: support@desk.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
+         Date: Mon, 2 Mar 2026 09:00:00 +0000\r\n{extra_headers}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn tickets(api: &Api) -> Vec<Value> {
+    let (status, page) = api.get("/api/v1/tickets?limit=200").await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn ticket(api: &Api, number: i64) -> Value {
+    let (status, detail) = api.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(status, 200, "{detail}");
+    detail
+}
+
+/// Customer mail in Dovecot → ticket (IDLE) → agent reply over SMTP into the customer's
+/// mailbox with threading headers → the customer's reply lands on the same ticket.
+async fn round_trip_through_dovecot_and_smtp(backend: Backend) {
+    let servers = MailServers::start();
+    let server = TestServer::start_mail(backend, channel_settings()).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let inbox = server.desk.inbox_a.id;
+    connect_inbox(&admin, inbox, &servers).await;
+
+    let (status, test) = admin.post(&format!("/api/v1/inboxes/{inbox}/mail/test-imap"), &json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(test["ok"], true, "{test}");
+    let transcript = test["transcript"].to_string();
+    assert!(transcript.contains("IDLE") && transcript.contains("Dovecot"), "{transcript}");
+    let (_, test) = admin.post(&format!("/api/v1/inboxes/{inbox}/mail/test-smtp"), &json!({})).await;
+    assert_eq!(test["ok"], true, "{test}");
+
+    // Let the worker connect and enter IDLE, then deliver.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let delivered = Instant::now();
+    servers.deliver("support", "1.customer", &customer_mail("first@client.test", "Printer on fire", "It is on fire. Help!", ""));
+    let number = eventually("the ticket from IMAP", Duration::from_secs(15), || async {
+        tickets(&admin).await.iter().find(|t| t["subject"] == "Printer on fire").and_then(|t| t["number"].as_i64())
+    })
+    .await;
+    eprintln!("IMAP delivery → ticket in {:?} (IDLE)", delivered.elapsed());
+
+    let detail = ticket(&admin, number).await;
+    let first = &detail["messages"][0];
+    assert_eq!(first["message_id"], "first@client.test");
+    assert_eq!(first["mail"]["from"]["email"], "customer@client.test");
+    assert_eq!(detail["ticket"]["contact"]["email"], "customer@client.test");
+
+    // The agent replies; it goes out through the SMTP server into the customer's Maildir.
+    let agent = server.login(&server.desk.agent.email).await;
+    let (status, posted) = agent
+        .post(&format!("/api/v1/tickets/{number}/replies"), &json!({ "body_text": "Unplug it, please.", "seen_version": detail["ticket"]["version"] }))
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    let reply_id = posted["message"]["id"].as_i64().expect("id");
+    let sent = eventually("the reply in the customer's mailbox", Duration::from_secs(15), || async {
+        servers.messages("customer").into_iter().next()
+    })
+    .await;
+    let out = tandem_mail::parse(&sent, &Limits::default()).expect("our reply parses");
+    assert_eq!(out.in_reply_to, vec!["first@client.test".to_owned()]);
+    assert_eq!(out.references, vec!["first@client.test".to_owned()]);
+    assert_eq!(out.subject, format!("[#{number}] Re: Printer on fire"));
+    assert_eq!(out.reply_to.as_ref().map(|a| a.email.as_str()), Some(format!("support+t{number}@desk.test").as_str()));
+    assert_eq!(out.from.as_ref().map(|a| a.email.as_str()), Some("support@desk.test"));
+    assert!(out.text.contains("Unplug it, please.") && out.text.contains("The Support Team"), "{}", out.text);
+    let our_id = out.message_id.clone().expect("our Message-ID");
+    eventually("delivery state sent", Duration::from_secs(10), || async {
+        let d = ticket(&admin, number).await;
+        d["messages"].as_array()?.iter().find(|m| m["id"] == reply_id && m["delivery_state"] == "sent").map(|_| ())
+    })
+    .await;
+
+    // The customer answers our reply: same ticket, reopened from pending.
+    servers.deliver("support", "2.customer", &customer_mail(
+        "second@client.test",
+        &format!("Re: [#{number}] Re: Printer on fire"),
+        "Done, thanks.\r\n\r\nOn Mon, Support wrote:\r\n> Unplug it, please.",
+        &format!("In-Reply-To: <{our_id}>\r\nReferences: <first@client.test> <{our_id}>\r\n"),
+    ));
+    let detail = eventually("the customer's reply on the ticket", Duration::from_secs(15), || async {
+        let d = ticket(&admin, number).await;
+        (d["messages"].as_array()?.len() == 3).then_some(d)
+    })
+    .await;
+    assert_eq!(detail["messages"][2]["message_id"], "second@client.test");
+    assert_eq!(detail["ticket"]["status"], "open", "a customer reply reopens a pending ticket");
+    assert!(detail["messages"][2]["mail"]["folded_from"].is_u64(), "the quote is marked for folding");
+    let printer_tickets = tickets(&admin).await.iter().filter(|t| t["subject"].as_str().unwrap_or_default().contains("Printer")).count();
+    assert_eq!(printer_tickets, 1, "no second ticket");
+
+    // The same message delivered again (another client copied it back) is not imported twice.
+    servers.deliver("support", "3.again", &customer_mail("second@client.test", "Re: whatever", "Done, thanks.", ""));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(ticket(&admin, number).await["messages"].as_array().map(Vec::len), Some(3));
+    let (_, log) = admin.get(&format!("/api/v1/inboxes/{inbox}/intake")).await;
+    assert_eq!(log["items"].as_array().map(Vec::len), Some(2), "{log}");
+    assert!(servers.dovecot_log().contains("Login: user=<support>"));
+}
+
+/// The SMTP server is down while a reply is sent: the message stays queued with the error
+/// visible, and is delivered exactly once when the server is back.
+async fn smtp_outage_then_recovery(backend: Backend) {
+    let mut servers = MailServers::start();
+    let server = TestServer::start_mail(backend, channel_settings()).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    connect_inbox(&admin, server.desk.inbox_a.id, &servers).await;
+    servers.deliver("support", "1.customer", &customer_mail("outage@client.test", "Outage test", "Hello?", ""));
+    let number = eventually("the ticket", Duration::from_secs(15), || async {
+        tickets(&admin).await.iter().find(|t| t["subject"] == "Outage test").and_then(|t| t["number"].as_i64())
+    })
+    .await;
+
+    servers.stop_smtp();
+    let agent = server.login(&server.desk.agent.email).await;
+    let mut reply_ids = Vec::new();
+    for text in ["First answer.", "Second answer."] {
+        let detail = ticket(&agent, number).await;
+        let (status, posted) = agent
+            .post(&format!("/api/v1/tickets/{number}/replies"), &json!({ "body_text": text, "seen_version": detail["ticket"]["version"] }))
+            .await;
+        assert_eq!(status, 201, "{posted}");
+        reply_ids.push(posted["message"]["id"].as_i64().expect("id"));
+    }
+    let failed_attempt = eventually("a failed attempt recorded", Duration::from_secs(10), || async {
+        let d = ticket(&admin, number).await;
+        d["messages"].as_array()?.iter().find(|m| m["id"] == reply_ids[0] && m["delivery_state"] == "queued" && m["delivery_error"].is_string()).cloned()
+    })
+    .await;
+    assert!(failed_attempt["delivery_error"].as_str().unwrap_or_default().len() > 5, "{failed_attempt}");
+    assert!(servers.messages("customer").is_empty());
+
+    servers.start_smtp();
+    eventually("both replies sent", Duration::from_secs(30), || async {
+        let d = ticket(&admin, number).await;
+        let msgs = d["messages"].as_array()?;
+        reply_ids.iter().all(|id| msgs.iter().any(|m| m["id"] == *id && m["delivery_state"] == "sent")).then_some(())
+    })
+    .await;
+    let delivered = servers.messages("customer");
+    assert_eq!(delivered.len(), 2, "each reply exactly once");
+    assert_eq!(server.store.outbox_counts().await.expect("counts"), vec![("sent".to_owned(), 2)], "outbox drained");
+}
+
+/// Dovecot is restarted in the middle of importing 1,000 messages: everything arrives once.
+async fn dovecot_restart_during_a_large_import(backend: Backend) {
+    let mut servers = MailServers::start();
+    const N: usize = 1000;
+    for i in 0..N {
+        let raw = format!(
+            "From: Customer {i} <c{i}@bulk.test>\r\nTo: support@desk.test\r\nSubject: Question number {i}\r\nMessage-ID: <q{i}@bulk.test>\r\n\r\nBody of question {i}.\r\n"
+        );
+        servers.deliver("support", &format!("{i:05}.bulk"), raw.as_bytes());
+    }
+    let server = TestServer::start_mail(backend, channel_settings()).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    connect_inbox(&admin, server.desk.inbox_a.id, &servers).await;
+    let inbox = server.desk.inbox_a.id;
+    let count = || async {
+        let (_, log) = admin.get(&format!("/api/v1/inboxes/{inbox}/intake?limit=1")).await;
+        log["items"][0]["id"].as_i64().unwrap_or(0)
+    };
+    eventually("the import to start", Duration::from_secs(30), || async { (count().await >= 50).then_some(()) }).await;
+    servers.stop_dovecot();
+    let at_restart = count().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    servers.start_dovecot();
+    eprintln!("Dovecot restarted after {at_restart} of {N} messages");
+    eventually("all messages imported", Duration::from_secs(180), || async {
+        let (_, page) = admin.get(&format!("/api/v1/tickets?limit=1&inbox_id={inbox}")).await;
+        let _ = page;
+        let n = server.store.pending_inbound(1).await.ok()?;
+        let total = count().await;
+        (n.is_empty() && total as usize >= N).then_some(())
+    })
+    .await;
+    // Exactly N intake entries, N tickets, no duplicates.
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/inboxes/{inbox}/intake?limit=200&cursor={c}"),
+            None => format!("/api/v1/inboxes/{inbox}/intake?limit=200"),
+        };
+        let (_, page) = admin.get(&path).await;
+        for item in page["items"].as_array().expect("items") {
+            assert_eq!(item["state"], "ticket", "{item}");
+            assert!(seen.insert(item["message_id"].as_str().expect("id").to_owned()), "duplicate {item}");
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), N);
+}
+
+/// Threading, loops, bounces and bad input through `POST /inboxes/{id}/messages/raw`.
+async fn raw_intake_threads_and_defends(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let inbox = server.desk.inbox_a.id;
+    let post_raw = |raw: Vec<u8>| {
+        let admin = admin.clone();
+        async move {
+            let response = admin.request(reqwest::Method::POST, &format!("/api/v1/inboxes/{inbox}/messages/raw")).body(raw).send().await.expect("request");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, first) = post_raw(customer_mail("root@client.test", "Cannot log in", "Password reset does not work.", "")).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["inbound"]["state"], "ticket");
+    let number = first["inbound"]["ticket_number"].as_i64().expect("number");
+
+    // The same message again: a duplicate, not a second message.
+    let (status, again) = post_raw(customer_mail("root@client.test", "Cannot log in", "Password reset does not work.", "")).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["duplicate"], true);
+
+    // References-only follow-up (Zammad #5716) threads.
+    let (_, r) = post_raw(customer_mail("ref-only@client.test", "more info", "Here is a screenshot.", "References: <unknown@x> <root@client.test>\r\n")).await;
+    assert_eq!(r["inbound"]["state"], "reply", "{r}");
+    assert_eq!(r["inbound"]["ticket_number"], number);
+
+    // The plus address threads (a client that drops In-Reply-To).
+    let plus = format!("From: customer@client.test\r\nTo: support+t{number}@desk.test\r\nSubject: hello\r\nMessage-ID: <plus@client.test>\r\n\r\nvia plus\r\n");
+    let (_, r) = post_raw(plus.into_bytes()).await;
+    assert_eq!(r["inbound"]["ticket_number"], number, "{r}");
+
+    // The subject token threads only for participants (Zammad #5064): a stranger opens a new ticket.
+    let stranger = format!("From: mallory@evil.test\r\nTo: support@desk.test\r\nSubject: Re: [#{number}] Cannot log in\r\nMessage-ID: <s@evil.test>\r\n\r\nlet me in\r\n");
+    let (_, r) = post_raw(stranger.into_bytes()).await;
+    assert_eq!(r["inbound"]["state"], "ticket", "{r}");
+    assert_ne!(r["inbound"]["ticket_number"], number);
+    let (_, r) = post_raw(customer_mail("token@client.test", &format!("Re: [#{number}] Cannot log in"), "still broken", "")).await;
+    assert_eq!(r["inbound"]["ticket_number"], number, "{r}");
+
+    // An auto-reply that matches no ticket: recorded, no ticket.
+    let ooo = "From: away@client.test\r\nTo: support@desk.test\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo@client.test>\r\n\r\nI am away.\r\n";
+    let (_, r) = post_raw(ooo.as_bytes().to_vec()).await;
+    assert_eq!(r["inbound"]["state"], "auto_reply", "{r}");
+    assert!(r["inbound"]["ticket_number"].is_null());
+
+    // Unparseable input is kept and visible.
+    let (status, r) = post_raw(b"\r\n\r\n   \r\n".to_vec()).await;
+    assert_eq!(status, 201, "{r}");
+    assert_eq!(r["inbound"]["state"], "unparseable");
+    let (status, raw) = {
+        let response = admin.request(reqwest::Method::GET, &format!("/api/v1/intake/{}/raw", r["inbound"]["id"])).send().await.expect("raw");
+        (response.status().as_u16(), response.bytes().await.expect("bytes"))
+    };
+    assert_eq!(status, 200);
+    assert_eq!(&raw[..], b"\r\n\r\n   \r\n");
+
+    // A bounce of our reply marks it failed and opens nothing.
+    let detail = ticket(&admin, number).await;
+    let agent = server.login(&server.desk.agent.email).await;
+    let (_, posted) = agent.post(&format!("/api/v1/tickets/{number}/replies"), &json!({ "body_text": "Try now.", "seen_version": detail["ticket"]["version"] })).await;
+    let our_id = posted["message"]["message_id"].as_str().expect("our id").to_owned();
+    let before = tickets(&admin).await.len();
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.client.test\r\nTo: support@desk.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@mx>\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; customer@client.test\r\nAction: failed\r\n\
+         Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 mailbox unavailable\r\n\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\n\r\n--B--\r\n"
+    );
+    let (_, r) = post_raw(dsn.into_bytes()).await;
+    assert_eq!(r["inbound"]["state"], "bounce", "{r}");
+    assert_eq!(tickets(&admin).await.len(), before, "a bounce opens no ticket");
+    let detail = ticket(&admin, number).await;
+    let reply = detail["messages"].as_array().expect("messages").iter().find(|m| m["message_id"] == our_id.as_str()).expect("reply");
+    assert_eq!(reply["delivery_state"], "failed");
+    assert!(reply["delivery_error"].as_str().unwrap_or_default().contains("mailbox unavailable"), "{reply}");
+
+    // Our own mail coming back is a loop, not a ticket.
+    let looped = format!("From: support@desk.test\r\nTo: support@desk.test\r\nSubject: [#{number}] Re: x\r\nX-Tandem-Ticket: {number}\r\nMessage-ID: <{our_id}>\r\n\r\nloop\r\n");
+    let (_, r) = post_raw(looped.into_bytes()).await;
+    assert_eq!(r["inbound"]["state"], "loop", "{r}");
+
+    // A customer writing to a closed ticket gets a new ticket linked to the old one.
+    let detail = ticket(&admin, number).await;
+    let (status, closed) = admin.patch(&format!("/api/v1/tickets/{number}"), &json!({ "status": "closed", "version": detail["ticket"]["version"] })).await;
+    assert_eq!(status, 200, "{closed}");
+    let (_, r) = post_raw(customer_mail("late@client.test", "Re: Cannot log in", "One more thing", &format!("In-Reply-To: <{our_id}>\r\n"))).await;
+    assert_eq!(r["inbound"]["state"], "ticket", "{r}");
+    assert!(r["inbound"]["detail"].as_str().unwrap_or_default().contains(&format!("#{number}")), "{r}");
+
+    // Wrong role, wrong inbox, empty and oversized bodies: clear errors.
+    let agent_raw = agent.request(reqwest::Method::POST, &format!("/api/v1/inboxes/{inbox}/messages/raw")).body("From: a@b\r\n\r\nx").send().await.expect("req");
+    assert_eq!(agent_raw.status().as_u16(), 403);
+    let (status, _) = {
+        let r = admin.request(reqwest::Method::POST, "/api/v1/inboxes/999999/messages/raw").body("From: a@b\r\n\r\nx").send().await.expect("req");
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(status, 404);
+    let (status, _) = post_raw(Vec::new()).await;
+    assert_eq!(status, 422);
+    let (status, body) = post_raw(vec![b'a'; 65 * 1024 * 1024]).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(admin.get("/api/v1/me").await.0, 200);
+}
+
+backend_tests! { round_trip_through_dovecot_and_smtp, raw_intake_threads_and_defends }
+
+mod sqlite_only {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn smtp_outage() {
+        smtp_outage_then_recovery(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dovecot_restart() {
+        dovecot_restart_during_a_large_import(Backend::Sqlite).await
+    }
+}
