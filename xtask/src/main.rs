@@ -3,6 +3,7 @@
 
 mod bench;
 mod deps;
+mod fuzz;
 mod pg;
 mod plugins;
 mod util;
@@ -37,6 +38,8 @@ Commands:
   bench-mail      build the plugins, then measure email intake: 10,000 generated mails
                   imported from a real Dovecot with the bundled plugins (vs a plain IMAP
                   FETCH), and arrival → ticket latency with IDLE (see BENCHMARKS.md)
+  fuzz [SECONDS]  fuzz the mail parser (parse, thread, sanitise) with cargo-fuzz on nightly
+                  for SECONDS (default 30), seeded with the real-mail fixtures
   help            show this text
 ";
 
@@ -55,6 +58,10 @@ fn main() -> ExitCode {
         "bench" => bench::bench(&root(), rest),
         "bench-plugins" => plugins::bench(&root()).map(|()| ExitCode::SUCCESS),
         "bench-mail" => bench_mail(&root()).map(|()| ExitCode::SUCCESS),
+        "fuzz" => {
+            let seconds = rest.first().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()).unwrap_or(30);
+            fuzz::fuzz(&root(), seconds).map(|()| ExitCode::SUCCESS)
+        }
         "help" | "-h" | "--help" => {
             // Ignoring a write error is fine: there is nothing useful left to do with it.
             let _ = std::io::stdout().write_all(HELP.as_bytes());

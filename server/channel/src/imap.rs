@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use async_imap::{Client, Session};
+use async_imap::{Client, Session, types::UnsolicitedResponse};
 use futures::TryStreamExt;
 use tandem_proto::{AfterImport, TlsMode};
 use tandem_store::mail::ImapAccount;
@@ -120,14 +120,12 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
         .await?;
         let mut fetched: Vec<(u32, Vec<u8>)> = fetches.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
         fetched.sort_by_key(|(uid, _)| *uid);
-        let mut done = Vec::new();
-        for (uid, raw) in &fetched {
-            let source_ref = format!("{folder} uidvalidity {validity} uid {uid}");
-            intake.receive(account.inbox_id, raw, "imap", Some(&source_ref)).await?;
-            received += 1;
-            highest = highest.max(*uid);
-            done.push(uid.to_string());
-        }
+        let refs: Vec<String> = fetched.iter().map(|(uid, _)| format!("{folder} uidvalidity {validity} uid {uid}")).collect();
+        let items: Vec<(&[u8], Option<&str>)> = fetched.iter().zip(&refs).map(|((_, raw), r)| (raw.as_slice(), Some(r.as_str()))).collect();
+        intake.receive_batch(account.inbox_id, &items, "imap").await?;
+        received += fetched.len();
+        let done: Vec<String> = fetched.iter().map(|(uid, _)| uid.to_string()).collect();
+        highest = fetched.iter().map(|(uid, _)| *uid).fold(highest, u32::max);
         // A UID the server listed but returned no body for (expunged meanwhile) is passed over.
         highest = highest.max(chunk.last().copied().unwrap_or(highest));
         store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
@@ -169,22 +167,39 @@ async fn session_loop(intake: &Intake, account: &ImapAccount, poll: Duration, co
         for folder in &account.folders {
             sync_folder(intake, account, &mut session, folder).await?;
         }
-        // Drain what the server told us unasked; the next sync reads the state anyway.
-        while session.unsolicited_responses.try_recv().is_ok() {}
+        // What the server announced unasked during the sync: new mail means sync again now.
+        let unsolicited = session.unsolicited_responses.clone();
+        if news_in(&unsolicited) {
+            continue;
+        }
         if idle {
             // The last folder synced is still selected: wait on it. With more than one
             // folder the wait is bounded by the poll interval so the others are checked.
             let wait = if account.folders.len() > 1 { poll } else { IDLE_RENEW };
             let mut handle = session.idle();
             timed("IDLE", async { handle.init().await.map_err(ChannelError::from) }).await?;
-            let (fut, _stop) = handle.wait_with_timeout(wait);
-            fut.await?;
+            // Mail that arrived between the last search and IDLE is announced before IDLE's
+            // continuation, and async-imap files that under unsolicited responses: look there
+            // before waiting, or that message would wait for the next one.
+            if !news_in(&unsolicited) {
+                let (fut, _stop) = handle.wait_with_timeout(wait);
+                fut.await?;
+            }
             session = timed("DONE", async { handle.done().await.map_err(ChannelError::from) }).await?;
         } else {
             tokio::time::sleep(poll).await;
             timed("NOOP", async { session.noop().await.map_err(ChannelError::from) }).await?;
         }
     }
+}
+
+/// Drains the unsolicited responses; whether one announced new mail.
+fn news_in(unsolicited: &async_channel::Receiver<UnsolicitedResponse>) -> bool {
+    let mut news = false;
+    while let Ok(r) = unsolicited.try_recv() {
+        news |= matches!(r, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_));
+    }
+    news
 }
 
 /// The supervised worker of one inbox: reconnects with exponential backoff (1 s … 5 min) and

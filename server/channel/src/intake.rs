@@ -68,8 +68,20 @@ impl Intake {
     /// one recorded but never processed (a crash in between) is processed now.
     pub async fn receive(&self, inbox_id: i64, raw: &[u8], source: &str, source_ref: Option<&str>) -> Result<Received, ChannelError> {
         let recorded = self.store.record_inbound(inbox_id, raw, source, source_ref).await?;
-        let outcome = self.process(recorded.id, raw).await?;
+        let outcome = if recorded.duplicate { self.process(recorded.id, raw).await? } else { self.process_new(recorded.id, raw).await? };
         Ok(Received { recorded, outcome })
+    }
+
+    /// Receives a batch of raw messages (an IMAP fetch): recorded together (one durability
+    /// barrier, one transaction), then each processed on its own.
+    pub async fn receive_batch(&self, inbox_id: i64, items: &[(&[u8], Option<&str>)], source: &str) -> Result<Vec<Received>, ChannelError> {
+        let recorded = self.store.record_inbound_batch(inbox_id, items, source).await?;
+        let mut out = Vec::with_capacity(items.len());
+        for (recorded, (raw, _)) in recorded.into_iter().zip(items) {
+            let outcome = if recorded.duplicate { self.process(recorded.id, raw).await? } else { self.process_new(recorded.id, raw).await? };
+            out.push(Received { recorded, outcome });
+        }
+        Ok(out)
     }
 
     async fn process(&self, id: i64, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
@@ -77,6 +89,11 @@ impl Intake {
         if entry.state != IntakeState::Received {
             return Ok(IntakeOutcome { inbound_id: id, state: entry.state, ticket_number: entry.ticket_number, message_row_id: None, run_pipeline: false });
         }
+        self.process_new(id, raw).await
+    }
+
+    /// Parses and applies an entry known to be `received`.
+    async fn process_new(&self, id: i64, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
         let limits = self.limits;
         let parsed = if raw.len() <= PARSE_INLINE_BYTES {
             tandem_mail::parse(raw, &limits)

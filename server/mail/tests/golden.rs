@@ -46,3 +46,17 @@ fn parsed_mail_matches_the_golden_files() {
     }
     assert!(failures.is_empty(), "{}\n(review, then TANDEM_BLESS=1 to accept)", failures.join("\n"));
 }
+
+/// Inputs the fuzzer found (`./x fuzz`), kept as regressions: they must parse or fail cleanly.
+#[test]
+fn fuzzer_findings_do_not_panic() {
+    let dir = root().join("fuzz");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/fixtures/fuzz").flatten() {
+        let raw = std::fs::read(entry.path()).expect("input");
+        let _ = parse(&raw, &Limits::default());
+        let _ = tandem_mail::peek_message_id(&raw);
+        n += 1;
+    }
+    assert!(n >= 1, "no inputs in {}", dir.display());
+}

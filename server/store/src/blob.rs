@@ -31,9 +31,27 @@ impl BlobStore {
 
     /// Stores `bytes` and returns their hex SHA-256.
     pub fn put(&self, bytes: &[u8]) -> Result<String> {
+        self.write(bytes, true)
+    }
+
+    /// Stores several blobs with one durability barrier for all of them (one `syncfs` instead
+    /// of an `fsync` per file): for intake batches. Returns their SHA-256s in order.
+    pub fn put_many(&self, blobs: &[&[u8]]) -> Result<Vec<String>> {
+        let mut out = Vec::with_capacity(blobs.len());
+        for bytes in blobs {
+            out.push(self.write(bytes, false)?);
+        }
+        let root = std::fs::File::open(&self.root)?;
+        rustix::fs::syncfs(&root).map_err(|e| StoreError::Io(e.into()))?;
+        Ok(out)
+    }
+
+    fn write(&self, bytes: &[u8], sync: bool) -> Result<String> {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let path = self.path_of(&sha256)?;
-        if path.exists() {
+        // A blob left incomplete by a crash before its barrier has the wrong size (and no row
+        // points to it): it is written again.
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
             return Ok(sha256);
         }
         if let Some(dir) = path.parent() {
@@ -41,7 +59,9 @@ impl BlobStore {
         }
         let mut tmp = tempfile_in(&self.root.join("tmp"))?;
         tmp.1.write_all(bytes)?;
-        tmp.1.sync_all()?;
+        if sync {
+            tmp.1.sync_all()?;
+        }
         std::fs::rename(&tmp.0, &path)?;
         Ok(sha256)
     }
@@ -77,5 +97,18 @@ mod tests {
         assert_eq!(store.get(&a).expect("get"), b"hello");
         assert!(matches!(store.get(&"0".repeat(64)), Err(StoreError::NotFound(_))));
         assert!(store.get("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn batches_and_repairs_of_incomplete_blobs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = BlobStore::open(dir.path()).expect("open");
+        let shas = store.put_many(&[b"one", b"two", b"one"]).expect("put_many");
+        assert_eq!(shas[0], shas[2]);
+        assert_eq!(store.get(&shas[1]).expect("get"), b"two");
+        // A truncated file under a blob's name (a crash before the barrier) is rewritten.
+        std::fs::write(store.path_of(&shas[1]).expect("path"), b"t").expect("truncate");
+        assert_eq!(store.put(b"two").expect("put"), shas[1]);
+        assert_eq!(store.get(&shas[1]).expect("get"), b"two");
     }
 }

@@ -132,47 +132,66 @@ impl Store {
     /// anything parses it. A message seen before in this inbox (same Message-ID, or the same
     /// bytes when it has none) is not recorded twice.
     pub async fn record_inbound(&self, inbox_id: i64, raw: &[u8], source: &str, source_ref: Option<&str>) -> Result<Recorded> {
-        let message_id = tandem_mail::peek_message_id(raw);
         let sha256 = self.blobs.put(raw)?;
-        let dedupe_key = match &message_id {
-            Some(id) => format!("mid:{id}"),
-            None => format!("sha:{sha256}"),
-        };
+        let mut recorded = self.record_rows(inbox_id, &[(raw, source_ref)], &[sha256], source).await?;
+        recorded.pop().ok_or(StoreError::NotFound("inbound mail"))
+    }
+
+    /// Step one for several messages at once (an IMAP fetch batch): the blobs share one
+    /// durability barrier and the rows one transaction.
+    pub async fn record_inbound_batch(&self, inbox_id: i64, items: &[(&[u8], Option<&str>)], source: &str) -> Result<Vec<Recorded>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raws: Vec<&[u8]> = items.iter().map(|(raw, _)| *raw).collect();
+        let shas = self.blobs.put_many(&raws)?;
+        self.record_rows(inbox_id, items, &shas, source).await
+    }
+
+    async fn record_rows(&self, inbox_id: i64, items: &[(&[u8], Option<&str>)], shas: &[String], source: &str) -> Result<Vec<Recorded>> {
         let now = self.now_micros();
         let tx = self.db.write().await?;
         self.inbox_exists(&tx.tx, inbox_id).await?;
-        insert_blob_row(&self.db, &tx.tx, &sha256, raw.len(), now).await?;
-        let inserted: Option<IdRow> = query_one(
-            &tx.tx,
-            self.db.stmt(
-                "INSERT INTO inbound_mail (inbox_id, dedupe_key, message_id_header, sha256, size, source, source_ref, state, received_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?) ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING id",
-                vec![
-                    inbox_id.into(),
-                    dedupe_key.clone().into(),
-                    message_id.into(),
-                    sha256.into(),
-                    (raw.len() as i64).into(),
-                    source.to_owned().into(),
-                    source_ref.map(str::to_owned).into(),
-                    now.into(),
-                ],
-            ),
-        )
-        .await?;
-        let recorded = match inserted {
-            Some(row) => Recorded { id: row.id, duplicate: false },
-            None => {
-                let existing: Option<IdRow> = query_one(
-                    &tx.tx,
-                    self.db.stmt("SELECT id FROM inbound_mail WHERE inbox_id = ? AND dedupe_key = ?", vec![inbox_id.into(), dedupe_key.into()]),
-                )
-                .await?;
-                Recorded { id: existing.ok_or(StoreError::NotFound("inbound mail"))?.id, duplicate: true }
-            }
-        };
+        let mut out = Vec::with_capacity(items.len());
+        for ((raw, source_ref), sha256) in items.iter().zip(shas) {
+            let message_id = tandem_mail::peek_message_id(raw);
+            let dedupe_key = match &message_id {
+                Some(id) => format!("mid:{id}"),
+                None => format!("sha:{sha256}"),
+            };
+            insert_blob_row(&self.db, &tx.tx, sha256, raw.len(), now).await?;
+            let inserted: Option<IdRow> = query_one(
+                &tx.tx,
+                self.db.stmt(
+                    "INSERT INTO inbound_mail (inbox_id, dedupe_key, message_id_header, sha256, size, source, source_ref, state, received_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?) ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING id",
+                    vec![
+                        inbox_id.into(),
+                        dedupe_key.clone().into(),
+                        message_id.into(),
+                        sha256.clone().into(),
+                        (raw.len() as i64).into(),
+                        source.to_owned().into(),
+                        source_ref.map(str::to_owned).into(),
+                        now.into(),
+                    ],
+                ),
+            )
+            .await?;
+            out.push(match inserted {
+                Some(row) => Recorded { id: row.id, duplicate: false },
+                None => {
+                    let existing: Option<IdRow> = query_one(
+                        &tx.tx,
+                        self.db.stmt("SELECT id FROM inbound_mail WHERE inbox_id = ? AND dedupe_key = ?", vec![inbox_id.into(), dedupe_key.into()]),
+                    )
+                    .await?;
+                    Recorded { id: existing.ok_or(StoreError::NotFound("inbound mail"))?.id, duplicate: true }
+                }
+            });
+        }
         tx.commit().await?;
-        Ok(recorded)
+        Ok(out)
     }
 
     /// Raw messages recorded but not processed yet (after a crash), oldest first.
