@@ -39,9 +39,19 @@ fn seed(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub fn fuzz(root: &Path, seconds: u64) -> Result<(), String> {
+/// Installs what fuzzing needs: the nightly toolchain and cargo-fuzz.
+pub fn tools() -> Result<(), String> {
     ensure_nightly()?;
-    deps::ensure_cargo_tool("cargo-fuzz", "cargo fuzz --version", &["cargo-fuzz", "--locked"])?;
+    deps::ensure_cargo_tool("cargo-fuzz", "cargo fuzz --version", &["cargo-fuzz", "--locked"])
+}
+
+pub fn fuzz(root: &Path, seconds: u64) -> Result<(), String> {
+    tools()?;
+    run(root, seconds)
+}
+
+/// Runs the target for `seconds`; a finding is an error (the input is kept under fuzz/artifacts).
+pub fn run(root: &Path, seconds: u64) -> Result<(), String> {
     seed(root)?;
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root)

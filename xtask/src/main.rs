@@ -22,8 +22,10 @@ Commands:
   run [-- ARGS]   install what is missing, build the web UI and the server (release), then
                   start Tandem with demo data on http://127.0.0.1:8080;
                   ARGS are passed on to `tandem serve --demo`
-  test [ARGS]     install what is missing (PostgreSQL, Chromium, cargo-nextest, wasm target),
-                  build the web UI, start a throwaway PostgreSQL and run the whole test suite;
+  test [ARGS]     install what is missing (PostgreSQL, Chromium, Dovecot, aiosmtpd,
+                  cargo-nextest, wasm target, nightly + cargo-fuzz), build the web UI, start a
+                  throwaway PostgreSQL and run the whole test suite, then fuzz the mail parser
+                  for 20 s;
                   ARGS are passed on to `cargo nextest run` (e.g. a test name filter)
   pg              start a throwaway PostgreSQL, print its URL, remove it when Enter is
                   pressed or stdin closes
@@ -130,6 +132,15 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
     drop(pg);
     if !status.success() {
         eprintln!("test: nextest failed ({status})");
+        return Ok(exit_code(status));
+    }
+    // The whole suite also fuzzes the mail parser briefly (a finding fails the run). Without
+    // a nightly toolchain or cargo-fuzz (no network to the Rust dist server), it says so.
+    if args.is_empty() {
+        match fuzz::tools() {
+            Ok(()) => fuzz::run(&root, 20)?,
+            Err(e) => eprintln!("test: WARNING: fuzzing skipped, nightly or cargo-fuzz could not be installed: {e}"),
+        }
     }
     Ok(exit_code(status))
 }
