@@ -23,40 +23,10 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// The corpus directory and its message files (relative paths from the manifest).
-fn corpus() -> (PathBuf, Vec<String>) {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    let dir = match std::env::var_os("TANDEM_CORPUS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None if shared.join("MANIFEST.tsv").is_file() => shared,
-        None => fixtures().join("mail"),
-    };
-    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).expect("MANIFEST.tsv");
-    let files = manifest.lines().skip(1).filter_map(|l| l.split('\t').next()).filter(|f| !f.is_empty()).map(str::to_owned).collect();
-    (dir, files)
-}
-
-async fn all_intake(admin: &tandem_tests::Api, inbox: i64) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/inboxes/{inbox}/intake?limit=200&cursor={c}"),
-            None => format!("/api/v1/inboxes/{inbox}/intake?limit=200"),
-        };
-        let (status, page) = admin.get(&path).await;
-        assert_eq!(status, 200, "{page}");
-        out.extend(page["items"].as_array().cloned().unwrap_or_default());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return out,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_corpus_message_is_imported_through_dovecot() {
-    let (dir, files) = corpus();
+    let (dir, _) = tandem_plugins::testing::corpus_dir();
+    let files: Vec<String> = tandem_plugins::testing::corpus_manifest(&dir).into_iter().map(|(file, _)| file).collect();
     let servers = MailServers::start();
     let mut expected_ids = HashSet::new();
     // Mail without a Message-ID is deduplicated by content, as Dovecot serves it (CRLF line
@@ -96,7 +66,7 @@ async fn every_corpus_message_is_imported_through_dovecot() {
     let started = std::time::Instant::now();
     let mut last_report = std::time::Instant::now();
     let entries = loop {
-        let entries = all_intake(&admin, inbox).await;
+        let entries = admin.intake_log(inbox).await;
         let settled = entries.iter().all(|e| e["state"] != "received");
         if entries.len() >= want && settled {
             break entries;

@@ -183,4 +183,23 @@ impl Api {
     pub async fn patch(&self, path: &str, body: &Value) -> (u16, Value) {
         self.call(Method::PATCH, path, Some(body)).await
     }
+
+    /// Every entry of an inbox's intake log (`GET /inboxes/{id}/intake`, all pages), newest first.
+    pub async fn intake_log(&self, inbox: i64) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/inboxes/{inbox}/intake?limit=200&cursor={c}"),
+                None => format!("/api/v1/inboxes/{inbox}/intake?limit=200"),
+            };
+            let (status, page) = self.get(&path).await;
+            assert_eq!(status, 200, "{page}");
+            out.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
 }

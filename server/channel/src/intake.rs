@@ -68,7 +68,7 @@ impl Intake {
     /// one recorded but never processed (a crash in between) is processed now.
     pub async fn receive(&self, inbox_id: i64, raw: &[u8], source: &str, source_ref: Option<&str>) -> Result<Received, ChannelError> {
         let recorded = self.store.record_inbound(inbox_id, raw, source, source_ref).await?;
-        let outcome = if recorded.duplicate { self.process(recorded.id, raw).await? } else { self.process_new(recorded.id, raw).await? };
+        let outcome = self.process(recorded, raw).await?;
         Ok(Received { recorded, outcome })
     }
 
@@ -78,22 +78,22 @@ impl Intake {
         let recorded = self.store.record_inbound_batch(inbox_id, items, source).await?;
         let mut out = Vec::with_capacity(items.len());
         for (recorded, (raw, _)) in recorded.into_iter().zip(items) {
-            let outcome = if recorded.duplicate { self.process(recorded.id, raw).await? } else { self.process_new(recorded.id, raw).await? };
+            let outcome = self.process(recorded, raw).await?;
             out.push(Received { recorded, outcome });
         }
         Ok(out)
     }
 
-    async fn process(&self, id: i64, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
-        let entry = self.store.inbound(id).await?;
-        if entry.state != IntakeState::Received {
-            return Ok(IntakeOutcome { inbound_id: id, state: entry.state, ticket_number: entry.ticket_number, message_row_id: None, run_pipeline: false });
+    /// Parses and applies a recorded message. A duplicate is looked up first: only one that
+    /// was recorded but never processed (a crash in between) is parsed.
+    async fn process(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
+        let id = recorded.id;
+        if recorded.duplicate {
+            let entry = self.store.inbound(id).await?;
+            if entry.state != IntakeState::Received {
+                return Ok(IntakeOutcome { inbound_id: id, state: entry.state, ticket_number: entry.ticket_number, message_row_id: None, run_pipeline: false });
+            }
         }
-        self.process_new(id, raw).await
-    }
-
-    /// Parses and applies an entry known to be `received`.
-    async fn process_new(&self, id: i64, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
         let limits = self.limits;
         let parsed = if raw.len() <= PARSE_INLINE_BYTES {
             tandem_mail::parse(raw, &limits)
@@ -133,7 +133,8 @@ impl Intake {
             }
             for entry in pending {
                 let raw = self.store.inbound_raw(None, entry.id).await?;
-                self.process(entry.id, &raw).await?;
+                // Pending entries are `received` by definition: no second look-up.
+                self.process(Recorded { id: entry.id, duplicate: false }, &raw).await?;
                 done += 1;
             }
         }

@@ -96,7 +96,8 @@ pub fn compose(store: &Store, job: &OutboxJob) -> Result<outbound::Built, Outbox
         text,
         html: job.body_html.clone(),
         automatic: job.kind == MessageKind::AutoReply,
-        date: SystemTime::now(),
+        // The store's clock: tests can fix it, and the Date header agrees with the timeline.
+        date: SystemTime::from(store.clock().now()),
         attachments,
     };
     outbound::build(&message).map_err(|e| OutboxResult::Failed(e.to_string()))

@@ -20,7 +20,7 @@ pub mod quote;
 pub mod thread;
 
 pub use nature::{Bounce, Nature};
-pub use parse::{Attachment, Forwarded, Inbound, Limits, MailAddress, Skipped, content_hash, normalize_line_endings, parse, peek_message_id};
+pub use parse::{Attachment, Forwarded, Inbound, Limits, MailAddress, Skipped, clean_filename, content_hash, normalize_line_endings, parse, peek_message_id};
 
 /// Why a message could not be read at all.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

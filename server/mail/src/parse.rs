@@ -219,8 +219,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
         let bytes = part.contents();
         let filename = part
             .attachment_name()
-            .map(sanitize_filename)
-            .filter(|f| !f.is_empty())
+            .and_then(clean_filename)
             .unwrap_or_else(|| default_name(n, &content_type, part.message()));
         let size = bytes.len();
         let reason = if size > limits.max_attachment_bytes {
@@ -386,16 +385,18 @@ fn content_type_of(part: &MessagePart<'_>) -> String {
     }
 }
 
-fn sanitize_filename(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+/// A file name from mail or a client, made safe to offer for download: no directories, no
+/// control characters, no leading dots, at most 200 characters; `None` when nothing is left.
+pub fn clean_filename(raw: &str) -> Option<String> {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
-    cleaned.chars().take(200).collect()
+    let cleaned: String = cleaned.trim().trim_start_matches('.').trim().chars().take(200).collect();
+    (!cleaned.is_empty()).then_some(cleaned)
 }
 
 fn default_name(n: usize, content_type: &str, inner: Option<&Message<'_>>) -> String {
     if let Some(m) = inner {
-        let subject = m.subject().map(sanitize_filename).filter(|s| !s.is_empty()).unwrap_or_else(|| "forwarded message".into());
+        let subject = m.subject().and_then(clean_filename).unwrap_or_else(|| "forwarded message".into());
         return format!("{}.eml", subject.chars().take(80).collect::<String>());
     }
     let ext = match content_type {

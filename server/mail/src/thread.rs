@@ -99,8 +99,7 @@ pub fn is_reply_subject(subject: &str) -> bool {
 pub fn strip_reply_prefixes(subject: &str) -> String {
     const PREFIXES: [&str; 12] = ["re", "fw", "fwd", "aw", "wg", "sv", "vs", "odp", "tr", "rif", "antw", "отв"];
     let mut s = subject.trim();
-    loop {
-        let Some(colon) = s.find(':') else { break };
+    while let Some(colon) = s.find(':') {
         let head = s[..colon].trim().to_lowercase();
         // `Re[2]:` style counters.
         let head = head.split('[').next().unwrap_or_default().trim().to_owned();

@@ -20,6 +20,35 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The real-mail corpus: `TANDEM_CORPUS_DIR`, else `../shared/corpus` next to the workspace,
+/// else the 50-message subset vendored in `tests/fixtures/mail`; and whether it is a whole
+/// corpus (not the subset). Shared by the plugin and the email tests.
+pub fn corpus_dir() -> (PathBuf, bool) {
+    let subset = workspace_root().join("tests/fixtures/mail");
+    let shared = workspace_root().join("../shared/corpus");
+    let dir = match std::env::var_os("TANDEM_CORPUS_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None if shared.join("MANIFEST.tsv").is_file() => shared,
+        None => subset.clone(),
+    };
+    let whole = dir.canonicalize().ok() != subset.canonicalize().ok();
+    (dir, whole)
+}
+
+/// (file, tags) of every message in a corpus directory's `MANIFEST.tsv`.
+pub fn corpus_manifest(dir: &std::path::Path) -> Vec<(String, Vec<String>)> {
+    let path = dir.join("MANIFEST.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (set TANDEM_CORPUS_DIR)", path.display()));
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let file = cols.first().filter(|f| !f.is_empty())?.to_string();
+            Some((file, cols.get(6).map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default()))
+        })
+        .collect()
+}
+
 /// Where `./x` puts plugin components.
 pub fn component_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));

@@ -6,40 +6,12 @@
 //! The corpus sits next to the workspace (`../shared/corpus`, or `TANDEM_CORPUS_DIR`); without
 //! it, the 50-message subset in `tests/fixtures/mail` is used.
 
-use std::path::PathBuf;
-
 use tandem_plugins::{
     CallContext, Runtime, convert,
     bindings::latest::types::{Availability, Header},
     testing,
 };
 use tandem_proto::PluginLimits;
-
-/// The corpus, and whether it is the whole one.
-fn corpus_dir() -> (PathBuf, bool) {
-    let subset = testing::workspace_root().join("tests/fixtures/mail");
-    let shared = testing::workspace_root().join("../shared/corpus");
-    let dir = match std::env::var_os("TANDEM_CORPUS_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None if shared.join("MANIFEST.tsv").is_file() => shared,
-        None => subset.clone(),
-    };
-    let whole = dir.canonicalize().ok() != subset.canonicalize().ok();
-    (dir, whole)
-}
-
-/// (file, tags) from the corpus manifest.
-fn manifest(dir: &std::path::Path) -> Vec<(String, Vec<String>)> {
-    let path = dir.join("MANIFEST.tsv");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (set TANDEM_CORPUS_DIR)", path.display()));
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            Some((cols.first()?.to_string(), cols.get(6).map(|t| t.split(',').map(str::to_owned).collect()).unwrap_or_default()))
-        })
-        .collect()
-}
 
 fn normalise_line_endings(raw: Vec<u8>) -> Vec<u8> {
     if raw.contains(&b'\n') {
@@ -65,8 +37,8 @@ async fn bundled_plugins_handle_the_whole_corpus() {
     ];
     let teams = vec![testing::team(10, "Tech support", &[1, 2]), testing::team(11, "Sales", &[])];
 
-    let (dir, whole) = corpus_dir();
-    let entries = manifest(&dir);
+    let (dir, whole) = testing::corpus_dir();
+    let entries = testing::corpus_manifest(&dir);
     eprintln!("{} messages from {}", entries.len(), dir.display());
     assert!(entries.len() > if whole { 1_000 } else { 40 }, "{} has {} messages", dir.display(), entries.len());
     let mut failures = Vec::new();

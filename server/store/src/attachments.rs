@@ -13,12 +13,10 @@ use crate::{
 /// Largest attachment accepted (per file).
 pub const MAX_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
 
-/// Cleans a client- or mail-supplied file name: no directories, no control characters.
+/// Cleans a client- or mail-supplied file name: no directories, no control characters
+/// (`tandem_mail::clean_filename`), `attachment` when nothing is left.
 pub fn safe_filename(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    let clean = clean.trim().trim_start_matches('.').to_owned();
-    if clean.is_empty() { "attachment".to_owned() } else { clean }
+    tandem_mail::clean_filename(raw).unwrap_or_else(|| "attachment".to_owned())
 }
 
 /// Records a blob already written to the blob store (once per content).

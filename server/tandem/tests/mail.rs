@@ -51,6 +51,8 @@ fn start(dir: &Path) -> Server {
             return Server { child, base: url.trim().to_owned() };
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("tandem did not start");
 }
 
@@ -71,21 +73,9 @@ async fn admin(base: &str) -> reqwest::Client {
     client
 }
 
-async fn intake(client: &reqwest::Client, base: &str, inbox: i64) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(c) => format!("{base}/api/v1/inboxes/{inbox}/intake?limit=200&cursor={c}"),
-            None => format!("{base}/api/v1/inboxes/{inbox}/intake?limit=200"),
-        };
-        let page: Value = client.get(url).send().await.expect("intake").json().await.expect("json");
-        out.extend(page["items"].as_array().cloned().unwrap_or_default());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return out,
-        }
-    }
+/// The signed-in client as the e2e fixtures' `Api` (for its intake-log helper).
+fn api(base: &str, client: &reqwest::Client) -> tandem_tests::Api {
+    tandem_tests::Api { base: base.to_owned(), client: client.clone(), bearer: None }
 }
 
 fn question(i: usize) -> Vec<u8> {
@@ -123,7 +113,7 @@ async fn sigkill_during_an_imap_import_loses_and_duplicates_nothing() {
 
     let started = Instant::now();
     loop {
-        let n = intake(&client, &server.base, inbox).await.len();
+        let n = api(&server.base, &client).intake_log(inbox).await.len();
         if n >= 100 {
             break;
         }
@@ -139,7 +129,7 @@ async fn sigkill_during_an_imap_import_loses_and_duplicates_nothing() {
     let client = admin(&server.base).await;
     let started = Instant::now();
     let entries = loop {
-        let entries = intake(&client, &server.base, inbox).await;
+        let entries = api(&server.base, &client).intake_log(inbox).await;
         if entries.len() >= N && entries.iter().all(|e| e["state"] != "received") {
             break entries;
         }

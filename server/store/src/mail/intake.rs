@@ -2,7 +2,7 @@
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
-use tandem_domain::{ticket, validate};
+use tandem_domain::{policy::Action, ticket, validate};
 use tandem_mail::{Inbound, Nature, ParseError, thread};
 use tandem_proto::{self as proto, ActorKind, IntakeState, MessageKind, Priority};
 
@@ -12,8 +12,8 @@ use crate::{
     db::{from_micros, opt_from_micros, query_all, query_one, to_micros, Db},
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
-    rows::{IdRow, json as to_json, parse},
-    tickets::{load_ticket, write::{MailExtras, NewMessage, insert_message, next_number, save_state, write_tags}},
+    rows::{IdRow, parse},
+    tickets::{authorize_ticket, load_ticket, write::{MailExtras, NewMessage, NewTicket, insert_message, insert_ticket, next_number, save_state}},
 };
 
 /// The outcome of recording a raw message.
@@ -60,6 +60,13 @@ struct InboundRow {
 const INBOUND_SELECT: &str = "SELECT im.id, im.inbox_id, im.state, im.detail, im.message_id_header, im.sha256, im.size, im.source, \
     im.source_ref, t.number AS ticket_number, im.message_row_id, im.received_at, im.processed_at \
     FROM inbound_mail im LEFT JOIN tickets t ON t.id = im.ticket_id";
+
+impl IntakeOutcome {
+    /// An outcome that added no message (unparseable, loop, bounce, auto-reply without ticket).
+    fn without_message(inbound_id: i64, state: IntakeState, ticket_number: Option<i64>) -> IntakeOutcome {
+        IntakeOutcome { inbound_id, state, ticket_number, message_row_id: None, run_pipeline: false }
+    }
+}
 
 impl InboundRow {
     fn into_proto(self) -> Result<proto::InboundMail> {
@@ -270,7 +277,7 @@ impl Store {
         let m = match parsed {
             Ok(m) => m,
             Err(e) => {
-                let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Unparseable, ticket_number: None, message_row_id: None, run_pipeline: false };
+                let outcome = IntakeOutcome::without_message(id, IntakeState::Unparseable, None);
                 finish(&self.db, &tx.tx, id, &outcome, None, Some(format!("cannot be parsed: {e}")), at).await?;
                 tx.commit().await?;
                 return Ok(outcome);
@@ -286,7 +293,7 @@ impl Store {
             None => false,
         };
         if known_outbound || (from_ours && m.header("x-tandem-ticket").is_some()) {
-            let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Loop, ticket_number: None, message_row_id: None, run_pipeline: false };
+            let outcome = IntakeOutcome::without_message(id, IntakeState::Loop, None);
             finish(&self.db, &tx.tx, id, &outcome, None, Some("our own outbound mail came back; ignored".into()), at).await?;
             tx.commit().await?;
             return Ok(outcome);
@@ -336,7 +343,7 @@ impl Store {
                 Some(_) => summary,
                 None => format!("{summary} (for a message Tandem did not send, or that it cannot identify)"),
             };
-            let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Bounce, ticket_number: number, message_row_id: None, run_pipeline: false };
+            let outcome = IntakeOutcome::without_message(id, IntakeState::Bounce, number);
             finish(&self.db, &tx.tx, id, &outcome, ticket_id, Some(detail), at).await?;
             tx.commit().await?;
             return Ok(outcome);
@@ -385,16 +392,7 @@ impl Store {
                 let automatic = !matches!(m.nature, Nature::Person | Nature::Bulk { .. });
                 let changes = if automatic { Vec::new() } else { ticket::on_customer_message(&mut state, now)? };
                 let version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
-                let message_row_id = insert_message(&self.db, &tx.tx, at, new_message(row.id, version)).await?;
-                self.store_attachments(&tx.tx, message_row_id, m, &blobs, at).await?;
-                record(&self.db, &tx.tx, &contact, at, NewEvent {
-                    ticket_id: Some(row.id),
-                    kind: "message.added",
-                    field: None,
-                    before: serde_json::Value::Null,
-                    after: json!({ "message_id": message_row_id, "kind": MessageKind::Inbound, "via": "email", "inbound_id": id, "nature": m.nature.label() }),
-                })
-                .await?;
+                let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(row.id, version)).await?;
                 record_changes(&self.db, &tx.tx, &contact, at, row.id, &changes).await?;
                 let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Reply, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: !automatic };
                 finish(&self.db, &tx.tx, id, &outcome, Some(row.id), None, at).await?;
@@ -404,7 +402,7 @@ impl Store {
         }
 
         if let Nature::AutoReply { reason } = &m.nature {
-            let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::AutoReply, ticket_number: None, message_row_id: None, run_pipeline: false };
+            let outcome = IntakeOutcome::without_message(id, IntakeState::AutoReply, None);
             finish(&self.db, &tx.tx, id, &outcome, None, Some(format!("automatic reply ({reason}) matching no open ticket: no ticket opened")), at).await?;
             tx.commit().await?;
             return Ok(outcome);
@@ -417,29 +415,17 @@ impl Store {
             if s.is_empty() { "(no subject)".to_owned() } else { s }
         };
         let tags: Vec<String> = if matches!(m.nature, Nature::Bulk { .. }) { vec!["bulk".to_owned()] } else { Vec::new() };
-        let row: Option<IdRow> = query_one(
-            &tx.tx,
-            self.db.stmt(
-                "INSERT INTO tickets (number, subject, status, priority, inbox_id, contact_id, tags, created_at, updated_at, \
-                 last_customer_message_at, version) VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id",
-                vec![
-                    number.into(),
-                    subject.clone().into(),
-                    Priority::Normal.as_str().into(),
-                    entry.inbox_id.into(),
-                    contact_id.into(),
-                    to_json(&tags).into(),
-                    at.into(),
-                    at.into(),
-                    at.into(),
-                ],
-            ),
-        )
+        let ticket_id = insert_ticket(&self.db, &tx.tx, at, NewTicket {
+            number,
+            subject: &subject,
+            priority: Priority::Normal,
+            inbox_id: entry.inbox_id,
+            contact_id,
+            tags: &tags,
+            category: None,
+            language: None,
+        })
         .await?;
-        let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
-        write_tags(&self.db, &tx.tx, ticket_id, &tags).await?;
-        let message_row_id = insert_message(&self.db, &tx.tx, at, new_message(ticket_id, 1)).await?;
-        self.store_attachments(&tx.tx, message_row_id, m, &blobs, at).await?;
         record(&self.db, &tx.tx, &contact, at, NewEvent {
             ticket_id: Some(ticket_id),
             kind: "ticket.created",
@@ -449,14 +435,7 @@ impl Store {
                            "inbound_id": id, "follow_up_of": follow_up_of.as_ref().map(|r| r.number) }),
         })
         .await?;
-        record(&self.db, &tx.tx, &contact, at, NewEvent {
-            ticket_id: Some(ticket_id),
-            kind: "message.added",
-            field: None,
-            before: serde_json::Value::Null,
-            after: json!({ "message_id": message_row_id, "kind": MessageKind::Inbound, "via": "email", "inbound_id": id, "nature": m.nature.label() }),
-        })
-        .await?;
+        let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(ticket_id, 1)).await?;
         if let Some(old) = &follow_up_of {
             record(&self.db, &tx.tx, &system, at, NewEvent {
                 ticket_id: Some(old.id),
@@ -550,6 +529,22 @@ impl Store {
         Ok(Some(number))
     }
 
+    /// An inbound email's message on a ticket: the row, its attachments and `message.added`.
+    async fn add_mail_message<C: ConnectionTrait>(&self, conn: &C, at: i64, inbound_id: i64, m: &Inbound, blobs: &[String], message: NewMessage<'_>) -> Result<i64> {
+        let (ticket_id, author) = (message.ticket_id, message.author.clone());
+        let message_row_id = insert_message(&self.db, conn, at, message).await?;
+        self.store_attachments(conn, message_row_id, m, blobs, at).await?;
+        record(&self.db, conn, &author, at, NewEvent {
+            ticket_id: Some(ticket_id),
+            kind: "message.added",
+            field: None,
+            before: serde_json::Value::Null,
+            after: json!({ "message_id": message_row_id, "kind": MessageKind::Inbound, "via": "email", "inbound_id": inbound_id, "nature": m.nature.label() }),
+        })
+        .await?;
+        Ok(message_row_id)
+    }
+
     /// Attachment rows of an inbound message, and `cid:` references in its HTML pointed at them.
     async fn store_attachments<C: ConnectionTrait>(&self, conn: &C, message_row_id: i64, m: &Inbound, blobs: &[String], at: i64) -> Result<()> {
         let mut cids: Vec<(String, i64)> = Vec::new();
@@ -599,13 +594,15 @@ impl Store {
             body_html: Option<String>,
             body_html_remote: Option<String>,
         }
-        let row: Option<Row> = query_one(self.db.connection(), self.db.stmt(
+        let conn = self.db.connection();
+        let row: Option<Row> = query_one(conn, self.db.stmt(
             "SELECT t.number, m.body_html, m.body_html_remote FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.id = ?",
             vec![message_row_id.into()],
         )).await?;
         let row = row.ok_or(StoreError::NotFound("message"))?;
         // Visibility: the same rule as the ticket (not found when the actor may not see it).
-        self.get_ticket(actor, row.number).await?;
+        let ticket = load_ticket(&self.db, conn, row.number, false).await?;
+        authorize_ticket(actor, &ticket, Action::ViewTicket { inbox_id: ticket.inbox_id })?;
         Ok(if remote { row.body_html_remote.or(row.body_html) } else { row.body_html })
     }
 }

@@ -107,7 +107,35 @@ fn folder_name(f: &str) -> Result<String> {
     Ok(f.to_owned())
 }
 
+/// Both accounts of an inbox, secrets included (for the workers and connection tests).
+struct Accounts {
+    imap: ImapAccount,
+    smtp: SmtpAccount,
+    smtp_enabled: bool,
+}
+
 impl SettingsRow {
+    fn into_accounts(self) -> Result<Accounts> {
+        let (imap_password, smtp_password) = (self.imap_password.clone().unwrap_or_default(), self.smtp_password.clone().unwrap_or_default());
+        let p = self.into_proto()?;
+        let (i, s) = (p.imap, p.smtp);
+        Ok(Accounts {
+            imap: ImapAccount {
+                inbox_id: p.inbox_id,
+                host: i.host,
+                port: i.port,
+                tls: i.tls,
+                user: i.user,
+                password: imap_password,
+                folders: i.folders,
+                after_import: i.after_import,
+                move_to: i.move_to,
+            },
+            smtp: SmtpAccount { inbox_id: p.inbox_id, host: s.host, port: s.port, tls: s.tls, user: s.user, password: smtp_password },
+            smtp_enabled: s.enabled,
+        })
+    }
+
     fn into_proto(self) -> Result<proto::MailSettings> {
         let tls = |v: &Option<String>, col| -> Result<TlsMode> { v.as_deref().map_or(Ok(TlsMode::Implicit), |s| parse("inbox_channels", col, s)) };
         Ok(proto::MailSettings {
@@ -251,49 +279,25 @@ impl Store {
     /// Every inbox with IMAP intake enabled, with its password (the channel's workers).
     pub async fn imap_accounts(&self) -> Result<Vec<ImapAccount>> {
         let rows: Vec<SettingsRow> = query_all(self.db.connection(), self.db.stmt(&format!("{SETTINGS_SELECT} WHERE c.imap_enabled = ?"), vec![true.into()])).await?;
-        rows.into_iter()
-            .map(|r| {
-                let password = r.imap_password.clone().unwrap_or_default();
-                let p = r.into_proto()?;
-                Ok(ImapAccount {
-                    inbox_id: p.inbox_id,
-                    host: p.imap.host,
-                    port: p.imap.port,
-                    tls: p.imap.tls,
-                    user: p.imap.user,
-                    password,
-                    folders: p.imap.folders,
-                    after_import: p.imap.after_import,
-                    move_to: p.imap.move_to,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|r| Ok(r.into_accounts()?.imap)).collect()
     }
 
     /// The IMAP account of one inbox as configured (enabled or not), for "test connection".
     pub async fn imap_account(&self, actor: &Actor, inbox_id: i64) -> Result<ImapAccount> {
         policy::authorize(actor, Action::ManageInboxes)?;
-        let row = self.settings_row(self.db.connection(), inbox_id).await?;
-        let password = row.imap_password.clone().unwrap_or_default();
-        let p = row.into_proto()?;
-        Ok(ImapAccount { inbox_id, host: p.imap.host, port: p.imap.port, tls: p.imap.tls, user: p.imap.user, password, folders: p.imap.folders, after_import: p.imap.after_import, move_to: p.imap.move_to })
+        Ok(self.settings_row(self.db.connection(), inbox_id).await?.into_accounts()?.imap)
     }
 
     /// The SMTP account of an inbox; `None` when sending is not enabled there.
     pub async fn smtp_account(&self, inbox_id: i64) -> Result<Option<SmtpAccount>> {
-        let row = self.settings_row(self.db.connection(), inbox_id).await?;
-        let password = row.smtp_password.clone().unwrap_or_default();
-        let p = row.into_proto()?;
-        Ok(p.smtp.enabled.then(|| SmtpAccount { inbox_id, host: p.smtp.host, port: p.smtp.port, tls: p.smtp.tls, user: p.smtp.user, password }))
+        let accounts = self.settings_row(self.db.connection(), inbox_id).await?.into_accounts()?;
+        Ok(accounts.smtp_enabled.then_some(accounts.smtp))
     }
 
     /// The SMTP account as configured (enabled or not), for "test connection" (admins).
     pub async fn smtp_account_for_test(&self, actor: &Actor, inbox_id: i64) -> Result<SmtpAccount> {
         policy::authorize(actor, Action::ManageInboxes)?;
-        let row = self.settings_row(self.db.connection(), inbox_id).await?;
-        let password = row.smtp_password.clone().unwrap_or_default();
-        let p = row.into_proto()?;
-        Ok(SmtpAccount { inbox_id, host: p.smtp.host, port: p.smtp.port, tls: p.smtp.tls, user: p.smtp.user, password })
+        Ok(self.settings_row(self.db.connection(), inbox_id).await?.into_accounts()?.smtp)
     }
 
     /// Where IMAP intake of a folder stands: (UIDVALIDITY, highest imported UID).

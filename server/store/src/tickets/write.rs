@@ -85,6 +85,47 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
     Ok(id)
 }
 
+/// A ticket to insert (status `new`, version 1), from the API or from mail.
+pub(crate) struct NewTicket<'a> {
+    pub number: i64,
+    pub subject: &'a str,
+    pub priority: Priority,
+    pub inbox_id: i64,
+    pub contact_id: i64,
+    pub tags: &'a [String],
+    pub category: Option<String>,
+    pub language: Option<String>,
+}
+
+/// Inserts a new ticket opened by a customer message received `at`, with its tags; returns its id.
+pub(crate) async fn insert_ticket<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, t: NewTicket<'_>) -> Result<i64> {
+    let row: Option<IdRow> = query_one(
+        conn,
+        db.stmt(
+            "INSERT INTO tickets (number, subject, status, priority, inbox_id, contact_id, tags, category, language, \
+             created_at, updated_at, last_customer_message_at, version) \
+             VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id",
+            vec![
+                t.number.into(),
+                t.subject.to_owned().into(),
+                t.priority.as_str().into(),
+                t.inbox_id.into(),
+                t.contact_id.into(),
+                to_json(&t.tags).into(),
+                t.category.into(),
+                t.language.into(),
+                at.into(),
+                at.into(),
+                at.into(),
+            ],
+        ),
+    )
+    .await?;
+    let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
+    write_tags(db, conn, ticket_id, t.tags).await?;
+    Ok(ticket_id)
+}
+
 /// Writes a ticket's state back, bumping its version; fails on a concurrent change.
 pub(crate) async fn save_state<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, old_version: i64, s: &TicketState, at: i64, tags_changed: bool) -> Result<i64> {
     let opt = |t: Option<chrono::DateTime<chrono::Utc>>| -> Value { t.map(to_micros).into() };
@@ -194,30 +235,17 @@ impl Store {
         self.inbox_exists(&tx.tx, input.inbox_id).await?;
         let (contact_id, contact_name) = self.find_or_create_contact(&tx.tx, &who, &input.contact).await?;
         let number = next_number(&self.db, &tx.tx).await?;
-        let row: Option<IdRow> = query_one(
-            &tx.tx,
-            self.db.stmt(
-                "INSERT INTO tickets (number, subject, status, priority, inbox_id, contact_id, tags, category, language, \
-                 created_at, updated_at, last_customer_message_at, version) \
-                 VALUES (?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id",
-                vec![
-                    number.into(),
-                    subject.clone().into(),
-                    input.priority.unwrap_or(Priority::Normal).as_str().into(),
-                    input.inbox_id.into(),
-                    contact_id.into(),
-                    to_json(&tags).into(),
-                    category.into(),
-                    language.into(),
-                    now.into(),
-                    now.into(),
-                    now.into(),
-                ],
-            ),
-        )
+        let ticket_id = insert_ticket(&self.db, &tx.tx, now, NewTicket {
+            number,
+            subject: &subject,
+            priority: input.priority.unwrap_or(Priority::Normal),
+            inbox_id: input.inbox_id,
+            contact_id,
+            tags: &tags,
+            category,
+            language,
+        })
         .await?;
-        let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
-        write_tags(&self.db, &tx.tx, ticket_id, &tags).await?;
         let contact = Who { kind: ActorKind::Contact, id: Some(contact_id), name: contact_name };
         let message_id = insert_message(&self.db, &tx.tx, now, NewMessage {
             ticket_id,
