@@ -22,18 +22,9 @@ use tandem_channel::ChannelSettings;
 use tandem_proto::TlsMode;
 use tandem_store::{mail::ImapAccount, testing::Backend};
 use tandem_tests::{
-    TestServer,
+    TestServer, machine,
     mailserver::{MAIL_PASSWORD, MailServers},
 };
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_owned()))
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("{cpu} × {cores} cores")
-}
 
 fn generate(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/gen_mail.py");

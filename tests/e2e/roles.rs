@@ -109,6 +109,8 @@ fn rows() -> Vec<Row> {
         row("DELETE /api/v1/me/tokens/{id}", |c| format!("/api/v1/me/tokens/{}", c.token), none, Prep::AdminToken, [401, 404, 404, 404, 404, 204]),
         // Tickets.
         fixed("GET /api/v1/tickets", SIGNED_IN),
+        // Each caller counts among the tickets they may see (live.rs checks the numbers).
+        fixed("GET /api/v1/tickets/counts", SIGNED_IN),
         row("POST /api/v1/tickets", |_| "/api/v1/tickets".into(),
             |c| Some(json!({ "inbox_id": c.inbox_a, "subject": "Matrix", "body_text": "Hello", "contact": { "email": "matrix@customer.test" } })),
             Prep::Nothing, [401, 403, 422, 201, 201, 201]),
@@ -181,6 +183,9 @@ fn rows() -> Vec<Row> {
             |c| Some(json!(format!("From: m@customer.test\r\nSubject: {0}\r\nMessage-ID: <{0}@matrix>\r\n\r\nhello", c.unique))), Prep::Nothing, ADMIN_ONLY_201),
         row("GET /api/v1/inboxes/{id}/intake", |c| format!("/api/v1/inboxes/{}/intake", c.inbox_a), none, Prep::Nothing, ADMIN_ONLY),
         row("GET /api/v1/intake/{id}/raw", |c| format!("/api/v1/intake/{}/raw", c.inbound), none, Prep::Nothing, ADMIN_ONLY),
+        // The live WebSocket: authenticated first; a plain GET is then no handshake (400).
+        // Real sockets, origins and what each role hears are in live.rs.
+        fixed("GET /api/v1/live", [401, 400, 400, 400, 400, 400]),
         row("GET /api/v1/messages/{id}/html", |c| format!("/api/v1/messages/{}/html", c.inbound_message), none, Prep::Nothing, TICKET_READ),
     ]
 }

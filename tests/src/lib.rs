@@ -2,6 +2,7 @@
 //! over a fresh database, with the small desk of `tandem_store::testing`, and clients
 //! authenticated as each role.
 
+pub mod browser;
 pub mod mailserver;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -202,4 +203,14 @@ impl Api {
             }
         }
     }
+}
+
+/// The machine a benchmark ran on, for its report: CPU model and core count.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or_default().trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cpu} × {cores} cores")
 }

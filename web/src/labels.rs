@@ -1,35 +1,45 @@
-//! Human labels for wire enums.
+//! Human labels for wire enums, in the user's language.
 
-use tandem_proto::{Priority, Role, TicketStatus};
+use tandem_proto::{Availability, Priority, Role, TicketStatus};
+
+use crate::i18n::{Msg, t};
 
 pub fn role(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "Admin",
-        Role::Supervisor => "Supervisor",
-        Role::Agent => "Agent",
-        Role::Observer => "Observer",
-    }
+    t(match role {
+        Role::Admin => Msg::RoleAdmin,
+        Role::Supervisor => Msg::RoleSupervisor,
+        Role::Agent => Msg::RoleAgent,
+        Role::Observer => Msg::RoleObserver,
+    })
 }
 
 pub fn status(status: TicketStatus) -> &'static str {
-    match status {
-        TicketStatus::New => "New",
-        TicketStatus::Open => "Open",
-        TicketStatus::Pending => "Pending",
-        TicketStatus::OnHold => "On hold",
-        TicketStatus::Solved => "Solved",
-        TicketStatus::Closed => "Closed",
-        TicketStatus::Spam => "Spam",
-    }
+    t(match status {
+        TicketStatus::New => Msg::StatusNew,
+        TicketStatus::Open => Msg::StatusOpen,
+        TicketStatus::Pending => Msg::StatusPending,
+        TicketStatus::OnHold => Msg::StatusOnHold,
+        TicketStatus::Solved => Msg::StatusSolved,
+        TicketStatus::Closed => Msg::StatusClosed,
+        TicketStatus::Spam => Msg::StatusSpam,
+    })
 }
 
 pub fn priority(priority: Priority) -> &'static str {
-    match priority {
-        Priority::Low => "Low",
-        Priority::Normal => "Normal",
-        Priority::High => "High",
-        Priority::Urgent => "Urgent",
-    }
+    t(match priority {
+        Priority::Low => Msg::PriorityLow,
+        Priority::Normal => Msg::PriorityNormal,
+        Priority::High => Msg::PriorityHigh,
+        Priority::Urgent => Msg::PriorityUrgent,
+    })
+}
+
+pub fn availability(availability: Availability) -> &'static str {
+    t(match availability {
+        Availability::Online => Msg::AvailabilityOnline,
+        Availability::Away => Msg::AvailabilityAway,
+        Availability::Off => Msg::AvailabilityOff,
+    })
 }
 
 /// `#1001`.
@@ -47,6 +57,7 @@ mod tests {
         assert!(TicketStatus::ALL.iter().all(|s| !status(*s).is_empty()));
         assert!(Priority::ALL.iter().all(|p| !priority(*p).is_empty()));
         assert!(Role::ALL.iter().all(|r| !role(*r).is_empty()));
+        assert!(Availability::ALL.iter().all(|a| !availability(*a).is_empty()));
         assert_eq!(status(TicketStatus::OnHold), "On hold");
     }
 }

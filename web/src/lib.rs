@@ -4,21 +4,34 @@
 //! `tandem_web.js`, `tandem_web_bg.wasm`). The page loads the JS glue, which instantiates the
 //! module and runs [`start`], which mounts [`App`] into `<body>`.
 //!
-//! Element ids used by the browser tests: `#login-email`, `#login-password`, `#login-submit`,
-//! `#login-error`, `#whoami`, `#logout`, `#ticket-list` (rows: `.ticket-row`).
+//! Map: [`api`] calls the REST API, [`live`] holds the WebSocket, [`route`] the address bar,
+//! [`i18n`] every string; pages live in [`list`] (sidebar views and the ticket list),
+//! [`ticket`] (conversation, composer, side panel), [`admin`], [`profile`] and [`login`].
+//! Stable element ids for the browser tests are documented where the elements are made.
 
+mod admin;
 mod api;
+mod directory;
+mod i18n;
 mod labels;
+mod list;
+mod live;
 mod login;
-mod tickets;
+mod profile;
+mod route;
+mod shell;
+mod shortcuts;
+mod storage;
+mod ticket;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_proto::Me;
 use wasm_bindgen::prelude::wasm_bindgen;
 
+use crate::i18n::{Lang, Msg, t};
 use crate::login::SignInPage;
-use crate::tickets::TicketList;
+use crate::shell::SignedIn;
 
 /// Entry point, run by the wasm-bindgen glue as soon as the module is instantiated.
 #[wasm_bindgen(start)]
@@ -33,128 +46,94 @@ enum Session {
     Checking,
     /// Nobody is signed in. `notice` explains why the session could not be checked, when the
     /// answer was something other than a plain 401.
-    SignedOut {
-        notice: Option<String>,
-    },
+    SignedOut { notice: Option<String> },
     SignedIn(Box<Me>),
 }
 
-/// The whole app: the sign-in page or the signed-in view, depending on the session.
+/// The language the UI is shown in: the user's own once signed in, else the last one used in
+/// this browser, else the browser's.
+fn initial_lang() -> Lang {
+    if let Some(tag) = storage::last_language() {
+        return Lang::from_tag(&tag);
+    }
+    let browser = web_sys::window().and_then(|w| w.navigator().language());
+    Lang::from_tag(&browser.unwrap_or_default())
+}
+
+/// The whole app: the sign-in page or the signed-in view, depending on the session. The tree
+/// is rebuilt when the language changes, so every string is read in the new one.
 #[component]
 pub fn App() -> impl IntoView {
     let session = RwSignal::new(Session::Checking);
+    let lang = RwSignal::new(initial_lang());
+    i18n::set_lang(lang.get_untracked());
+    provide_context(LangSetting(lang));
+
+    // The user's own language applies from the moment they are known to be signed in.
+    let signed_in = move |me: Me| {
+        let user_lang = Lang::from_tag(&me.user.language);
+        storage::set_last_language(user_lang.tag());
+        lang.set(user_lang);
+        session.set(Session::SignedIn(Box::new(me)));
+    };
+
+    provide_context(SessionUpdate(Callback::new(signed_in)));
 
     spawn_local(async move {
         let next = match api::me().await {
-            Ok(me) => Session::SignedIn(Box::new(me)),
+            Ok(me) => return signed_in(me),
             Err(error) if error.is_unauthenticated() => Session::SignedOut { notice: None },
             Err(error) => Session::SignedOut {
-                notice: Some(format!("Could not check your session: {error}.")),
+                notice: Some(format!("{} {error}.", t(Msg::SessionCheckFailed))),
             },
         };
         session.set(next);
     });
 
-    move || match session.get() {
-        Session::Checking => view! {
-            <main class="centered">
-                <p class="muted" aria-live="polite">"Loading Tandem…"</p>
-            </main>
-        }
-        .into_any(),
-        Session::SignedOut { notice } => view! {
-            <SignInPage
-                notice=notice
-                on_signed_in=Callback::new(move |me: Me| {
-                    session.set(Session::SignedIn(Box::new(me)));
-                })
-            />
-        }
-        .into_any(),
-        Session::SignedIn(me) => view! {
-            <SignedIn
-                me=*me
-                on_signed_out=Callback::new(move |notice: Option<String>| {
-                    session.set(Session::SignedOut { notice });
-                })
-            />
-        }
-        .into_any(),
-    }
-}
-
-/// The signed-in view: a header with the user and "Sign out", then the ticket list.
-#[component]
-fn SignedIn(
-    me: Me,
-    /// Called once the session is gone, with a notice to show above the sign-in form.
-    on_signed_out: Callback<Option<String>>,
-) -> impl IntoView {
-    let signing_out = RwSignal::new(false);
-    let sign_out_error = RwSignal::new(None::<String>);
-
-    let sign_out = move |_| {
-        if signing_out.get_untracked() {
-            return;
-        }
-        signing_out.set(true);
-        sign_out_error.set(None);
-        spawn_local(async move {
-            match api::sign_out().await {
-                Ok(()) => on_signed_out.run(None),
-                Err(error) => {
-                    signing_out.set(false);
-                    sign_out_error.set(Some(format!("Could not sign out: {error}.")));
-                }
+    move || {
+        let current = lang.get();
+        i18n::set_lang(current);
+        match session.get() {
+            Session::Checking => view! {
+                <main class="centered">
+                    <p class="muted" aria-live="polite">{t(Msg::Loading)}</p>
+                </main>
             }
-        });
-    };
-
-    let session_expired = Callback::new(move |()| {
-        on_signed_out.run(Some(
-            "Your session has ended. Please sign in again.".to_owned(),
-        ));
-    });
-
-    let user = me.user;
-    let role = labels::role(user.role);
-    let inbox_count = me.inboxes.len();
-
-    view! {
-        <header class="topbar">
-            <span class="brand">"Tandem"</span>
-            <div class="account">
-                <span class="user">
-                    <span id="whoami">{user.display_name}</span>
-                    <span class="role" title="Your role">{role}</span>
-                </span>
-                <button
-                    id="logout"
-                    type="button"
-                    class="secondary"
-                    on:click=sign_out
-                    disabled=move || signing_out.get()
-                >
-                    "Sign out"
-                </button>
-            </div>
-        </header>
-        <main class="content">
-            {move || {
-                sign_out_error
-                    .get()
-                    .map(|message| view! { <p class="error" role="alert">{message}</p> })
-            }}
-            <div class="section-head">
-                <h1>"Tickets"</h1>
-                <span class="muted">
-                    {match inbox_count {
-                        1 => "1 inbox".to_owned(),
-                        n => format!("{n} inboxes"),
-                    }}
-                </span>
-            </div>
-            <TicketList on_unauthenticated=session_expired />
-        </main>
+            .into_any(),
+            Session::SignedOut { notice } => view! {
+                <SignInPage
+                    notice=notice
+                    on_signed_in=Callback::new(signed_in)
+                />
+            }
+            .into_any(),
+            Session::SignedIn(me) => {
+                view! {
+                    <SignedIn
+                        me=*me
+                        on_signed_out=Callback::new(move |notice: Option<String>| {
+                            session.set(Session::SignedOut { notice });
+                        })
+                    />
+                }
+                .into_any()
+            }
+        }
     }
 }
+
+/// The language signal, for the pages that change it (profile, sign-in page).
+#[derive(Debug, Clone, Copy)]
+pub struct LangSetting(pub RwSignal<Lang>);
+
+impl LangSetting {
+    pub fn set(self, lang: Lang) {
+        storage::set_last_language(lang.tag());
+        self.0.set(lang);
+    }
+}
+
+/// Replaces the signed-in user (after they changed their profile): their language applies and
+/// the view is rebuilt.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionUpdate(pub Callback<Me>);

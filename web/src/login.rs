@@ -6,6 +6,8 @@ use leptos::task::spawn_local;
 use tandem_proto::Me;
 
 use crate::api;
+use crate::i18n::{Lang, Msg, lang, t};
+use crate::LangSetting;
 
 /// Email and password form; on success hands the signed-in user to `on_signed_in`.
 #[component]
@@ -18,6 +20,7 @@ pub fn SignInPage(
     let password = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    let lang_setting = use_context::<LangSetting>();
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -44,9 +47,9 @@ pub fn SignInPage(
         <main class="centered">
             <form class="card sign-in" on:submit=submit>
                 <h1>"Tandem"</h1>
-                <p class="muted">"Sign in to your helpdesk."</p>
+                <p class="muted">{t(Msg::SignInIntro)}</p>
                 {notice.map(|text| view! { <p id="session-notice" class="notice">{text}</p> })}
-                <label for="login-email">"Email"</label>
+                <label for="login-email">{t(Msg::Email)}</label>
                 <input
                     id="login-email"
                     name="email"
@@ -55,7 +58,7 @@ pub fn SignInPage(
                     required
                     bind:value=email
                 />
-                <label for="login-password">"Password"</label>
+                <label for="login-password">{t(Msg::Password)}</label>
                 <input
                     id="login-password"
                     name="password"
@@ -81,8 +84,18 @@ pub fn SignInPage(
                     disabled=move || pending.get()
                     aria-busy=move || if pending.get() { "true" } else { "false" }
                 >
-                    "Sign in"
+                    {t(Msg::SignIn)}
                 </button>
+                <label for="login-language">{t(Msg::Language)}</label>
+                <select id="login-language" on:change=move |ev| {
+                    if let Some(setting) = lang_setting {
+                        setting.set(Lang::from_tag(&event_target_value(&ev)));
+                    }
+                }>
+                    {Lang::ALL.iter().map(|l| view! {
+                        <option value=l.tag() selected=*l == lang()>{l.native_name()}</option>
+                    }).collect_view()}
+                </select>
             </form>
         </main>
     }

@@ -40,6 +40,8 @@ Commands:
   bench-mail      build the plugins, then measure email intake: 10,000 generated mails
                   imported from a real Dovecot with the bundled plugins (vs a plain IMAP
                   FETCH), and arrival → ticket latency with IDLE (see BENCHMARKS.md)
+  bench-web       build the web UI, then measure it in headless Chromium: bundle size,
+                  first paint and time to render 50 tickets (see BENCHMARKS.md)
   fuzz [SECONDS]  fuzz the mail parser (parse, thread, sanitise) with cargo-fuzz on nightly
                   for SECONDS (default 30), seeded with the real-mail fixtures
   help            show this text
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         "bench" => bench::bench(&root(), rest),
         "bench-plugins" => plugins::bench(&root()).map(|()| ExitCode::SUCCESS),
         "bench-mail" => bench_mail(&root()).map(|()| ExitCode::SUCCESS),
+        "bench-web" => bench_web(&root()).map(|()| ExitCode::SUCCESS),
         "fuzz" => {
             let seconds = rest.first().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()).unwrap_or(30);
             fuzz::fuzz(&root(), seconds).map(|()| ExitCode::SUCCESS)
@@ -104,6 +107,20 @@ fn bench_mail(root: &Path) -> Result<(), String> {
     util::run(cargo(root).args(["bench", "-p", "tandem-tests", "--bench", "mail_intake"]))
 }
 
+/// `./x bench-web`: the web UI benchmark (`tests/benches/web_ui.rs`).
+fn bench_web(root: &Path) -> Result<(), String> {
+    deps::ensure_apt(&["chromium", "chromium-driver"])?;
+    deps::ensure_rust_target("wasm32-unknown-unknown")?;
+    web::build_web(root)?;
+    util::run(
+        cargo(root)
+            .args(["bench", "-p", "tandem-tests", "--bench", "web_ui"])
+            .env("TANDEM_WEB_DIR", root.join("web").join("dist"))
+            .env("TANDEM_CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("TANDEM_CHROMIUM", "/usr/bin/chromium"),
+    )
+}
+
 /// `./x test [ARGS]`: install, build the web UI, run nextest against a throwaway PostgreSQL.
 fn test(args: &[OsString]) -> Result<ExitCode, String> {
     let root = root();
@@ -119,7 +136,7 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
     let pg = pg::PgCluster::start()?;
     let mut nextest = cargo(&root);
     nextest
-        .args(["nextest", "run", "--workspace", "--exclude", "tandem-web", "--exclude", "xtask"])
+        .args(["nextest", "run", "--workspace", "--exclude", "xtask"])
         .arg("--no-fail-fast")
         .args(args)
         .env("TANDEM_TEST_PG_URL", &pg.url)

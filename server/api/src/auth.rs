@@ -58,14 +58,23 @@ fn check_same_origin(parts: &Parts) -> Result<(), ApiError> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
+    refuse_cross_site(&parts.headers)
+}
+
+/// Refuses a request that a browser says comes from another site: `Sec-Fetch-Site` is
+/// `cross-site` or `same-site`, or `Origin` is present and is not this server's `Host`.
+/// Non-browser clients send neither and pass. Cookie writes are checked this way, and every
+/// WebSocket handshake (cross-site WebSocket hijacking: a GET the browser sends with cookies).
+pub fn refuse_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
     let forbidden = || ApiError::new(StatusCode::FORBIDDEN, "csrf", "cross-site request refused");
-    if let Some(site) = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && (site == "cross-site" || site == "same-site")
     {
         return Err(forbidden());
     }
-    if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("null");
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
         if origin == "null" || origin_host != host {
             return Err(forbidden());
@@ -74,19 +83,60 @@ fn check_same_origin(parts: &Parts) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What a request authenticates with. A long-lived connection (the live socket) keeps it to
+/// check again later: a signed-out session or a revoked token ends the connection.
+#[derive(Clone)]
+pub enum Credential {
+    Token(String),
+    Session(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret itself.
+        f.write_str(match self {
+            Credential::Token(_) => "Credential::Token(…)",
+            Credential::Session(_) => "Credential::Session(…)",
+        })
+    }
+}
+
+impl Credential {
+    /// The request's credential: a bearer token first, else the session cookie.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Credential>, ApiError> {
+        match bearer(headers) {
+            Some(token) => Ok(Some(Credential::Token(token?))),
+            None => Ok(session_secret(headers).map(Credential::Session)),
+        }
+    }
+
+    pub fn via(&self) -> Via {
+        match self {
+            Credential::Token(_) => Via::Token,
+            Credential::Session(_) => Via::Session,
+        }
+    }
+
+    /// The user it stands for now; `None` once expired, revoked, signed out or disabled.
+    pub async fn actor(&self, store: &tandem_store::Store) -> Result<Option<Actor>, ApiError> {
+        Ok(match self {
+            Credential::Token(token) => store.actor_for_api_token(token).await?,
+            Credential::Session(secret) => store.actor_for_session(secret).await?,
+        })
+    }
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(token) = bearer(&parts.headers) {
-            let token = token?;
-            let actor = state.store.actor_for_api_token(&token).await?.ok_or_else(ApiError::unauthenticated)?;
-            return Ok(Auth { actor, via: Via::Token });
+        let credential = Credential::from_headers(&parts.headers)?.ok_or_else(ApiError::unauthenticated)?;
+        let actor = credential.actor(&state.store).await?.ok_or_else(ApiError::unauthenticated)?;
+        let via = credential.via();
+        if via == Via::Session {
+            check_same_origin(parts)?;
         }
-        let secret = session_secret(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
-        let actor = state.store.actor_for_session(&secret).await?.ok_or_else(ApiError::unauthenticated)?;
-        check_same_origin(parts)?;
-        Ok(Auth { actor, via: Via::Session })
+        Ok(Auth { actor, via })
     }
 }
 
@@ -129,6 +179,22 @@ mod tests {
         assert!(check_same_origin(&parts(Method::POST, &[("host", "desk.test"), ("origin", "http://desk.test")])).is_ok());
         assert!(check_same_origin(&parts(Method::GET, &[("origin", "https://evil.test")])).is_ok());
         assert!(check_same_origin(&parts(Method::POST, &[])).is_ok(), "non-browser clients send no Origin");
+        // WebSocket handshakes are GETs, checked whatever the method.
+        assert!(refuse_cross_site(&parts(Method::GET, &[("host", "desk.test"), ("origin", "https://evil.test")]).headers).is_err());
+        assert!(refuse_cross_site(&parts(Method::GET, &[("host", "desk.test"), ("origin", "http://desk.test")]).headers).is_ok());
+        assert!(refuse_cross_site(&parts(Method::GET, &[("host", "desk.test")]).headers).is_ok());
+    }
+
+    #[test]
+    fn credentials_prefer_the_bearer_token_and_never_print_secrets() {
+        let p = parts(Method::GET, &[("cookie", "tandem_session=abc"), ("authorization", "Bearer tok")]);
+        let credential = Credential::from_headers(&p.headers).expect("well formed").expect("present");
+        assert!(matches!(&credential, Credential::Token(t) if t == "tok"));
+        assert!(!format!("{credential:?}").contains("tok"));
+        let p = parts(Method::GET, &[("cookie", "tandem_session=abc")]);
+        assert!(matches!(Credential::from_headers(&p.headers), Ok(Some(Credential::Session(s))) if s == "abc"));
+        assert!(matches!(Credential::from_headers(&parts(Method::GET, &[]).headers), Ok(None)));
+        assert!(Credential::from_headers(&parts(Method::GET, &[("authorization", "Basic x")]).headers).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod live;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -53,6 +54,7 @@ pub fn app(state: AppState) -> Router {
     };
     let max_body = state.settings.max_body_bytes;
     router
+        .layer(middleware::from_fn_with_state(state.clone(), live::wake_after_writes))
         .layer(middleware::from_fn(uniform_errors))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(max_body))
@@ -132,11 +134,16 @@ fn copy_request_id(from: &axum::http::HeaderMap, to: &mut Response) {
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then lets requests in
-/// flight finish.
+/// flight finish. Live WebSockets are closed (1001) at once: they would never finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let live = state.live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.shutdown();
+    };
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }

@@ -46,6 +46,8 @@ pub struct Metrics {
     pool: Family<PoolLabels, Gauge>,
     /// Background tasks running, by name (the binary and later the mail channel set these).
     pub background_tasks: Family<TaskLabels, Gauge>,
+    /// Live WebSockets connected to this process (set when the metrics are read).
+    live_connections: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -67,11 +69,13 @@ impl Metrics {
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0002, 2.0, 16)));
         let pool = Family::<PoolLabels, Gauge>::default();
         let background_tasks = Family::<TaskLabels, Gauge>::default();
+        let live_connections = Gauge::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("db_pool_connections", "Database pool connections by state", pool.clone());
         registry.register("background_tasks", "Background tasks running, by task", background_tasks.clone());
-        Metrics { registry, requests, latency, pool, background_tasks }
+        registry.register("live_connections", "Live WebSockets connected to this process", live_connections.clone());
+        Metrics { registry, requests, latency, pool, background_tasks, live_connections }
     }
 
     fn render(&self, pool: (u32, u32)) -> String {
@@ -103,6 +107,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 pub async fn metrics_endpoint(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.live_connections.set(i64::try_from(state.live.connection_count()).unwrap_or(i64::MAX));
     let body = state.metrics.render(state.store.pool_state());
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }

@@ -3,7 +3,7 @@ use std::{path::PathBuf, sync::Arc};
 use tandem_plugins::Pipeline;
 use tandem_store::Store;
 
-use crate::metrics::Metrics;
+use crate::{live::LiveHub, metrics::Metrics};
 
 /// Everything a handler can reach. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -15,6 +15,8 @@ pub struct AppState {
     pub mail: tandem_channel::Intake,
     pub settings: Arc<ApiSettings>,
     pub metrics: Arc<Metrics>,
+    /// The live channel: ticket changes and presence for the WebSockets of `/api/v1/live`.
+    pub live: LiveHub,
 }
 
 /// HTTP-level settings (the binary maps its configuration onto these).
@@ -38,6 +40,7 @@ impl Default for ApiSettings {
 
 impl AppState {
     pub fn new(store: Store, plugins: Pipeline, mail: tandem_channel::Intake, settings: ApiSettings) -> Self {
-        AppState { store, plugins, mail, settings: Arc::new(settings), metrics: Arc::new(Metrics::new()) }
+        let live = LiveHub::new(store.clone());
+        AppState { store, plugins, mail, settings: Arc::new(settings), metrics: Arc::new(Metrics::new()), live }
     }
 }

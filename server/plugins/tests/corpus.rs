@@ -4,7 +4,7 @@
 //! the responder must stay silent on what the corpus marks as machine mail.
 //!
 //! The corpus sits next to the workspace (`../shared/corpus`, or `TANDEM_CORPUS_DIR`); without
-//! it, the 50-message subset in `tests/fixtures/mail` is used.
+//! it, the 53-message subset in `tests/fixtures/mail` is used.
 
 use tandem_plugins::{
     CallContext, Runtime, convert,

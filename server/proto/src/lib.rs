@@ -9,6 +9,7 @@ mod directory;
 #[macro_use]
 mod enums;
 mod error;
+mod live;
 mod mail;
 mod page;
 mod plugins;
@@ -19,6 +20,7 @@ pub use auth::*;
 pub use directory::*;
 pub use enums::*;
 pub use error::*;
+pub use live::*;
 pub use mail::*;
 pub use page::*;
 pub use plugins::*;

@@ -277,6 +277,9 @@ pub struct TicketQuery {
     /// One priority or several, comma-separated.
     pub priority: Option<String>,
     pub contact: Option<i64>,
+    /// `true`: only tickets snoozed until a time still ahead; `false`: only tickets that are
+    /// not (never snoozed, or the snooze has passed).
+    pub snoozed: Option<bool>,
     pub sort: Option<TicketSort>,
     pub cursor: Option<String>,
     /// Page size, 1 to 200 (default 50).

@@ -16,6 +16,7 @@ mod db;
 mod directory;
 mod error;
 mod events;
+mod live;
 pub mod mail;
 mod migration;
 pub mod plugins;
@@ -39,6 +40,7 @@ pub use db::{Db, from_micros, to_micros};
 pub use error::{Result, StoreError};
 pub use directory::Group;
 pub use events::EventFilter;
+pub use live::{LiveEventPage, LiveTicketEvent};
 pub use tickets::{AssigneeFilter, BulkOutcome, TicketFilter};
 
 /// Who acts in an operation: a signed-in user, or the system itself (CLI, demo seeding).

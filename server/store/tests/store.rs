@@ -20,6 +20,7 @@ backend_tests! {
     bulk_changes_report_each_refusal,
     html_is_sanitised_and_templates_render,
     sessions_and_tokens,
+    the_live_feed_reads_ticket_events_after_an_id,
 }
 
 async fn numbers_are_sequential_and_lists_are_scoped(backend: Backend) {
@@ -310,4 +311,40 @@ async fn sessions_and_tokens(backend: Backend) {
     store.update_user(&admin, desk.agent.id, proto::UpdateUser { disabled: Some(true), ..Default::default() }).await.expect("disable");
     assert!(store.actor_for_session(&session.secret).await.expect("lookup").is_none());
     let _ = Arc::clone(store.clock());
+}
+
+async fn the_live_feed_reads_ticket_events_after_an_id(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let store = open_store(&db, clock()).await;
+    let desk = desk(&store).await;
+    let admin = actor(&store, &desk.admin).await;
+    let start = store.last_event_id().await.expect("last id");
+    assert!(start > 0, "the desk wrote events");
+    assert_eq!(store.ticket_events_after(start, 100).await.expect("read"), tandem_store::LiveEventPage::default());
+    // An event of no ticket, then a ticket change, then a move to inbox B.
+    store.create_team(None, proto::CreateTeam { name: "Night".into(), description: String::new() }).await.expect("team");
+    let version = store.get_ticket(&admin, desk.ticket_a).await.expect("a").ticket.version;
+    let update = proto::UpdateTicket { version, priority: Some(Priority::High), ..Default::default() };
+    let moved = store.update_ticket(&admin, desk.ticket_a, update).await.expect("update");
+    let update = proto::UpdateTicket { version: moved.version, inbox_id: Some(desk.inbox_b.id), ..Default::default() };
+    store.update_ticket(&admin, desk.ticket_a, update).await.expect("move");
+    let page = store.ticket_events_after(start, 100).await.expect("read");
+    assert_eq!(page.ids.len(), 3, "{page:?}");
+    assert!(page.ids.windows(2).all(|w| w[0] < w[1]));
+    let events: Vec<_> = page.events.iter().map(|e| (e.number, e.inbox_id, e.previous_inbox_id, e.kind.as_str())).collect();
+    assert_eq!(events, [
+        (desk.ticket_a, desk.inbox_b.id, None, "ticket.updated"),
+        (desk.ticket_a, desk.inbox_b.id, Some(desk.inbox_a.id), "ticket.updated"),
+    ]);
+    assert_eq!(page.events[1].event_id, store.last_event_id().await.expect("last id"));
+    // The limit counts every event read, and reading on from an id continues there.
+    let first = store.ticket_events_after(start, 1).await.expect("read");
+    assert_eq!((first.ids.len(), first.events.len()), (1, 0), "the team event comes first");
+    let rest = store.ticket_events_after(first.ids[0], 100).await.expect("read");
+    assert_eq!(rest.events, page.events);
+    // Visibility of one ticket, as the live channel checks it.
+    let agent = actor(&store, &desk.agent).await;
+    assert_eq!(store.visible_ticket_inbox(&admin, desk.ticket_a).await.expect("check"), Some(desk.inbox_b.id));
+    assert_eq!(store.visible_ticket_inbox(&agent, desk.ticket_a).await.expect("check"), None, "moved out of the agent's inbox");
+    assert_eq!(store.visible_ticket_inbox(&agent, 999_999).await.expect("check"), None);
 }

@@ -116,7 +116,26 @@ pub struct HtmlQuery {
     /// Include remote images (blocked by default).
     #[serde(default)]
     pub remote: bool,
+    /// `json` (default) or `document`: the HTML as a page of its own, for a sandboxed
+    /// `<iframe>`, with a Content-Security-Policy that allows images from anywhere and
+    /// nothing else (no scripts, no forms, no styles from elsewhere).
+    #[serde(default)]
+    pub view: HtmlView,
 }
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HtmlView {
+    #[default]
+    Json,
+    Document,
+}
+
+/// The policy of a message shown as its own document: remote images may load (the reader
+/// asked), everything else is off, and `sandbox` gives the page a unique origin with no
+/// scripts even if the frame around it forgot its own `sandbox` attribute.
+const MESSAGE_DOCUMENT_CSP: &str =
+    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; sandbox; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageHtml {
@@ -127,8 +146,26 @@ pub struct MessageHtml {
 
 /// A message's sanitised HTML, with remote content only when asked for (`remote=true`).
 #[utoipa::path(get, path = "/api/v1/messages/{id}/html", tag = "mail", params(("id" = i64, Path), HtmlQuery),
-    responses((status = 200, body = MessageHtml)))]
-pub async fn message_html(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Query(q): Query<HtmlQuery>) -> ApiResult<Json<MessageHtml>> {
+    responses((status = 200, body = MessageHtml), (status = 200, description = "`view=document`: the HTML page", content_type = "text/html")))]
+pub async fn message_html(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Query(q): Query<HtmlQuery>) -> ApiResult<Response> {
     let html = state.store.message_html(&auth.actor, id, q.remote).await?;
-    Ok(Json(MessageHtml { html, remote: q.remote }))
+    Ok(match q.view {
+        HtmlView::Json => Json(MessageHtml { html, remote: q.remote }).into_response(),
+        HtmlView::Document => {
+            let page = format!(
+                "<!doctype html><html><head><meta charset=\"utf-8\"><base target=\"_blank\"></head><body>{}</body></html>",
+                html.unwrap_or_default()
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CONTENT_SECURITY_POLICY, MESSAGE_DOCUMENT_CSP),
+                    (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+                    (header::REFERRER_POLICY, "no-referrer"),
+                ],
+                page,
+            )
+                .into_response()
+        }
+    })
 }

@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod directory;
+pub mod live;
 pub mod mail;
 pub mod plugins;
 pub mod session;
@@ -22,7 +23,9 @@ use crate::{error::ApiError, extract::Json, metrics, state::AppState};
 #[openapi(
     info(title = "Tandem API", description = "Shared inbox and helpdesk. Authenticate with the session cookie from `POST /api/v1/session`, or with a personal token as `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     modifiers(&Security),
-    security(("session" = []), ("bearer" = []))
+    security(("session" = []), ("bearer" = [])),
+    // The frames of the live WebSocket (`GET /api/v1/live`), which no handler body names.
+    components(schemas(tandem_proto::LiveEvent, tandem_proto::LiveCommand, tandem_proto::Viewer))
 )]
 struct ApiDoc;
 
@@ -45,6 +48,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::list_tokens, session::create_token))
         .routes(routes!(session::revoke_token))
         .routes(routes!(tickets::list, tickets::create))
+        .routes(routes!(tickets::counts))
         .routes(routes!(tickets::get, tickets::update))
         .routes(routes!(tickets::reply))
         .routes(routes!(tickets::note))
@@ -82,6 +86,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(mail::intake_log))
         .routes(routes!(mail::intake_raw))
         .routes(routes!(mail::message_html))
+        .routes(routes!(live::live))
         .split_for_parts()
 }
 

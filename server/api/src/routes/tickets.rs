@@ -1,4 +1,4 @@
-//! Tickets: list, read, create, change, reply, note, assign, merge, split, bulk.
+//! Tickets: list, counts, read, create, change, reply, note, assign, merge, split, bulk.
 
 use axum::{
     extract::State,
@@ -8,6 +8,7 @@ use axum::{
 use tandem_proto::{
     AssignTicket, BulkFailure, BulkReply, BulkResult, BulkUpdate, CreateTicket, ErrorBody, MergeTicket, MessageKind,
     MessagePosted, Page, PostMessage, Priority, SplitTicket, Ticket, TicketDetail, TicketQuery, TicketStatus, UpdateTicket,
+    ViewCounts,
 };
 use tandem_store::{AssigneeFilter, BulkOutcome, TicketFilter};
 
@@ -44,6 +45,7 @@ fn filter_from(query: TicketQuery, auth: &Auth) -> Result<TicketFilter, ApiError
         assignee,
         tag: query.tag.filter(|t| !t.is_empty()),
         contact_id: query.contact,
+        snoozed: query.snoozed,
         sort: query.sort,
         cursor: query.cursor.filter(|c| !c.is_empty()),
         limit: query.limit.unwrap_or(50),
@@ -56,6 +58,14 @@ fn filter_from(query: TicketQuery, auth: &Auth) -> Result<TicketFilter, ApiError
 pub async fn list(State(state): State<AppState>, auth: Auth, Query(query): Query<TicketQuery>) -> ApiResult<Json<Page<Ticket>>> {
     let filter = filter_from(query, &auth)?;
     Ok(Json(state.store.list_tickets(&auth.actor, filter).await?))
+}
+
+/// Sizes of the sidebar views (unassigned, mine, open, pending, snoozed, solved; active
+/// tickets per inbox and per team) among the tickets the caller can see.
+#[utoipa::path(get, path = "/api/v1/tickets/counts", tag = "tickets",
+    responses((status = 200, body = ViewCounts), (status = 401, body = ErrorBody)))]
+pub async fn counts(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<ViewCounts>> {
+    Ok(Json(state.store.ticket_counts(&auth.actor).await?))
 }
 
 /// Opens a ticket: a new inbound message on behalf of a contact.

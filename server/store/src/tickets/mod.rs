@@ -1,6 +1,7 @@
 //! Tickets: listing, reading, and (in the submodules) every change to them.
 
 mod bulk;
+mod counts;
 mod merge;
 pub(crate) mod write;
 
@@ -40,6 +41,9 @@ pub struct TicketFilter {
     pub tag: Option<String>,
     pub priorities: Vec<Priority>,
     pub contact_id: Option<i64>,
+    /// `Some(true)`: only tickets snoozed until a time still ahead; `Some(false)`: only the
+    /// others (never snoozed, or the snooze has passed).
+    pub snoozed: Option<bool>,
     pub sort: Option<TicketSort>,
     pub cursor: Option<String>,
     pub limit: u32,
@@ -125,6 +129,17 @@ impl Store {
             sql.push_str(" AND t.contact_id = ?");
             params.push(contact.into());
         }
+        match filter.snoozed {
+            None => {}
+            Some(true) => {
+                sql.push_str(" AND t.snoozed_until > ?");
+                params.push(self.now_micros().into());
+            }
+            Some(false) => {
+                sql.push_str(" AND (t.snoozed_until IS NULL OR t.snoozed_until <= ?)");
+                params.push(self.now_micros().into());
+            }
+        }
         if let Some(tag) = &filter.tag {
             let tag = tandem_domain::validate::tag(tag)?;
             sql.push_str(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ?)");
@@ -163,6 +178,22 @@ impl Store {
             messages,
             events: events.into_iter().map(EventRow::into_proto).collect::<Result<Vec<_>>>()?,
         })
+    }
+
+    /// The inbox of ticket `number` if the actor may see the ticket (the check of
+    /// [`Store::get_ticket`], without loading the conversation); `None` if there is no such
+    /// ticket or it is not the actor's to see.
+    pub async fn visible_ticket_inbox(&self, actor: &Actor, number: i64) -> Result<Option<i64>> {
+        let row = match load_ticket(&self.db, self.db.connection(), number, false).await {
+            Ok(row) => row,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match authorize_ticket(actor, &row, Action::ViewTicket { inbox_id: row.inbox_id }) {
+            Ok(()) => Ok(Some(row.inbox_id)),
+            Err(StoreError::NotFound(_) | StoreError::Domain(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Raw content of an attachment the actor may see: (metadata, bytes).

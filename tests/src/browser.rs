@@ -1,8 +1,8 @@
-//! The web UI in a real headless Chromium, driven over WebDriver (chromedriver + fantoccini)
-//! against a real server that serves the built UI (`web/dist`) at `/`.
+//! The browser harness: chromedriver + a headless Debian Chromium driven over WebDriver
+//! (fantoccini), for the browser tests and the web UI benchmark.
 //!
 //! Needs `TANDEM_WEB_DIR`, `TANDEM_CHROMEDRIVER` and `TANDEM_CHROMIUM`, which `./x test` sets
-//! (after building the UI and installing Chromium). Without them the test fails: it never skips.
+//! (after building the UI and installing Chromium). Without them it fails: it never skips.
 
 use std::{
     net::{Ipv4Addr, TcpListener},
@@ -16,11 +16,12 @@ use fantoccini::{Client, ClientBuilder, Locator, elements::Element, error::CmdEr
 use serde_json::{Value, json};
 use tandem_api::ApiSettings;
 use tandem_store::testing::Backend;
-use tandem_tests::{PASSWORD, TestServer};
 use tempfile::TempDir;
 
+use crate::{PASSWORD, TestServer};
+
 /// How long any one wait on the page may take.
-const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: Duration = Duration::from_secs(10);
 /// How long chromedriver may take to answer after it is started.
 const DRIVER_START: Duration = Duration::from_secs(10);
 
@@ -38,7 +39,7 @@ fn required_path(var: &str, what: &str) -> PathBuf {
     path
 }
 
-fn web_dir() -> PathBuf {
+pub fn web_dir() -> PathBuf {
     let dir = required_path("TANDEM_WEB_DIR", "the built web UI (web/dist)");
     assert!(
         dir.join("index.html").is_file(),
@@ -50,8 +51,8 @@ fn web_dir() -> PathBuf {
 
 /// chromedriver on a free loopback port with one headless Chromium session. Dropping it kills
 /// chromedriver and everything it started (its own process group).
-struct Browser {
-    client: Client,
+pub struct Browser {
+    pub client: Client,
     driver: Child,
     _profile: TempDir,
 }
@@ -63,7 +64,7 @@ impl std::fmt::Debug for Browser {
 }
 
 impl Browser {
-    async fn start() -> Browser {
+    pub async fn start() -> Browser {
         let chromedriver = required_path("TANDEM_CHROMEDRIVER", "the chromedriver binary");
         let chromium = required_path("TANDEM_CHROMIUM", "the Chromium binary");
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -123,7 +124,7 @@ impl Browser {
     }
 
     /// Waits (at most [`WAIT`]) until `css` matches an element.
-    async fn wait_for(&self, css: &str) -> Element {
+    pub async fn wait_for(&self, css: &str) -> Element {
         match self.client.wait().at_most(WAIT).for_element(Locator::Css(css)).await {
             Ok(element) => element,
             Err(e) => panic!("waiting for `{css}`: {e}\npage text:\n{}", self.page_text().await),
@@ -131,31 +132,86 @@ impl Browser {
     }
 
     /// Whether `css` matches something right now.
-    async fn is_present(&self, css: &str) -> bool {
+    pub async fn is_present(&self, css: &str) -> bool {
         !self.client.find_all(Locator::Css(css)).await.expect("find_all").is_empty()
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub async fn text(&self, css: &str) -> String {
         self.wait_for(css).await.text().await.expect("text")
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         self.wait_for(css).await.send_keys(text).await.unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
     }
 
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         self.wait_for(css).await.click().await.unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
     }
 
-    async fn page_text(&self) -> String {
+    pub async fn page_text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {
             Ok(body) => body.text().await.unwrap_or_else(|e| format!("(no text: {e})")),
             Err(e) => format!("(no body: {e})"),
         }
     }
 
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    }
+
+    /// Picks the `<option value=…>` of a `<select>`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.wait_for(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("selecting {value:?} in `{css}`: {e}"));
+    }
+
+    /// Waits until the text of `css` contains `needle`; returns the text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(needle) {
+                return text;
+            }
+            if started.elapsed() > WAIT {
+                panic!("`{css}` never contained {needle:?}; it says {text:?}\npage text:\n{}", self.page_text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until `css` matches nothing.
+    pub async fn wait_gone(&self, css: &str) {
+        let started = Instant::now();
+        while self.is_present(css).await {
+            if started.elapsed() > WAIT {
+                panic!("`{css}` is still there\npage text:\n{}", self.page_text().await);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs JavaScript in the page and returns its result.
+    pub async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script {script:?}: {e}"))
+    }
+
+    /// Saves a PNG of the window under `target/screenshots/` (test artefacts).
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("screenshot directory");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
     /// Ends the WebDriver session (chromedriver quits Chromium), then stops chromedriver.
-    async fn close(self) {
+    pub async fn close(self) {
         let closed: Result<(), CmdError> = self.client.clone().close().await;
         closed.expect("closing the browser");
     }
@@ -204,7 +260,25 @@ fn kill_group(driver: &mut Child) {
     let _ = driver.wait();
 }
 
-async fn sign_in(browser: &Browser, email: &str, password: &str) {
+/// `target/screenshots` (or under `CARGO_TARGET_DIR`).
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("screenshots")
+}
+
+/// A server serving the built UI, and a browser signed in as `email`.
+pub async fn signed_in(email: &str) -> (TestServer, Browser) {
+    let server = TestServer::start_with(Backend::Sqlite, ApiSettings { web_dir: Some(web_dir()), ..Default::default() }).await;
+    let browser = Browser::start().await;
+    browser.goto(&server.url("/")).await;
+    sign_in(&browser, email, PASSWORD).await;
+    browser.wait_for("#whoami").await;
+    (server, browser)
+}
+
+pub async fn sign_in(browser: &Browser, email: &str, password: &str) {
     let field = browser.wait_for("#login-email").await;
     field.clear().await.expect("clear email");
     field.send_keys(email).await.expect("type email");
@@ -212,70 +286,8 @@ async fn sign_in(browser: &Browser, email: &str, password: &str) {
     browser.click("#login-submit").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_shows_own_tickets_and_sign_out() {
-    let web_dir = web_dir();
-    let server = TestServer::start_with(Backend::Sqlite, ApiSettings { web_dir: Some(web_dir), ..Default::default() }).await;
-    let browser = Browser::start().await;
-    let agent = &server.desk.agent;
-    assert_eq!(agent.email, "agent@desk.test");
-
-    browser.client.goto(&server.url("/")).await.expect("open the web UI");
-    browser.wait_for("#login-email").await;
-    browser.wait_for("#login-password").await;
-    assert!(!browser.is_present("#login-error").await, "an error before any attempt");
-
-    // A wrong password: an error, still signed out.
-    sign_in(&browser, &agent.email, "wrong password").await;
-    let error = browser.text("#login-error").await;
-    assert!(error.contains("wrong email or password"), "login error: {error:?}");
-    assert!(!browser.is_present("#whoami").await, "signed in with a wrong password");
-
-    // The right password (the form emptied the password field after the failure).
-    sign_in(&browser, &agent.email, PASSWORD).await;
-    assert_eq!(browser.text("#whoami").await, agent.display_name);
-    assert_eq!(agent.display_name, "agent");
-    assert!(!browser.is_present("#login-email").await, "the sign-in form stays after signing in");
-
-    // Only the tickets of the agent's inboxes: #1001 (inbox A), not #1002 (inbox B).
-    let expect_rows = |numbers: &[String]| {
-        assert!(numbers.contains(&server.desk.ticket_a.to_string()), "ticket rows {numbers:?}");
-        assert!(!numbers.contains(&server.desk.ticket_b.to_string()), "ticket rows {numbers:?}");
-    };
-    assert_eq!((server.desk.ticket_a, server.desk.ticket_b), (1001, 1002));
-    let rows = ticket_rows(&browser).await;
-    expect_rows(&rows);
-    let table = browser.text("#ticket-list").await;
-    assert!(table.contains("#1001") && table.contains("Cannot log in"), "ticket table: {table}");
-    assert!(!table.contains("#1002"), "ticket table: {table}");
-
-    // The session survives a reload.
-    let cookie = browser.client.get_named_cookie("tandem_session").await.expect("the session cookie");
-    browser.client.refresh().await.expect("reload");
-    assert_eq!(browser.text("#whoami").await, agent.display_name);
-    expect_rows(&ticket_rows(&browser).await);
-
-    // Sign out: the form is back, and the old session cookie no longer works.
-    browser.click("#logout").await;
-    browser.wait_for("#login-email").await;
-    assert!(!browser.is_present("#whoami").await, "still signed in after signing out");
-    browser.client.refresh().await.expect("reload");
-    browser.wait_for("#login-email").await;
-    assert!(!browser.is_present("#whoami").await, "signed in again after a reload");
-    let status = reqwest::Client::new()
-        .get(server.url("/api/v1/me"))
-        .header(reqwest::header::COOKIE, format!("tandem_session={}", cookie.value()))
-        .send()
-        .await
-        .expect("request")
-        .status();
-    assert_eq!(status, 401, "the signed-out session cookie still works");
-
-    browser.close().await;
-}
-
 /// `data-number` of every row of the ticket table, once the table is shown.
-async fn ticket_rows(browser: &Browser) -> Vec<String> {
+pub async fn ticket_rows(browser: &Browser) -> Vec<String> {
     let table = browser.wait_for("#ticket-list").await;
     let mut numbers = Vec::new();
     for row in table.find_all(Locator::Css(".ticket-row")).await.expect("ticket rows") {

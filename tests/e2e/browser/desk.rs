@@ -1,0 +1,153 @@
+//! Agents at work in the browser: a ticket worked end to end, and two people on one ticket.
+
+use serde_json::Value;
+
+use tandem_tests::browser::{Browser, WAIT, sign_in, signed_in};
+use tandem_tests::PASSWORD;
+
+/// The ticket as the API sees it (as the admin).
+async fn ticket(server: &tandem_tests::TestServer, number: i64) -> Value {
+    let admin = server.login(&server.desk.admin.email).await;
+    let (status, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(status, 200, "{detail}");
+    detail
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_works_a_ticket_end_to_end() {
+    let (server, browser) = signed_in("agent@desk.test").await;
+    let number = server.desk.ticket_a;
+
+    // The sidebar counts come from the server, and the list shows the ticket.
+    browser.wait_text("#view-open .count", "1").await;
+    browser.wait_text("#ticket-list", "Cannot log in").await;
+    browser.screenshot("ticket-list").await;
+
+    // Open it from the list.
+    browser.click(&format!(".ticket-row[data-number='{number}'] .subject a")).await;
+    browser.wait_text("#ticket-subject", "Cannot log in").await;
+    assert!(browser.client.current_url().await.expect("url").path().ends_with(&format!("/tickets/{number}")));
+    browser.wait_for("#conversation .message[data-kind='inbound']").await;
+
+    // Reply with the template: the variables are filled in, the text stays editable.
+    browser.select("#template-picker", &server.desk.template.id.to_string()).await;
+    let started = std::time::Instant::now();
+    let body = loop {
+        let body = browser.js("return document.querySelector('#composer-body').value").await;
+        let body = body.as_str().unwrap_or_default().to_owned();
+        if !body.is_empty() || started.elapsed() > WAIT {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(!body.is_empty() && !body.contains("{{"), "template not filled in: {body:?}");
+    browser.type_into("#composer-body", "\nThanks for waiting.").await;
+    browser.select("#send-status", "pending").await;
+    browser.click("#send").await;
+    browser.wait_text("#composer-sent", "").await;
+    browser.wait_for("#conversation .message[data-kind='reply']").await;
+
+    // A note (press n: the composer switches to notes).
+    browser.click("#ticket-subject").await;
+    browser.client.active_element().await.expect("active").send_keys("n").await.expect("key n");
+    browser.wait_for("#composer.note").await;
+    browser.type_into("#composer-body", "Checked the logs: password reset loop.").await;
+    browser.click("#send").await;
+    browser.wait_for("#conversation .message[data-kind='note']").await;
+
+    // Take it, then solve it.
+    browser.click("#assign-me").await;
+    browser.wait_gone("#assign-me").await;
+    browser.screenshot("ticket").await;
+    browser.click("#solve").await;
+    browser.wait_gone("#solve").await;
+
+    let detail = ticket(&server, number).await;
+    assert_eq!(detail["ticket"]["status"], "solved", "{detail}");
+    assert_eq!(detail["ticket"]["assignee"]["email"], "agent@desk.test");
+    let kinds: Vec<&str> = detail["messages"].as_array().expect("messages").iter().filter_map(|m| m["kind"].as_str()).collect();
+    assert!(kinds.contains(&"reply") && kinds.contains(&"note"), "{kinds:?}");
+    let reply = detail["messages"].as_array().expect("messages").iter().find(|m| m["kind"] == "reply").expect("reply");
+    assert!(reply["body_text"].as_str().unwrap_or_default().contains("Thanks for waiting."), "{reply}");
+    // The draft was cleared once sent.
+    let drafts = browser.js("return Object.keys(localStorage).filter(k => k.startsWith('tandem.draft')).length").await;
+    assert_eq!(drafts, 0, "drafts left behind");
+
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_agents_see_each_other_and_the_guard_stops_the_second_sender() {
+    let (server, first) = signed_in("agent@desk.test").await;
+    let number = server.desk.ticket_a;
+    let second = Browser::start().await;
+    second.goto(&server.url(&format!("/tickets/{number}"))).await;
+    sign_in(&second, &server.desk.supervisor.email, PASSWORD).await;
+    first.goto(&server.url(&format!("/tickets/{number}"))).await;
+
+    // Each sees the other's avatar.
+    first.wait_for(&format!("#presence .viewer[data-user='{}']", server.desk.supervisor.id)).await;
+    second.wait_for(&format!("#presence .viewer[data-user='{}']", server.desk.agent.id)).await;
+
+    // The supervisor starts typing: the agent sees it.
+    second.type_into("#composer-body", "I'll take this one: ").await;
+    first.wait_for(&format!("#presence .viewer.typing[data-user='{}']", server.desk.supervisor.id)).await;
+    first.screenshot("presence").await;
+
+    // The agent sends first.
+    first.type_into("#composer-body", "We are on it.").await;
+    first.click("#send").await;
+    first.wait_for("#conversation .message[data-kind='reply']").await;
+
+    // The supervisor is told something arrived, and sending without reading it is stopped.
+    second.wait_for("#new-activity").await;
+    second.type_into("#composer-body", "resetting your password now.").await;
+    second.click("#send").await;
+    let error = second.text("#composer-error").await;
+    assert!(!error.is_empty(), "no guard message");
+    second.wait_for("#conversation .message.fresh[data-kind='reply']").await;
+    second.screenshot("guard").await;
+    let detail = ticket(&server, number).await;
+    let replies = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "reply").count();
+    assert_eq!(replies, 1, "the second reply went out despite the guard");
+    // The draft survived; having seen the news, the supervisor can send.
+    let kept = second.js("return document.querySelector('#composer-body').value").await;
+    assert!(kept.as_str().unwrap_or_default().contains("resetting your password now."), "draft lost: {kept}");
+    second.click("#send").await;
+    second.wait_for("#composer-sent").await;
+    let detail = ticket(&server, number).await;
+    let replies = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "reply").count();
+    assert_eq!(replies, 2);
+
+    // One leaves: the other no longer sees them.
+    second.close().await;
+    first.wait_gone(&format!("#presence .viewer[data-user='{}']", server.desk.supervisor.id)).await;
+    first.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drafts_and_the_chosen_language_survive_a_reload() {
+    let (server, browser) = signed_in("agent@desk.test").await;
+    let number = server.desk.ticket_a;
+    browser.goto(&server.url(&format!("/tickets/{number}"))).await;
+    browser.type_into("#composer-body", "A long answer in progress").await;
+    browser.wait_for("#live-status.on").await;
+
+    // A reload (as after a crash) keeps the draft.
+    browser.client.refresh().await.expect("reload");
+    browser.wait_text("#ticket-subject", "Cannot log in").await;
+    let kept = browser.js("return document.querySelector('#composer-body').value").await;
+    assert_eq!(kept, "A long answer in progress");
+
+    // Russian, chosen on the profile page, persists.
+    browser.goto(&server.url("/profile")).await;
+    browser.select("#profile-language", "ru").await;
+    browser.click("#profile-save").await;
+    browser.wait_text("#profile-save", "Сохранить").await;
+    browser.client.refresh().await.expect("reload");
+    browser.wait_text("#logout", "Выйти").await;
+    let lang = browser.js("return document.documentElement.lang").await;
+    assert_eq!(lang, "ru");
+    browser.screenshot("profile-ru").await;
+    browser.close().await;
+}

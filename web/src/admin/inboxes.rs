@@ -1,0 +1,252 @@
+//! Inboxes: create, members, and the mail channel settings with "test connection".
+//!
+//! Ids: `#inbox-list` (rows `.inbox-row`), `#new-inbox-name`, `#new-inbox-address`,
+//! `#new-inbox-submit`, `#inbox-result`; per inbox `#mail-{id}` form with `.imap-host`,
+//! `.imap-port`, `.imap-user`, `.imap-password`, `.smtp-host`, `.smtp-port`, `.test-imap`,
+//! `.test-smtp`, `.test-output`; members `.member-add`.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use tandem_proto::{
+    AddMember, ConnectionTest, CreateInbox, Inbox, MailSettings, TlsMode, UpdateImap, UpdateMailSettings, UpdateSmtp, UserRef,
+};
+
+use crate::admin::outcome;
+use crate::api::{self, Method};
+use crate::directory::use_directory;
+use crate::i18n::{Msg, t, tf};
+use crate::shell::use_current;
+
+#[component]
+pub fn Inboxes() -> impl IntoView {
+    let current = use_current();
+    let directory = use_directory();
+    let inboxes = RwSignal::new(Vec::<Inbox>::new());
+    let result = RwSignal::new(None::<(bool, String)>);
+    let load = move || {
+        spawn_local(async move {
+            match api::get::<Vec<Inbox>>("/api/v1/inboxes", &[]).await {
+                Ok(list) => {
+                    directory.inboxes.set(list.clone());
+                    inboxes.set(list);
+                }
+                Err(error) => result.set(Some((false, current.explain(Msg::LoadFailed, &error)))),
+            }
+        });
+    };
+    load();
+
+    let name = RwSignal::new(String::new());
+    let address = RwSignal::new(String::new());
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = CreateInbox { name: name.get_untracked().trim().into(), address: address.get_untracked().trim().into() };
+        spawn_local(async move {
+            match api::send_json::<_, Inbox>(Method::Post, "/api/v1/inboxes", &request).await {
+                Ok(inbox) => {
+                    result.set(Some((true, tf(Msg::InboxCreated, &[("name", &inbox.name)]))));
+                    name.set(String::new());
+                    address.set(String::new());
+                    load();
+                }
+                Err(error) => result.set(Some((false, current.explain(Msg::SaveFailed, &error)))),
+            }
+        });
+    };
+
+    view! {
+        <h1>{t(Msg::Inboxes)}</h1>
+        {outcome(result, "inbox-result")}
+        <div id="inbox-list">
+            {move || inboxes.get().into_iter().map(|inbox| view! { <InboxCard inbox=inbox /> }).collect_view()}
+        </div>
+        <form class="card" on:submit=create>
+            <h2>{t(Msg::NewInbox)}</h2>
+            <label for="new-inbox-name">{t(Msg::Name)}</label>
+            <input id="new-inbox-name" type="text" required bind:value=name />
+            <label for="new-inbox-address">{t(Msg::Address)}</label>
+            <input id="new-inbox-address" type="email" required bind:value=address />
+            <button id="new-inbox-submit" type="submit">{t(Msg::Create)}</button>
+        </form>
+    }
+}
+
+#[component]
+fn InboxCard(inbox: Inbox) -> impl IntoView {
+    let current = use_current();
+    let directory = use_directory();
+    let id = inbox.id;
+    let members = RwSignal::new(Vec::<UserRef>::new());
+    let settings = RwSignal::new(None::<MailSettings>);
+    let result = RwSignal::new(None::<(bool, String)>);
+    let test_output = RwSignal::new(None::<ConnectionTest>);
+    let load_members = move || {
+        spawn_local(async move {
+            if let Ok(list) = api::get::<Vec<UserRef>>(&format!("/api/v1/inboxes/{id}/members"), &[]).await {
+                members.set(list);
+            }
+        });
+    };
+    load_members();
+    spawn_local(async move {
+        if let Ok(s) = api::get::<MailSettings>(&format!("/api/v1/inboxes/{id}/mail"), &[]).await {
+            settings.set(Some(s));
+        }
+    });
+
+    let add_member = move |ev: leptos::ev::Event| {
+        let Ok(user_id) = event_target_value(&ev).parse::<i64>() else { return };
+        spawn_local(async move {
+            match api::send_empty_json(Method::Post, &format!("/api/v1/inboxes/{id}/members"), &AddMember { user_id }).await {
+                Ok(()) => load_members(),
+                Err(error) => result.set(Some((false, current.explain(Msg::SaveFailed, &error)))),
+            }
+        });
+    };
+    let remove_member = move |user_id: i64| {
+        spawn_local(async move {
+            match api::send_empty(Method::Delete, &format!("/api/v1/inboxes/{id}/members/{user_id}")).await {
+                Ok(()) => load_members(),
+                Err(error) => result.set(Some((false, current.explain(Msg::SaveFailed, &error)))),
+            }
+        });
+    };
+    let test = move |which: &'static str| {
+        test_output.set(None);
+        spawn_local(async move {
+            match api::send_json::<_, ConnectionTest>(Method::Post, &format!("/api/v1/inboxes/{id}/mail/{which}"), &()).await {
+                Ok(out) => test_output.set(Some(out)),
+                Err(error) => result.set(Some((false, current.explain(Msg::TestFailed, &error)))),
+            }
+        });
+    };
+
+    view! {
+        <section class="card inbox-row" data-id=id>
+            <h2>{inbox.name.clone()}" "<span class="muted">{inbox.address.clone()}</span></h2>
+            {outcome(result, "inbox-card-result")}
+            <h3>{t(Msg::Members)}</h3>
+            <ul class="plain chips">
+                {move || members.get().into_iter().map(|m| {
+                    let user_id = m.id;
+                    view! { <li class="chip">{m.display_name}" "
+                        <button type="button" class="link small" aria-label=t(Msg::Remove) on:click=move |_| remove_member(user_id)>"×"</button></li> }
+                }).collect_view()}
+            </ul>
+            <label class="visually-hidden" for=format!("member-add-{id}")>{t(Msg::AddMember)}</label>
+            <select id=format!("member-add-{id}") class="member-add" on:change=add_member>
+                <option value="">{t(Msg::AddMember)}</option>
+                {move || directory.users.get().into_iter().map(|u| view! { <option value=u.id.to_string()>{u.display_name}</option> }).collect_view()}
+            </select>
+            {move || settings.get().map(|s| view! { <MailForm id=id settings=s result=result /> })}
+            <div class="row">
+                <button type="button" class="secondary small test-imap" on:click=move |_| test("test-imap")>{t(Msg::TestImap)}</button>
+                <button type="button" class="secondary small test-smtp" on:click=move |_| test("test-smtp")>{t(Msg::TestSmtp)}</button>
+            </div>
+            {move || test_output.get().map(|out| view! {
+                <div class="test-output">
+                    <p class=if out.ok { "notice" } else { "error" }>
+                        {if out.ok { t(Msg::ConnectionOk) } else { t(Msg::ConnectionFailed) }}{format!(" ({} ms)", out.duration_ms)}
+                    </p>
+                    <pre class="mono small">{out.transcript.join("\n")}</pre>
+                </div>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, String)>>) -> impl IntoView {
+    let current = use_current();
+    let imap_host = RwSignal::new(settings.imap.host.clone());
+    let imap_port = RwSignal::new(settings.imap.port.to_string());
+    let imap_tls = RwSignal::new(settings.imap.tls.as_str().to_owned());
+    let imap_user = RwSignal::new(settings.imap.user.clone());
+    let imap_password = RwSignal::new(String::new());
+    let imap_enabled = RwSignal::new(settings.imap.enabled);
+    let smtp_host = RwSignal::new(settings.smtp.host.clone());
+    let smtp_port = RwSignal::new(settings.smtp.port.to_string());
+    let smtp_tls = RwSignal::new(settings.smtp.tls.as_str().to_owned());
+    let smtp_user = RwSignal::new(settings.smtp.user.clone());
+    let smtp_password = RwSignal::new(String::new());
+    let smtp_enabled = RwSignal::new(settings.smtp.enabled);
+    let signature = RwSignal::new(settings.signature.clone());
+    let aliases = RwSignal::new(settings.aliases.join(", "));
+
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let secret = |s: RwSignal<String>| Some(s.get_untracked()).filter(|p| !p.is_empty());
+        let request = UpdateMailSettings {
+            aliases: Some(aliases.get_untracked().split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()),
+            from_name_format: None,
+            signature: Some(signature.get_untracked()),
+            imap: Some(UpdateImap {
+                enabled: Some(imap_enabled.get_untracked()),
+                host: Some(imap_host.get_untracked().trim().into()),
+                port: imap_port.get_untracked().trim().parse().ok(),
+                tls: imap_tls.get_untracked().parse::<TlsMode>().ok(),
+                user: Some(imap_user.get_untracked().trim().into()),
+                password: secret(imap_password),
+                ..UpdateImap::default()
+            }),
+            smtp: Some(UpdateSmtp {
+                enabled: Some(smtp_enabled.get_untracked()),
+                host: Some(smtp_host.get_untracked().trim().into()),
+                port: smtp_port.get_untracked().trim().parse().ok(),
+                tls: smtp_tls.get_untracked().parse::<TlsMode>().ok(),
+                user: Some(smtp_user.get_untracked().trim().into()),
+                password: secret(smtp_password),
+            }),
+        };
+        spawn_local(async move {
+            match api::send_json::<_, MailSettings>(Method::Patch, &format!("/api/v1/inboxes/{id}/mail"), &request).await {
+                Ok(_) => {
+                    imap_password.set(String::new());
+                    smtp_password.set(String::new());
+                    result.set(Some((true, t(Msg::Saved).to_owned())));
+                }
+                Err(error) => result.set(Some((false, current.explain(Msg::SaveFailed, &error)))),
+            }
+        });
+    };
+    let tls_select = |value: RwSignal<String>, class: &'static str| view! {
+        <select class=class on:change=move |ev| value.set(event_target_value(&ev))>
+            {TlsMode::ALL.iter().map(|m| view! { <option value=m.as_str() selected=m.as_str() == value.get_untracked()>{m.as_str()}</option> }).collect_view()}
+        </select>
+    };
+    let field = |label: Msg, class: &'static str, kind: &'static str, value: RwSignal<String>| view! {
+        <label>{t(label)}<input class=class type=kind bind:value=value /></label>
+    };
+    view! {
+        <form id=format!("mail-{id}") class="mail-settings" on:submit=save>
+            <fieldset>
+                <legend>"IMAP"</legend>
+                <label class="check"><input type="checkbox" class="imap-enabled" bind:checked=imap_enabled />" "{t(Msg::Enabled)}</label>
+                {field(Msg::Host, "imap-host", "text", imap_host)}
+                {field(Msg::Port, "imap-port", "number", imap_port)}
+                <label>{t(Msg::Security)}{tls_select(imap_tls, "imap-tls")}</label>
+                {field(Msg::User, "imap-user", "text", imap_user)}
+                <label>{t(Msg::Password)}
+                    <input class="imap-password" type="password" autocomplete="new-password" bind:value=imap_password
+                        placeholder=if settings.imap.password_set { t(Msg::PasswordKept) } else { "" } />
+                </label>
+            </fieldset>
+            <fieldset>
+                <legend>"SMTP"</legend>
+                <label class="check"><input type="checkbox" class="smtp-enabled" bind:checked=smtp_enabled />" "{t(Msg::Enabled)}</label>
+                {field(Msg::Host, "smtp-host", "text", smtp_host)}
+                {field(Msg::Port, "smtp-port", "number", smtp_port)}
+                <label>{t(Msg::Security)}{tls_select(smtp_tls, "smtp-tls")}</label>
+                {field(Msg::User, "smtp-user", "text", smtp_user)}
+                <label>{t(Msg::Password)}
+                    <input class="smtp-password" type="password" autocomplete="new-password" bind:value=smtp_password
+                        placeholder=if settings.smtp.password_set { t(Msg::PasswordKept) } else { "" } />
+                </label>
+            </fieldset>
+            {field(Msg::Aliases, "aliases", "text", aliases)}
+            <label>{t(Msg::Signature)}<textarea class="signature" rows="3" prop:value=move || signature.get()
+                on:input=move |ev| signature.set(event_target_value(&ev))></textarea></label>
+            <button type="submit" class="small">{t(Msg::SaveMailSettings)}</button>
+        </form>
+    }
+}

@@ -1,0 +1,10 @@
+//! The ticket list: sidebar views, the table, filters and bulk actions.
+
+mod bulk;
+mod filter;
+mod sidebar;
+mod table;
+
+pub use filter::Filter;
+pub use sidebar::Sidebar;
+pub use table::TicketList;

@@ -1,0 +1,178 @@
+//! Client-side routes: the address bar is the state of the page, so reload, back/forward and
+//! links work. The server answers every unknown path with `index.html`.
+
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+
+/// The sidebar views of the ticket list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    Unassigned,
+    Mine,
+    Open,
+    Pending,
+    Snoozed,
+    Solved,
+    Inbox(i64),
+    Team(i64),
+    /// A saved filter (its index in the user's saved filters).
+    Saved(usize),
+}
+
+impl View {
+    fn path(self) -> String {
+        match self {
+            View::Unassigned => "/views/unassigned".into(),
+            View::Mine => "/views/mine".into(),
+            View::Open => "/views/open".into(),
+            View::Pending => "/views/pending".into(),
+            View::Snoozed => "/views/snoozed".into(),
+            View::Solved => "/views/solved".into(),
+            View::Inbox(id) => format!("/views/inbox/{id}"),
+            View::Team(id) => format!("/views/team/{id}"),
+            View::Saved(index) => format!("/views/saved/{index}"),
+        }
+    }
+}
+
+/// Admin pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminPage {
+    Users,
+    Inboxes,
+    Teams,
+    Templates,
+    Plugins,
+    Plugin(i64),
+    Audit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    List(View),
+    Ticket(i64),
+    Profile,
+    Admin(AdminPage),
+    NotFound,
+}
+
+impl Route {
+    pub fn parse(path: &str) -> Route {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+        let id = |s: &str| s.parse::<i64>().ok();
+        match parts.as_slice() {
+            [] | ["views"] => Route::List(View::Open),
+            ["views", "unassigned"] => Route::List(View::Unassigned),
+            ["views", "mine"] => Route::List(View::Mine),
+            ["views", "open"] => Route::List(View::Open),
+            ["views", "pending"] => Route::List(View::Pending),
+            ["views", "snoozed"] => Route::List(View::Snoozed),
+            ["views", "solved"] => Route::List(View::Solved),
+            ["views", "inbox", n] => id(n).map_or(Route::NotFound, |n| Route::List(View::Inbox(n))),
+            ["views", "team", n] => id(n).map_or(Route::NotFound, |n| Route::List(View::Team(n))),
+            ["views", "saved", n] => n.parse().map_or(Route::NotFound, |n| Route::List(View::Saved(n))),
+            ["tickets", n] => id(n).map_or(Route::NotFound, Route::Ticket),
+            ["profile"] => Route::Profile,
+            ["admin"] | ["admin", "users"] => Route::Admin(AdminPage::Users),
+            ["admin", "inboxes"] => Route::Admin(AdminPage::Inboxes),
+            ["admin", "teams"] => Route::Admin(AdminPage::Teams),
+            ["admin", "templates"] => Route::Admin(AdminPage::Templates),
+            ["admin", "plugins"] => Route::Admin(AdminPage::Plugins),
+            ["admin", "plugins", n] => id(n).map_or(Route::NotFound, |n| Route::Admin(AdminPage::Plugin(n))),
+            ["admin", "audit"] => Route::Admin(AdminPage::Audit),
+            _ => Route::NotFound,
+        }
+    }
+
+    pub fn path(self) -> String {
+        match self {
+            Route::List(view) => view.path(),
+            Route::Ticket(n) => format!("/tickets/{n}"),
+            Route::Profile => "/profile".into(),
+            Route::Admin(AdminPage::Users) => "/admin/users".into(),
+            Route::Admin(AdminPage::Inboxes) => "/admin/inboxes".into(),
+            Route::Admin(AdminPage::Teams) => "/admin/teams".into(),
+            Route::Admin(AdminPage::Templates) => "/admin/templates".into(),
+            Route::Admin(AdminPage::Plugins) => "/admin/plugins".into(),
+            Route::Admin(AdminPage::Plugin(id)) => format!("/admin/plugins/{id}"),
+            Route::Admin(AdminPage::Audit) => "/admin/audit".into(),
+            Route::NotFound => "/".into(),
+        }
+    }
+}
+
+/// The current route, kept in step with the address bar. Provided as context by the app.
+#[derive(Debug, Clone, Copy)]
+pub struct Router {
+    pub route: RwSignal<Route>,
+}
+
+impl Router {
+    /// Reads the address bar and follows back/forward.
+    pub fn install() -> Router {
+        let route = RwSignal::new(Route::parse(&current_path()));
+        let on_pop = Closure::<dyn Fn()>::new(move || route.set(Route::parse(&current_path())));
+        if let Some(window) = web_sys::window() {
+            let _ = window.add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
+        }
+        // Lives as long as the page.
+        on_pop.forget();
+        Router { route }
+    }
+
+    pub fn go(self, route: Route) {
+        if self.route.get_untracked() == route {
+            return;
+        }
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.push_state_with_url(&JsValue::NULL, "", Some(&route.path()));
+        }
+        self.route.set(route);
+    }
+}
+
+pub fn use_router() -> Router {
+    expect_context::<Router>()
+}
+
+fn current_path() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_else(|| "/".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_round_trip() {
+        let routes = [
+            Route::List(View::Unassigned),
+            Route::List(View::Mine),
+            Route::List(View::Open),
+            Route::List(View::Pending),
+            Route::List(View::Snoozed),
+            Route::List(View::Solved),
+            Route::List(View::Inbox(3)),
+            Route::List(View::Team(4)),
+            Route::List(View::Saved(0)),
+            Route::Ticket(1001),
+            Route::Profile,
+            Route::Admin(AdminPage::Users),
+            Route::Admin(AdminPage::Inboxes),
+            Route::Admin(AdminPage::Teams),
+            Route::Admin(AdminPage::Templates),
+            Route::Admin(AdminPage::Plugins),
+            Route::Admin(AdminPage::Plugin(7)),
+            Route::Admin(AdminPage::Audit),
+        ];
+        for route in routes {
+            assert_eq!(Route::parse(&route.path()), route, "{}", route.path());
+        }
+        assert_eq!(Route::parse("/"), Route::List(View::Open));
+        assert_eq!(Route::parse("/tickets/abc"), Route::NotFound);
+        assert_eq!(Route::parse("/nowhere"), Route::NotFound);
+        assert_eq!(Route::parse("/tickets/12/"), Route::Ticket(12));
+    }
+}

@@ -1,0 +1,277 @@
+//! The conversation and the timeline, interleaved by time.
+//!
+//! Ids and classes: `#conversation`; messages `.message` with `data-id` and `data-kind`
+//! (`inbound`, `reply`, `note`, `auto_reply`, `system`), `.fresh` when shown by the guard or
+//! on request, `.message-body`, `.load-remote`, `.attachment`; events `.event` with
+//! `data-kind` (e.g. `plugin.classified`).
+
+use leptos::prelude::*;
+use serde_json::Value;
+use tandem_proto::{DeliveryState, Event, Message, MessageKind};
+
+use crate::i18n::{self, Msg, t, tf};
+use crate::ticket::TicketState;
+
+enum Item {
+    Message(Message),
+    Event(Event),
+}
+
+#[component]
+pub fn Conversation(state: TicketState) -> impl IntoView {
+    let items = move || {
+        let mut items: Vec<(chrono::DateTime<chrono::Utc>, i64, Item)> = Vec::new();
+        for message in state.shown.get() {
+            items.push((message.created_at, message.id, Item::Message(message)));
+        }
+        for event in state.events.get() {
+            // Messages speak for themselves; their `message.added` events add nothing, and
+            // bookkeeping timestamps (`first_response_at`, …) are for reports, not readers.
+            if event.kind == "message.added" || event.field.as_deref().is_some_and(|f| f.ends_with("_at")) {
+                continue;
+            }
+            items.push((event.created_at, event.id, Item::Event(event)));
+        }
+        items.sort_by_key(|(at, id, item)| (*at, matches!(item, Item::Event(_)), *id));
+        items
+    };
+    view! {
+        <div id="conversation" class="conversation">
+            {move || items().into_iter().map(|(_, _, item)| match item {
+                Item::Message(message) => {
+                    let fresh = state.fresh.with_untracked(|f| f.contains(&message.id));
+                    message_view(message, fresh).into_any()
+                }
+                Item::Event(event) => event_view(event).into_any(),
+            }).collect_view()}
+        </div>
+    }
+}
+
+fn kind_label(kind: MessageKind) -> &'static str {
+    t(match kind {
+        MessageKind::Inbound => Msg::KindInbound,
+        MessageKind::Reply => Msg::KindReply,
+        MessageKind::Note => Msg::KindNote,
+        MessageKind::AutoReply => Msg::KindAutoReply,
+        MessageKind::System => Msg::KindSystem,
+    })
+}
+
+fn delivery_label(state: DeliveryState) -> &'static str {
+    t(match state {
+        DeliveryState::Queued => Msg::DeliveryQueued,
+        DeliveryState::Sending => Msg::DeliverySending,
+        DeliveryState::Sent => Msg::DeliverySent,
+        DeliveryState::Failed => Msg::DeliveryFailed,
+    })
+}
+
+fn message_view(message: Message, fresh: bool) -> impl IntoView {
+    let id = message.id;
+    let kind = message.kind;
+    let class = format!("message {}", kind.as_str().replace('_', "-"));
+    let remote = RwSignal::new(false);
+    let quoted_open = RwSignal::new(false);
+    let has_remote = message.mail.as_ref().is_some_and(|m| m.has_remote_content);
+    let recipients = message.mail.as_ref().map(|mail| {
+        mail.to.iter().chain(mail.cc.iter()).map(|a| a.email.clone()).collect::<Vec<_>>().join(", ")
+    }).filter(|s| !s.is_empty());
+    let skipped = message.mail.as_ref().map(|m| m.skipped_parts.clone()).unwrap_or_default();
+    let forwarded = message.mail.as_ref().map(|m| m.forwarded.clone()).unwrap_or_default();
+    let folded_from = message.mail.as_ref().and_then(|m| m.folded_from);
+
+    let body = match message.body_html.clone() {
+        // Sanitised by the server (ammonia): no scripts, no handlers, remote images removed.
+        Some(html) => view! {
+            {move || if remote.get() {
+                // Remote content only in a sandboxed frame (no scripts), served with its own
+                // Content-Security-Policy; this page's own policy keeps blocking remote loads.
+                view! {
+                    <iframe class="remote-frame" sandbox="" title=t(Msg::MessageWithRemoteImages)
+                        src=format!("/api/v1/messages/{id}/html?remote=true&view=document")></iframe>
+                }.into_any()
+            } else {
+                let html = html.clone();
+                view! {
+                    <div class="message-body html" class:quoted-open=move || quoted_open.get() inner_html=html></div>
+                    <button type="button" class="link small toggle-quoted" on:click=move |_| quoted_open.update(|o| *o = !*o)>
+                        {move || t(if quoted_open.get() { Msg::HideQuoted } else { Msg::ShowQuoted })}
+                    </button>
+                }.into_any()
+            }}
+        }.into_any(),
+        None => {
+            let (visible, folded) = split_folded(&message.body_text, folded_from);
+            view! {
+                <div class="message-body text">{visible}</div>
+                {folded.map(|rest| view! {
+                    <details class="quoted">
+                        <summary>{t(Msg::ShowQuoted)}</summary>
+                        <div class="message-body text">{rest}</div>
+                    </details>
+                })}
+            }.into_any()
+        }
+    };
+
+    view! {
+        <article class=class class:fresh=fresh data-id=id data-kind=kind.as_str()>
+            <header class="message-head">
+                <strong class="author">{message.author.name.clone()}</strong>
+                <span class="badge kind">{kind_label(kind)}</span>
+                {fresh.then(|| view! { <span class="badge new">{t(Msg::New)}</span> })}
+                <time class="muted" datetime=message.created_at.to_rfc3339()>{i18n::datetime(message.created_at)}</time>
+                {message.delivery_state.map(|state| view! {
+                    <span class=format!("delivery {}", state.as_str()) title=message.delivery_error.clone().unwrap_or_default()>
+                        {delivery_label(state)}
+                    </span>
+                })}
+            </header>
+            {recipients.map(|to| view! { <p class="muted small">{tf(Msg::ToRecipients, &[("to", &to)])}</p> })}
+            {body}
+            {has_remote.then(|| view! {
+                <p class="remote-note muted small">
+                    {t(Msg::RemoteImagesBlocked)}" "
+                    <button type="button" class="link small load-remote" on:click=move |_| remote.set(true)
+                        disabled=move || remote.get()>
+                        {t(Msg::LoadRemoteImages)}
+                    </button>
+                </p>
+            })}
+            {forwarded.into_iter().map(|f| view! {
+                <details class="forwarded">
+                    <summary>{tf(Msg::ForwardedMessage, &[("subject", &f.subject)])}</summary>
+                    <div class="message-body text">{f.text}</div>
+                </details>
+            }).collect_view()}
+            {(!message.attachments.is_empty()).then(|| view! {
+                <ul class="attachments">
+                    {message.attachments.into_iter().map(|a| view! {
+                        <li>
+                            <a class="attachment" href=format!("/api/v1/attachments/{}", a.id) download=a.filename.clone()>
+                                {a.filename.clone()}
+                            </a>
+                            <span class="muted small">" "{format_size(a.size)}</span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {skipped.into_iter().map(|part| view! {
+                <p class="muted small">{tf(Msg::PartNotStored, &[("name", &part.filename), ("reason", &part.reason)])}</p>
+            }).collect_view()}
+            {message.delivery_error.filter(|_| message.delivery_state == Some(DeliveryState::Failed)).map(|e| view! {
+                <p class="error small">{e}</p>
+            })}
+        </article>
+    }
+}
+
+/// Splits a text body where quoted history begins (a byte offset from the server).
+fn split_folded(text: &str, folded_from: Option<u64>) -> (String, Option<String>) {
+    let Some(at) = folded_from.and_then(|at| usize::try_from(at).ok()) else {
+        return (text.to_owned(), None);
+    };
+    if at == 0 || at >= text.len() || !text.is_char_boundary(at) {
+        return (text.to_owned(), None);
+    }
+    let (head, tail) = text.split_at(at);
+    (head.trim_end().to_owned(), Some(tail.to_owned()))
+}
+
+fn format_size(bytes: i64) -> String {
+    if bytes < 1024 {
+        format!("{} B", i18n::number(bytes))
+    } else if bytes < 1024 * 1024 {
+        format!("{} KB", i18n::number(bytes / 1024))
+    } else {
+        format!("{} MB", i18n::number(bytes / (1024 * 1024)))
+    }
+}
+
+/// One line of the timeline: who did what, and for plugins, what they decided and why.
+fn event_view(event: Event) -> impl IntoView {
+    let summary = event_summary(&event);
+    let reason = reason_of(&event.after);
+    view! {
+        <div class="event" data-kind=event.kind.clone()>
+            <span class="event-actor">{event.actor.name.clone()}</span>" "
+            <span class="event-text">{summary}</span>
+            {reason.map(|r| view! { <span class="event-reason">" — "{r}</span> })}
+            " "<time class="muted small" datetime=event.created_at.to_rfc3339()>{i18n::datetime(event.created_at)}</time>
+        </div>
+    }
+}
+
+fn event_summary(event: &Event) -> String {
+    match (event.kind.as_str(), event.field.as_deref()) {
+        ("ticket.created", _) => t(Msg::EventCreated).to_owned(),
+        ("ticket.updated", Some(field)) => tf(
+            Msg::EventChanged,
+            &[("field", &field), ("before", &compact(&event.before)), ("after", &compact(&event.after))],
+        ),
+        ("ticket.merged", _) => tf(Msg::EventMerged, &[("detail", &compact(&event.after))]),
+        ("ticket.absorbed", _) => tf(Msg::EventAbsorbed, &[("detail", &compact(&event.after))]),
+        ("ticket.split", _) => tf(Msg::EventSplit, &[("detail", &compact(&event.after))]),
+        ("ticket.follow_up", _) => tf(Msg::EventFollowUp, &[("detail", &compact(&event.after))]),
+        ("message.bounced", _) => tf(Msg::EventBounced, &[("detail", &compact(&event.after))]),
+        (kind, _) if kind.starts_with("plugin.") => {
+            let decision = event.after.get("decision").map(compact).unwrap_or_default();
+            tf(Msg::EventPlugin, &[("kind", &kind.trim_start_matches("plugin.")), ("decision", &decision)])
+        }
+        (kind, field) => format!("{kind}{}", field.map(|f| format!(" {f}")).unwrap_or_default()),
+    }
+}
+
+fn reason_of(value: &Value) -> Option<String> {
+    value
+        .get("reason")
+        .or_else(|| value.get("decision").and_then(|d| d.get("reason")))
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+}
+
+/// A JSON value as a short phrase: strings bare, objects as `key: value` pairs.
+fn compact(value: &Value) -> String {
+    match value {
+        Value::Null => "—".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(compact).collect::<Vec<_>>().join(", "),
+        Value::Object(map) => map
+            .iter()
+            .filter(|(k, v)| !v.is_null() && k.as_str() != "reason")
+            .map(|(k, v)| match v {
+                Value::Object(_) => format!("{k}: {{{}}}", compact(v)),
+                _ => format!("{k}: {}", compact(v)),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn folding_splits_at_char_boundaries_only() {
+        assert_eq!(split_folded("hi\n> old", Some(3)), ("hi".to_owned(), Some("> old".to_owned())));
+        assert_eq!(split_folded("hi", None), ("hi".to_owned(), None));
+        assert_eq!(split_folded("hi", Some(99)), ("hi".to_owned(), None));
+        // Inside a two-byte character: not split.
+        assert_eq!(split_folded("éa", Some(1)), ("éa".to_owned(), None));
+    }
+
+    #[test]
+    fn json_values_read_as_phrases() {
+        assert_eq!(compact(&json!("open")), "open");
+        assert_eq!(compact(&json!(null)), "—");
+        assert_eq!(compact(&json!({"category": "billing", "reason": "x", "gone": null})), "category: billing");
+        assert_eq!(compact(&json!(["a", "b"])), "a, b");
+        assert_eq!(reason_of(&json!({"decision": {"reason": "keyword 'invoice'"}})).as_deref(), Some("keyword 'invoice'"));
+        assert_eq!(reason_of(&json!({"reason": ""})), None);
+    }
+}
