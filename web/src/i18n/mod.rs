@@ -169,16 +169,10 @@ mod tests {
 
     #[test]
     fn every_message_is_translated_in_every_language() {
+        // Missing keys and mismatched `{placeholders}` already fail the build (build.rs).
         for lang in Lang::ALL {
             for msg in Msg::ALL {
-                let text = lang.table()(*msg);
-                assert!(!text.trim().is_empty(), "{msg:?} is empty in {lang:?}");
-                // Placeholders must match English's, or a value would go missing.
-                let english = Lang::En.table()(*msg);
-                for placeholder in placeholders(english) {
-                    assert!(text.contains(&placeholder), "{msg:?} in {lang:?} lacks {placeholder}: {text:?}");
-                }
-                assert_eq!(placeholders(text).len(), placeholders(english).len(), "{msg:?} in {lang:?}: {text:?}");
+                assert!(!lang.table()(*msg).trim().is_empty(), "{msg:?} is empty in {lang:?}");
             }
         }
     }
@@ -211,22 +205,5 @@ mod tests {
     fn placeholders_are_filled() {
         assert_eq!(fill("{n} of {total}", &[("n", &3), ("total", &"10")]), "3 of 10");
         assert_eq!(fill("no placeholder", &[("n", &1)]), "no placeholder");
-    }
-
-    fn placeholders(text: &str) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find('{') {
-            if rest[start..].starts_with("{{") {
-                let end = rest[start..].find("}}").map_or(rest.len(), |e| start + e + 2);
-                rest = &rest[end..];
-                continue;
-            }
-            let Some(len) = rest[start..].find('}') else { break };
-            found.push(rest[start..start + len + 1].to_owned());
-            rest = &rest[start + len + 1..];
-        }
-        found.sort();
-        found
     }
 }
