@@ -93,11 +93,14 @@ fn message_view(message: Message, fresh: bool) -> impl IntoView {
                 }.into_any()
             } else {
                 let html = html.clone();
+                let has_quote = html.contains("<blockquote");
                 view! {
                     <div class="message-body html" class:quoted-open=move || quoted_open.get() inner_html=html></div>
-                    <button type="button" class="link small toggle-quoted" on:click=move |_| quoted_open.update(|o| *o = !*o)>
-                        {move || t(if quoted_open.get() { Msg::HideQuoted } else { Msg::ShowQuoted })}
-                    </button>
+                    {has_quote.then(|| view! {
+                        <button type="button" class="link small toggle-quoted" on:click=move |_| quoted_open.update(|o| *o = !*o)>
+                            {move || t(if quoted_open.get() { Msg::HideQuoted } else { Msg::ShowQuoted })}
+                        </button>
+                    })}
                 }.into_any()
             }}
         }.into_any(),

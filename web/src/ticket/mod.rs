@@ -142,12 +142,13 @@ pub fn TicketPage(number: i64) -> impl IntoView {
     live.viewing(Some(number));
     on_cleanup(move || live.viewing(None));
 
-    // Live: reload when this ticket changes or the socket came back.
-    let start = (live.changed.with_untracked(|c| c.get(&number).copied()), live.resync.get_untracked());
+    // Live: reload when this ticket changes or the socket came back (not when other tickets
+    // change: `changed` holds every ticket's newest event).
     let reload = load.clone();
+    let watched = Memo::new(move |_| (live.changed.with(|c| c.get(&number).copied()), live.resync.get()));
+    let start = watched.get_untracked();
     Effect::new(move |_| {
-        let now = (live.changed.with(|c| c.get(&number).copied()), live.resync.get());
-        if now != start {
+        if watched.get() != start {
             reload(false);
         }
     });
