@@ -8,6 +8,7 @@ mod admin;
 mod desk;
 mod hostile;
 
+use serde_json::json;
 use tandem_api::ApiSettings;
 use tandem_store::testing::Backend;
 use tandem_tests::{PASSWORD, TestServer};
@@ -100,6 +101,16 @@ async fn each_role_signs_in_and_gets_its_own_ui() {
             browser.goto(&server.url("/admin/users")).await;
             browser.wait_for(&format!(".user-row[data-email='{}']", server.desk.observer.email)).await;
             browser.screenshot("admin-users").await;
+            // Skills are edited in the list (routing uses them).
+            let skills = format!("#user-skills-{}", server.desk.agent.id);
+            let field = browser.wait_for(&skills).await;
+            field.clear().await.expect("clear skills");
+            field.send_keys("billing, ru\n").await.expect("type skills");
+            browser.click("#user-list thead").await;
+            browser.wait_for("#user-result").await;
+            let admin = server.login(&user.email).await;
+            let (_, agent) = admin.get(&format!("/api/v1/users/{}", server.desk.agent.id)).await;
+            assert_eq!(agent["skills"], json!(["billing", "ru"]), "{agent}");
         }
         browser.click("#logout").await;
         browser.wait_for("#login-email").await;

@@ -81,8 +81,10 @@ pub fn Users() -> impl IntoView {
                 <th scope="col">{t(Msg::Name)}</th>
                 <th scope="col">{t(Msg::Email)}</th>
                 <th scope="col">{t(Msg::Role)}</th>
+                <th scope="col">{t(Msg::Skills)}</th>
                 <th scope="col">{t(Msg::Availability)}</th>
                 <th scope="col">{t(Msg::State)}</th>
+                <th scope="col">{t(Msg::Password)}</th>
             </tr></thead>
             <tbody>
                 {move || users.get().into_iter().map(|user| {
@@ -102,12 +104,31 @@ pub fn Users() -> impl IntoView {
                                     {Role::ALL.iter().map(|r| view! { <option value=r.as_str() selected=*r == user.role>{labels::role(*r)}</option> }).collect_view()}
                                 </select>
                             </td>
+                            <td>
+                                <label class="visually-hidden" for=format!("user-skills-{id}")>{t(Msg::Skills)}</label>
+                                <input id=format!("user-skills-{id}") class="user-skills short" type="text" value=user.skills.join(", ")
+                                    on:change=move |ev| {
+                                        let skills = event_target_value(&ev).split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+                                        update(id, UpdateUser { skills: Some(skills), ..UpdateUser::default() });
+                                    } />
+                            </td>
                             <td>{labels::availability(user.availability)}</td>
                             <td>
                                 <button type="button" class="secondary small user-disable"
                                     on:click=move |_| update(id, UpdateUser { disabled: Some(!disabled), ..UpdateUser::default() })>
                                     {t(if disabled { Msg::Enable } else { Msg::Disable })}
                                 </button>
+                            </td>
+                            <td>
+                                <label class="visually-hidden" for=format!("user-password-{id}")>{t(Msg::NewPassword)}</label>
+                                <input id=format!("user-password-{id}") class="user-password short" type="password" autocomplete="new-password"
+                                    placeholder=t(Msg::SetNewPassword)
+                                    on:change=move |ev| {
+                                        let password = event_target_value(&ev);
+                                        if !password.is_empty() {
+                                            update(id, UpdateUser { password: Some(password), ..UpdateUser::default() });
+                                        }
+                                    } />
                             </td>
                         </tr>
                     }
