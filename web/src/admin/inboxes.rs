@@ -155,95 +155,129 @@ fn InboxCard(inbox: Inbox) -> impl IntoView {
     }
 }
 
+/// The connection fields IMAP and SMTP share, as signals for the form.
+#[derive(Debug, Clone, Copy)]
+struct ServerFields {
+    enabled: RwSignal<bool>,
+    host: RwSignal<String>,
+    port: RwSignal<String>,
+    tls: RwSignal<String>,
+    user: RwSignal<String>,
+    /// Write-only: empty keeps the stored password.
+    password: RwSignal<String>,
+    password_set: bool,
+}
+
+impl ServerFields {
+    fn new(enabled: bool, host: &str, port: u16, tls: TlsMode, user: &str, password_set: bool) -> ServerFields {
+        ServerFields {
+            enabled: RwSignal::new(enabled),
+            host: RwSignal::new(host.to_owned()),
+            port: RwSignal::new(port.to_string()),
+            tls: RwSignal::new(tls.as_str().to_owned()),
+            user: RwSignal::new(user.to_owned()),
+            password: RwSignal::new(String::new()),
+            password_set,
+        }
+    }
+
+    fn host(self) -> Option<String> {
+        Some(self.host.get_untracked().trim().into())
+    }
+
+    fn port(self) -> Option<u16> {
+        self.port.get_untracked().trim().parse().ok()
+    }
+
+    fn tls(self) -> Option<TlsMode> {
+        self.tls.get_untracked().parse().ok()
+    }
+
+    fn user(self) -> Option<String> {
+        Some(self.user.get_untracked().trim().into())
+    }
+
+    fn password(self) -> Option<String> {
+        Some(self.password.get_untracked()).filter(|p| !p.is_empty())
+    }
+
+    /// The fieldset; `prefix` (`imap`, `smtp`) names the fields' classes.
+    fn view(self, legend: &'static str, prefix: &'static str) -> impl IntoView {
+        let class = move |name: &str| format!("{prefix}-{name}");
+        let field = move |label: Msg, name: &str, kind: &'static str, value: RwSignal<String>| view! {
+            <label>{t(label)}<input class=class(name) type=kind bind:value=value /></label>
+        };
+        let tls = self.tls;
+        view! {
+            <fieldset>
+                <legend>{legend}</legend>
+                <label class="check"><input type="checkbox" class=class("enabled") bind:checked=self.enabled />" "{t(Msg::Enabled)}</label>
+                {field(Msg::Host, "host", "text", self.host)}
+                {field(Msg::Port, "port", "number", self.port)}
+                <label>{t(Msg::Security)}
+                    <select class=class("tls") on:change=move |ev| tls.set(event_target_value(&ev))>
+                        {TlsMode::ALL.iter().map(|m| view! { <option value=m.as_str() selected=m.as_str() == tls.get_untracked()>{m.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                {field(Msg::User, "user", "text", self.user)}
+                <label>{t(Msg::Password)}
+                    <input class=class("password") type="password" autocomplete="new-password" bind:value=self.password
+                        placeholder=if self.password_set { t(Msg::PasswordKept) } else { "" } />
+                </label>
+            </fieldset>
+        }
+    }
+}
+
 #[component]
 fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, String)>>) -> impl IntoView {
     let current = use_current();
-    let imap_host = RwSignal::new(settings.imap.host.clone());
-    let imap_port = RwSignal::new(settings.imap.port.to_string());
-    let imap_tls = RwSignal::new(settings.imap.tls.as_str().to_owned());
-    let imap_user = RwSignal::new(settings.imap.user.clone());
-    let imap_password = RwSignal::new(String::new());
-    let imap_enabled = RwSignal::new(settings.imap.enabled);
-    let smtp_host = RwSignal::new(settings.smtp.host.clone());
-    let smtp_port = RwSignal::new(settings.smtp.port.to_string());
-    let smtp_tls = RwSignal::new(settings.smtp.tls.as_str().to_owned());
-    let smtp_user = RwSignal::new(settings.smtp.user.clone());
-    let smtp_password = RwSignal::new(String::new());
-    let smtp_enabled = RwSignal::new(settings.smtp.enabled);
+    let (i, m) = (&settings.imap, &settings.smtp);
+    let imap = ServerFields::new(i.enabled, &i.host, i.port, i.tls, &i.user, i.password_set);
+    let smtp = ServerFields::new(m.enabled, &m.host, m.port, m.tls, &m.user, m.password_set);
     let signature = RwSignal::new(settings.signature.clone());
     let aliases = RwSignal::new(settings.aliases.join(", "));
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let secret = |s: RwSignal<String>| Some(s.get_untracked()).filter(|p| !p.is_empty());
         let request = UpdateMailSettings {
             aliases: Some(aliases.get_untracked().split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()),
             from_name_format: None,
             signature: Some(signature.get_untracked()),
             imap: Some(UpdateImap {
-                enabled: Some(imap_enabled.get_untracked()),
-                host: Some(imap_host.get_untracked().trim().into()),
-                port: imap_port.get_untracked().trim().parse().ok(),
-                tls: imap_tls.get_untracked().parse::<TlsMode>().ok(),
-                user: Some(imap_user.get_untracked().trim().into()),
-                password: secret(imap_password),
+                enabled: Some(imap.enabled.get_untracked()),
+                host: imap.host(),
+                port: imap.port(),
+                tls: imap.tls(),
+                user: imap.user(),
+                password: imap.password(),
                 ..UpdateImap::default()
             }),
             smtp: Some(UpdateSmtp {
-                enabled: Some(smtp_enabled.get_untracked()),
-                host: Some(smtp_host.get_untracked().trim().into()),
-                port: smtp_port.get_untracked().trim().parse().ok(),
-                tls: smtp_tls.get_untracked().parse::<TlsMode>().ok(),
-                user: Some(smtp_user.get_untracked().trim().into()),
-                password: secret(smtp_password),
+                enabled: Some(smtp.enabled.get_untracked()),
+                host: smtp.host(),
+                port: smtp.port(),
+                tls: smtp.tls(),
+                user: smtp.user(),
+                password: smtp.password(),
             }),
         };
         spawn_local(async move {
             match api::send_json::<_, MailSettings>(Method::Patch, &format!("/api/v1/inboxes/{id}/mail"), &request).await {
                 Ok(_) => {
-                    imap_password.set(String::new());
-                    smtp_password.set(String::new());
+                    imap.password.set(String::new());
+                    smtp.password.set(String::new());
                     result.set(Some((true, t(Msg::Saved).to_owned())));
                 }
                 Err(error) => result.set(Some((false, current.explain(Msg::SaveFailed, &error)))),
             }
         });
     };
-    let tls_select = |value: RwSignal<String>, class: &'static str| view! {
-        <select class=class on:change=move |ev| value.set(event_target_value(&ev))>
-            {TlsMode::ALL.iter().map(|m| view! { <option value=m.as_str() selected=m.as_str() == value.get_untracked()>{m.as_str()}</option> }).collect_view()}
-        </select>
-    };
-    let field = |label: Msg, class: &'static str, kind: &'static str, value: RwSignal<String>| view! {
-        <label>{t(label)}<input class=class type=kind bind:value=value /></label>
-    };
     view! {
         <form id=format!("mail-{id}") class="mail-settings" on:submit=save>
-            <fieldset>
-                <legend>"IMAP"</legend>
-                <label class="check"><input type="checkbox" class="imap-enabled" bind:checked=imap_enabled />" "{t(Msg::Enabled)}</label>
-                {field(Msg::Host, "imap-host", "text", imap_host)}
-                {field(Msg::Port, "imap-port", "number", imap_port)}
-                <label>{t(Msg::Security)}{tls_select(imap_tls, "imap-tls")}</label>
-                {field(Msg::User, "imap-user", "text", imap_user)}
-                <label>{t(Msg::Password)}
-                    <input class="imap-password" type="password" autocomplete="new-password" bind:value=imap_password
-                        placeholder=if settings.imap.password_set { t(Msg::PasswordKept) } else { "" } />
-                </label>
-            </fieldset>
-            <fieldset>
-                <legend>"SMTP"</legend>
-                <label class="check"><input type="checkbox" class="smtp-enabled" bind:checked=smtp_enabled />" "{t(Msg::Enabled)}</label>
-                {field(Msg::Host, "smtp-host", "text", smtp_host)}
-                {field(Msg::Port, "smtp-port", "number", smtp_port)}
-                <label>{t(Msg::Security)}{tls_select(smtp_tls, "smtp-tls")}</label>
-                {field(Msg::User, "smtp-user", "text", smtp_user)}
-                <label>{t(Msg::Password)}
-                    <input class="smtp-password" type="password" autocomplete="new-password" bind:value=smtp_password
-                        placeholder=if settings.smtp.password_set { t(Msg::PasswordKept) } else { "" } />
-                </label>
-            </fieldset>
-            {field(Msg::Aliases, "aliases", "text", aliases)}
+            {imap.view("IMAP", "imap")}
+            {smtp.view("SMTP", "smtp")}
+            <label>{t(Msg::Aliases)}<input class="aliases" type="text" bind:value=aliases /></label>
             <label>{t(Msg::Signature)}<textarea class="signature" rows="3" prop:value=move || signature.get()
                 on:input=move |ev| signature.set(event_target_value(&ev))></textarea></label>
             <button type="submit" class="small">{t(Msg::SaveMailSettings)}</button>
