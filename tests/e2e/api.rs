@@ -229,7 +229,52 @@ async fn attachments_download_safely(backend: Backend) {
     assert_eq!(response.bytes().await.expect("bytes").as_ref(), b"\x89PNG fake");
 }
 
+async fn search(api: &tandem_tests::Api, q: &str) -> (u16, Value) {
+    let response = api.request(Method::GET, "/api/v1/search").query(&[("q", q)]).send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn search_over_http(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let sup = server.token_for(&server.desk.supervisor).await;
+    let inbox = server.desk.inbox_a.id;
+    let ticket = json!({
+        "inbox_id": inbox, "subject": "Zwrot pieniędzy za zamówienie 4711",
+        "body_text": "Dzień dobry, proszę o zwrot pieniędzy.", "contact": { "email": "ewa@transpol.pl", "name": "Ewa Nowak" }
+    });
+    let (s, created) = sup.post("/api/v1/tickets", &ticket).await;
+    assert_eq!(s, 201, "{created}");
+    let number = created["ticket"]["number"].as_i64().expect("number");
+
+    let (s, found) = search(&sup, "ZAMOWIENIE from:transpol.pl").await;
+    assert_eq!(s, 200, "{found}");
+    assert_eq!(found["total"], 1);
+    let hit = &found["hits"][0];
+    assert_eq!(hit["ticket"]["number"], number);
+    assert!(hit["subject"].as_array().expect("pieces").iter().any(|p| p["hit"] == true && p["text"] == "zamówienie"), "{hit}");
+    let (s, found) = search(&sup, "zwrotu prosze").await;
+    assert_eq!((s, found["hits"][0]["ticket"]["number"].as_i64()), (200, Some(number)), "{found}");
+    assert!(found["hits"][0]["excerpt"]["pieces"].as_array().is_some_and(|p| p.iter().any(|p| p["hit"] == true)), "{found}");
+
+    // Another inbox's agent finds nothing; a bad filter is a 422 naming the problem; no
+    // credentials is a 401; a missing `q` a 400.
+    let agent_b = server.token_for(&server.desk.agent_b).await;
+    let (s, found) = search(&agent_b, "zamowienie").await;
+    assert_eq!((s, found["total"].as_u64()), (200, Some(0)), "{found}");
+    let (s, b) = search(&sup, "status:someday").await;
+    assert_error(s, &b, 422, "validation");
+    assert!(b["error"]["message"].as_str().is_some_and(|m| m.contains("status:someday")), "{b}");
+    let (s, b) = search(&server.anonymous(), "zamowienie").await;
+    assert_error(s, &b, 401, "unauthenticated");
+    let (s, b) = sup.get("/api/v1/search").await;
+    assert!(s == 400 || s == 422, "{s} {b}");
+    let (s, b) = search(&sup, &"x".repeat(600)).await;
+    assert_error(s, &b, 422, "validation");
+}
+
 backend_tests! {
+    search_over_http,
     sessions_use_safe_cookies,
     bad_input_gets_clear_4xx_never_500,
     send_guard_over_http,

@@ -111,6 +111,7 @@ fn rows() -> Vec<Row> {
         fixed("GET /api/v1/tickets", SIGNED_IN),
         // Each caller counts among the tickets they may see (live.rs checks the numbers).
         fixed("GET /api/v1/tickets/counts", SIGNED_IN),
+        row("GET /api/v1/search", |_| "/api/v1/search?q=login%20status:new,open".into(), none, Prep::Nothing, SIGNED_IN),
         row("POST /api/v1/tickets", |_| "/api/v1/tickets".into(),
             |c| Some(json!({ "inbox_id": c.inbox_a, "subject": "Matrix", "body_text": "Hello", "contact": { "email": "matrix@customer.test" } })),
             Prep::Nothing, [401, 403, 422, 201, 201, 201]),

@@ -19,6 +19,7 @@ mod live;
 mod login;
 mod profile;
 mod route;
+mod search;
 mod shell;
 mod shortcuts;
 mod storage;

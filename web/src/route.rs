@@ -51,6 +51,8 @@ pub enum AdminPage {
 pub enum Route {
     List(View),
     Ticket(i64),
+    /// Full-text search; the query is [`Router::query`] (`/search?q=…`).
+    Search,
     Profile,
     Admin(AdminPage),
     NotFound,
@@ -72,6 +74,7 @@ impl Route {
             ["views", "team", n] => id(n).map_or(Route::NotFound, |n| Route::List(View::Team(n))),
             ["views", "saved", n] => n.parse().map_or(Route::NotFound, |n| Route::List(View::Saved(n))),
             ["tickets", n] => id(n).map_or(Route::NotFound, Route::Ticket),
+            ["search"] => Route::Search,
             ["profile"] => Route::Profile,
             ["admin"] | ["admin", "users"] => Route::Admin(AdminPage::Users),
             ["admin", "inboxes"] => Route::Admin(AdminPage::Inboxes),
@@ -88,6 +91,7 @@ impl Route {
         match self {
             Route::List(view) => view.path(),
             Route::Ticket(n) => format!("/tickets/{n}"),
+            Route::Search => "/search".into(),
             Route::Profile => "/profile".into(),
             Route::Admin(AdminPage::Users) => "/admin/users".into(),
             Route::Admin(AdminPage::Inboxes) => "/admin/inboxes".into(),
@@ -105,19 +109,38 @@ impl Route {
 #[derive(Debug, Clone, Copy)]
 pub struct Router {
     pub route: RwSignal<Route>,
+    /// The search query of [`Route::Search`] (the `q` of the address).
+    pub query: RwSignal<String>,
 }
 
 impl Router {
     /// Reads the address bar and follows back/forward.
     pub fn install() -> Router {
         let route = RwSignal::new(Route::parse(&current_path()));
-        let on_pop = Closure::<dyn Fn()>::new(move || route.set(Route::parse(&current_path())));
+        let query = RwSignal::new(current_query());
+        let on_pop = Closure::<dyn Fn()>::new(move || {
+            query.set(current_query());
+            route.set(Route::parse(&current_path()));
+        });
         if let Some(window) = web_sys::window() {
             let _ = window.add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
         }
         // Lives as long as the page.
         on_pop.forget();
-        Router { route }
+        Router { route, query }
+    }
+
+    /// Shows the search page for `q` (a new history entry, so Back returns to the list).
+    pub fn search(self, q: &str) {
+        if self.route.get_untracked() == Route::Search && self.query.get_untracked() == q {
+            return;
+        }
+        let url = format!("/search?q={}", String::from(js_sys::encode_uri_component(q)));
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ = history.push_state_with_url(&JsValue::NULL, "", Some(&url));
+        }
+        self.query.set(q.to_owned());
+        self.route.set(Route::Search);
     }
 
     pub fn go(self, route: Route) {
@@ -133,6 +156,24 @@ impl Router {
 
 pub fn use_router() -> Router {
     expect_context::<Router>()
+}
+
+/// `q` of the address's query string, decoded.
+fn current_query() -> String {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    query_param(&search, "q")
+}
+
+/// The value of `name` in a query string (`?a=1&q=x%20y`); `+` is a space, as in forms.
+pub fn query_param(search: &str, name: &str) -> String {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .and_then(|(_, value)| js_sys::decode_uri_component(&value.replace('+', " ")).ok())
+        .map(String::from)
+        .unwrap_or_default()
 }
 
 fn current_path() -> String {
@@ -158,6 +199,7 @@ mod tests {
             Route::List(View::Team(4)),
             Route::List(View::Saved(0)),
             Route::Ticket(1001),
+            Route::Search,
             Route::Profile,
             Route::Admin(AdminPage::Users),
             Route::Admin(AdminPage::Inboxes),

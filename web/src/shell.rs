@@ -142,6 +142,7 @@ pub fn SignedIn(
                 {move || match router.route.get() {
                     Route::List(view) => view! { <TicketList view=view /> }.into_any(),
                     Route::Ticket(number) => view! { <TicketPage number=number /> }.into_any(),
+                    Route::Search => view! { <crate::search::SearchPage /> }.into_any(),
                     Route::Profile => view! { <ProfilePage /> }.into_any(),
                     Route::Admin(page) if current.is_admin() => view! { <AdminPage page=page /> }.into_any(),
                     Route::Admin(_) => view! {

@@ -42,6 +42,9 @@ Commands:
                   FETCH), and arrival → ticket latency with IDLE (see BENCHMARKS.md)
   bench-web       build the web UI, then measure it in headless Chromium: bundle size,
                   first paint and time to render 50 tickets (see BENCHMARKS.md)
+  bench-search    full-text search over 1,000,000 messages from gen_mail.py: query p50/p99
+                  on SQLite FTS5 and PostgreSQL, index size (see BENCHMARKS.md); set
+                  TANDEM_BENCH_SEARCH_MESSAGES for another size
   fuzz [SECONDS]  fuzz the mail parser (parse, thread, sanitise) with cargo-fuzz on nightly
                   for SECONDS (default 30), seeded with the real-mail fixtures
   help            show this text
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         "bench-plugins" => plugins::bench(&root()).map(|()| ExitCode::SUCCESS),
         "bench-mail" => bench_mail(&root()).map(|()| ExitCode::SUCCESS),
         "bench-web" => bench_web(&root()).map(|()| ExitCode::SUCCESS),
+        "bench-search" => bench_search(&root()).map(|()| ExitCode::SUCCESS),
         "fuzz" => {
             let seconds = rest.first().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()).unwrap_or(30);
             fuzz::fuzz(&root(), seconds).map(|()| ExitCode::SUCCESS)
@@ -105,6 +109,14 @@ fn bench_mail(root: &Path) -> Result<(), String> {
     deps::ensure_apt(&["dovecot-imapd", "python3-aiosmtpd", "python3"])?;
     plugins::build_all(root)?;
     util::run(cargo(root).args(["bench", "-p", "tandem-tests", "--bench", "mail_intake"]))
+}
+
+/// `./x bench-search`: the search benchmark (`tests/benches/search.rs`) on SQLite and a
+/// throwaway PostgreSQL.
+fn bench_search(root: &Path) -> Result<(), String> {
+    deps::ensure_apt(&["postgresql", "python3"])?;
+    let pg = pg::PgCluster::start()?;
+    util::run(cargo(root).args(["bench", "-p", "tandem-tests", "--bench", "search"]).env("TANDEM_TEST_PG_URL", &pg.url))
 }
 
 /// `./x bench-web`: the web UI benchmark (`tests/benches/web_ui.rs`).

@@ -10,6 +10,7 @@
 //! - [`html`]: sanitising HTML bodies (ammonia) so they are safe to show.
 //! - [`template`]: canned responses rendered with MiniJinja.
 //! - [`validate`]: normalisation of emails, tags, names and texts.
+//! - [`search`]: the search query language, text folding and stemming, highlighting.
 //! - [`clock`]: the injected clock.
 
 pub mod actor;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod guard;
 pub mod html;
 pub mod policy;
+pub mod search;
 pub mod template;
 pub mod ticket;
 pub mod validate;

@@ -13,6 +13,7 @@ mod live;
 mod mail;
 mod page;
 mod plugins;
+mod search;
 mod templates;
 mod tickets;
 
@@ -24,6 +25,7 @@ pub use live::*;
 pub use mail::*;
 pub use page::*;
 pub use plugins::*;
+pub use search::*;
 pub use templates::*;
 pub use tickets::*;
 

@@ -134,6 +134,7 @@ impl Store {
         if let Some(name) = input.name {
             let name = validate::text("name", &name, validate::MAX_NAME_CHARS)?;
             tx.tx.execute_raw(self.db.stmt("UPDATE contacts SET name = ?, updated_at = ? WHERE id = ?", vec![name.clone().into(), now.into(), id.into()])).await?;
+            crate::search::index::index_contact_tickets(&self.db, &tx.tx, id).await?;
             record(&self.db, &tx.tx, &Who::user(actor), now, NewEvent {
                 ticket_id: None, kind: "contact.updated", field: Some("name"),
                 before: json!({ "id": id, "value": before.name }), after: json!({ "id": id, "value": name }),

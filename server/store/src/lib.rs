@@ -21,6 +21,7 @@ pub mod mail;
 mod migration;
 pub mod plugins;
 mod rows;
+mod search;
 pub mod seed;
 mod templates;
 #[cfg(feature = "testing")]
@@ -41,6 +42,7 @@ pub use error::{Result, StoreError};
 pub use directory::Group;
 pub use events::EventFilter;
 pub use live::{LiveEventPage, LiveTicketEvent};
+pub use search::RANK_WINDOW;
 pub use tickets::{AssigneeFilter, BulkOutcome, TicketFilter};
 
 /// Who acts in an operation: a signed-in user, or the system itself (CLI, demo seeding).
@@ -61,7 +63,9 @@ impl Store {
         let db = Db::connect(database_url, max_connections).await?;
         migration::Migrator::up(db.connection(), None).await?;
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
-        Ok(Store { db, blobs, clock })
+        let store = Store { db, blobs, clock };
+        store.ensure_search_index().await?;
+        Ok(store)
     }
 
     /// Applies pending migrations without opening the blob store (`tandem migrate`).

@@ -491,6 +491,12 @@ pub async fn bulk_seed(store: &Store, spec: BulkSpec) -> Result<BulkReport> {
         insert_rows(store, conn, &tags_insert, tag_rows, per_statement, max_params, &mut report.statements).await?;
         insert_rows(store, conn, &messages_insert, message_rows, per_statement, max_params, &mut report.statements).await?;
         insert_rows(store, conn, &events_insert, event_rows, per_statement, max_params, &mut report.statements).await?;
+        // The search index follows in the same transaction, like every other ticket write.
+        let mut written: Vec<i64> = ids.values().copied().collect();
+        written.sort_unstable();
+        for chunk in written.chunks(500) {
+            crate::search::index::index_tickets(db, conn, chunk).await?;
+        }
 
         done += batch;
         if done == spec.tickets {

@@ -7,6 +7,7 @@
 mod admin;
 mod desk;
 mod hostile;
+mod search;
 
 use serde_json::json;
 use tandem_api::ApiSettings;

@@ -143,11 +143,14 @@ pub fn TicketList(view: View) -> impl IntoView {
     });
 
     let on_search_key = move |ev: leptos::ev::KeyboardEvent| {
-        // `#1234` + Enter opens that ticket even when it is not in this view.
+        // `#1234` + Enter opens that ticket even when it is not in this view; other text +
+        // Enter searches every ticket (the search page).
         if ev.key() == "Enter" {
             let text = search.get_untracked();
             if let Ok(number) = text.trim().trim_start_matches('#').parse::<i64>() {
                 open(number);
+            } else if !text.trim().is_empty() {
+                router.search(text.trim());
             }
         }
     };

@@ -6,6 +6,7 @@ pub mod directory;
 pub mod live;
 pub mod mail;
 pub mod plugins;
+pub mod search;
 pub mod session;
 pub mod templates;
 pub mod tickets;
@@ -49,6 +50,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::revoke_token))
         .routes(routes!(tickets::list, tickets::create))
         .routes(routes!(tickets::counts))
+        .routes(routes!(search::search))
         .routes(routes!(tickets::get, tickets::update))
         .routes(routes!(tickets::reply))
         .routes(routes!(tickets::note))

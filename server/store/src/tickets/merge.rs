@@ -149,6 +149,7 @@ impl Store {
         tx.tx
             .execute_raw(self.db.stmt("UPDATE messages SET ticket_id = ?, ticket_version = 1 WHERE id = ?", vec![new_id.into(), input.message_id.into()]))
             .await?;
+        crate::search::index_ticket(&self.db, &tx.tx, new_id).await?;
         // The old ticket's conversation changed: bump its version so open composers notice.
         save_state(&self.db, &tx.tx, row.id, row.version, &row.state()?, at, false).await?;
         let who = Who::user(actor);

@@ -78,6 +78,7 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
     )
     .await?;
     let id = row.map(|r| r.id).ok_or(StoreError::NotFound("message"))?;
+    crate::search::index_ticket(db, conn, m.ticket_id).await?;
     if m.delivery_state == Some(DeliveryState::Queued) {
         // Outbound mail enters the outbox in the same transaction as the message.
         crate::mail::outbox::enqueue(db, conn, id, m.ticket_id, at).await?;
@@ -123,6 +124,7 @@ pub(crate) async fn insert_ticket<C: ConnectionTrait>(db: &Db, conn: &C, at: i64
     .await?;
     let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
     write_tags(db, conn, ticket_id, t.tags).await?;
+    crate::search::index_ticket(db, conn, ticket_id).await?;
     Ok(ticket_id)
 }
 
@@ -164,6 +166,7 @@ pub(crate) async fn save_state<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, o
     if tags_changed {
         write_tags(db, conn, id, &s.tags).await?;
     }
+    crate::search::index_ticket(db, conn, id).await?;
     Ok(old_version + 1)
 }
 
