@@ -11,8 +11,9 @@
 //!    SQLite database is kept under `target/bench-search/` and reused by later runs.
 //! 3. Queries: single words and phrases in English, French, Polish and Russian, alone and with
 //!    filters, each as an agent who sees one of the two inboxes and as an admin who sees both;
-//!    20 warm-up runs, then 200 timed runs of `Store::search` (ranking, visibility, the page of
-//!    25 hits and their highlighting; no HTTP). p50 / p99 per query; goal p99 ≤ 30 ms on SQLite.
+//!    20 warm-up runs, then 200 timed runs (`TANDEM_BENCH_SEARCH_RUNS`) of `Store::search`
+//!    (ranking, visibility, the page of 25 hits and their highlighting; no HTTP). p50 / p99
+//!    per query; goal p99 ≤ 30 ms on SQLite.
 //! 4. Index size: the FTS5 tables (SQLite) / the table, its TOAST and the GIN index (PostgreSQL).
 //!
 //! `TANDEM_BENCH_SEARCH_BACKENDS=sqlite,postgres` (default both; PostgreSQL needs
@@ -35,8 +36,11 @@ use tandem_store::{Group, Store, testing::Backend};
 use tandem_tests::machine;
 
 const GOAL_P99: Duration = Duration::from_millis(30);
-const WARMUP: usize = 20;
-const RUNS: usize = 200;
+/// Runs per query and actor (`TANDEM_BENCH_SEARCH_RUNS`, default 200), after a tenth as many
+/// warm-up runs.
+fn runs() -> usize {
+    std::env::var("TANDEM_BENCH_SEARCH_RUNS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(200)
+}
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Record {
@@ -340,12 +344,12 @@ async fn measure(name: &str, store: &Store, desk: &Desk, messages: usize) -> Jso
         for (who, actor) in [("agent (1 inbox)", &desk.agent), ("admin (2 inboxes)", &desk.admin)] {
             let params = proto::SearchParams { q: (*q).into(), offset: None, limit: Some(25) };
             let mut first = None;
-            for _ in 0..WARMUP {
+            for _ in 0..runs().div_ceil(10) {
                 first = Some(store.search(actor, &params).await.expect("search"));
             }
             let results = first.expect("ran");
-            let mut times = Vec::with_capacity(RUNS);
-            for _ in 0..RUNS {
+            let mut times = Vec::with_capacity(runs());
+            for _ in 0..runs() {
                 let t = Instant::now();
                 let r = store.search(actor, &params).await.expect("search");
                 times.push(t.elapsed());

@@ -2,6 +2,7 @@
 
 mod api;
 mod browser;
+mod csat;
 mod live;
 mod mail;
 mod mail_corpus;

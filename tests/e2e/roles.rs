@@ -111,6 +111,9 @@ fn rows() -> Vec<Row> {
         fixed("GET /api/v1/tickets", SIGNED_IN),
         // Each caller counts among the tickets they may see (live.rs checks the numbers).
         fixed("GET /api/v1/tickets/counts", SIGNED_IN),
+        // Satisfaction links are public; a made-up token is refused alike for everyone.
+        fixed("GET /api/v1/csat/{token}", [404; 6]),
+        row("POST /api/v1/csat/{token}", |_| "/api/v1/csat/{token}".into(), |_| Some(json!({ "rating": "good" })), Prep::Nothing, [404; 6]),
         row("GET /api/v1/search", |_| "/api/v1/search?q=login%20status:new,open".into(), none, Prep::Nothing, SIGNED_IN),
         row("POST /api/v1/tickets", |_| "/api/v1/tickets".into(),
             |c| Some(json!({ "inbox_id": c.inbox_a, "subject": "Matrix", "body_text": "Hello", "contact": { "email": "matrix@customer.test" } })),

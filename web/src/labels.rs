@@ -1,6 +1,6 @@
 //! Human labels for wire enums, in the user's language.
 
-use tandem_proto::{Availability, Priority, Role, TicketStatus};
+use tandem_proto::{Availability, CsatRating, Priority, Role, TicketStatus};
 
 use crate::i18n::{Msg, t};
 
@@ -45,6 +45,14 @@ pub fn availability(availability: Availability) -> &'static str {
 /// `#1001`.
 pub fn ticket_number(number: i64) -> String {
     format!("#{number}")
+}
+
+pub fn csat(rating: CsatRating) -> &'static str {
+    t(match rating {
+        CsatRating::Good => Msg::CsatGood,
+        CsatRating::Okay => Msg::CsatOkay,
+        CsatRating::Bad => Msg::CsatBad,
+    })
 }
 
 #[cfg(test)]

@@ -19,6 +19,11 @@ fn cleaner() -> &'static Builder<'static> {
 }
 
 /// Returns safe HTML, or `None` when nothing visible remains.
+/// `text` escaped for HTML text and attribute values (ammonia's `clean_text`).
+pub fn escape(text: &str) -> String {
+    ammonia::clean_text(text)
+}
+
 pub fn sanitize(html: &str) -> Option<String> {
     let clean = cleaner().clean(html).to_string();
     if clean.trim().is_empty() { None } else { Some(clean) }

@@ -11,10 +11,12 @@
 //! - [`template`]: canned responses rendered with MiniJinja.
 //! - [`validate`]: normalisation of emails, tags, names and texts.
 //! - [`search`]: the search query language, text folding and stemming, highlighting.
+//! - [`csat`]: signed customer-satisfaction links.
 //! - [`clock`]: the injected clock.
 
 pub mod actor;
 pub mod clock;
+pub mod csat;
 pub mod error;
 pub mod guard;
 pub mod html;

@@ -103,6 +103,15 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// A customer's rating of a solved ticket.
+    CsatRating {
+        Good => "good",
+        Okay => "okay",
+        Bad => "bad",
+    }
+}
+
+wire_enum! {
     Availability {
         Online => "online",
         Away => "away",

@@ -5,6 +5,7 @@
 //! typo in an integration fails loudly instead of being ignored.
 
 mod auth;
+mod csat;
 mod directory;
 #[macro_use]
 mod enums;
@@ -18,6 +19,7 @@ mod templates;
 mod tickets;
 
 pub use auth::*;
+pub use csat::*;
 pub use directory::*;
 pub use enums::*;
 pub use error::*;

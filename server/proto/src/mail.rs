@@ -87,6 +87,9 @@ pub struct MailSettings {
     pub from_name_format: String,
     /// Appended to agent replies.
     pub signature: String,
+    /// A reply that solves a ticket carries a satisfaction link (`{public_url}/csat/{token}`).
+    #[serde(default)]
+    pub csat_enabled: bool,
     pub imap: ImapSettings,
     pub smtp: SmtpSettings,
 }
@@ -128,6 +131,7 @@ pub struct UpdateMailSettings {
     pub aliases: Option<Vec<String>>,
     pub from_name_format: Option<String>,
     pub signature: Option<String>,
+    pub csat_enabled: Option<bool>,
     pub imap: Option<UpdateImap>,
     pub smtp: Option<UpdateSmtp>,
 }

@@ -43,6 +43,9 @@ pub struct TicketDetail {
     pub ticket: Ticket,
     pub messages: Vec<Message>,
     pub events: Vec<Event>,
+    /// The customer's rating, given through the link in the reply that solved the ticket.
+    #[serde(default)]
+    pub satisfaction: Option<crate::Satisfaction>,
 }
 
 /// Who wrote a message or did an event.

@@ -17,6 +17,9 @@ use crate::{auth::SessionCache, error::Result};
 
 /// Rows a query may hand over before its reader takes any: more than the largest page (200 + 1).
 const ROW_BUFFER: usize = 256;
+/// How much of an SQLite database file each connection maps into memory: SQLite's default
+/// compile-time maximum (2 GiB less 64 KiB); a larger file is read beyond it as usual.
+const MMAP_BYTES: u64 = 0x7fff_0000;
 
 /// The database plus what the two backends need to behave alike.
 #[derive(Debug, Clone)]
@@ -57,6 +60,10 @@ impl Db {
                 // Rows travel from the connection's worker thread through a bounded channel;
                 // with sqlx's 50 a full page (limit + 1 rows) stalled the worker once per query.
                 .row_buffer_size(ROW_BUFFER)
+                // Reads through a memory map instead of a `pread` per page: the search window
+                // reads a thousand scattered index rows (BENCHMARKS.md, search). Address space
+                // only: the pages are the OS page cache's.
+                .pragma("mmap_size", MMAP_BYTES.to_string())
         });
         let conn = Database::connect(options).await?;
         let write_lock = match conn.get_database_backend() {

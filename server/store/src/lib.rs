@@ -12,6 +12,7 @@ mod auth;
 pub mod automation;
 mod blob;
 mod contacts;
+mod csat;
 mod db;
 mod directory;
 mod error;
@@ -54,6 +55,10 @@ pub struct Store {
     db: Db,
     blobs: BlobStore,
     clock: Arc<dyn Clock>,
+    /// Where customers reach this deployment (satisfaction links).
+    public_url: Arc<str>,
+    /// Signs satisfaction links; the secret is read from the database on first use.
+    csat: Arc<std::sync::OnceLock<tandem_domain::csat::Signer>>,
 }
 
 impl Store {
@@ -63,7 +68,7 @@ impl Store {
         let db = Db::connect(database_url, max_connections).await?;
         migration::Migrator::up(db.connection(), None).await?;
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
-        let store = Store { db, blobs, clock };
+        let store = Store { db, blobs, clock, public_url: Arc::from("http://127.0.0.1:8080"), csat: Arc::default() };
         store.ensure_search_index().await?;
         Ok(store)
     }
@@ -75,6 +80,12 @@ impl Store {
         let names = pending.iter().map(|m| m.name().to_owned()).collect();
         migration::Migrator::up(db.connection(), None).await?;
         Ok(names)
+    }
+
+    /// Sets the address customers reach this deployment at (`http://127.0.0.1:8080` by default).
+    pub fn with_public_url(mut self, url: &str) -> Store {
+        self.public_url = Arc::from(url.trim_end_matches('/'));
+        self
     }
 
     pub fn db(&self) -> &Db {

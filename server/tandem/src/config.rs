@@ -37,6 +37,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub secure_cookies: bool,
+    /// The address customers reach Tandem at (satisfaction links in mail), without a trailing `/`.
+    pub public_url: Option<String>,
     pub max_body_bytes: usize,
     pub max_raw_message_bytes: usize,
     pub max_attachment_bytes: usize,
@@ -56,6 +58,7 @@ impl Default for Config {
             log_format: if std::io::stderr().is_terminal() { LogFormat::Human } else { LogFormat::Json },
             log_level: "info".to_owned(),
             secure_cookies: false,
+            public_url: None,
             max_body_bytes: 2 * 1024 * 1024,
             max_raw_message_bytes: 64 * 1024 * 1024,
             max_attachment_bytes: 25 * 1024 * 1024,
@@ -116,6 +119,7 @@ const KEYS: &[(&str, &str)] = &[
     ("log_format", "TANDEM_LOG_FORMAT"),
     ("log_level", "TANDEM_LOG"),
     ("secure_cookies", "TANDEM_SECURE_COOKIES"),
+    ("public_url", "TANDEM_PUBLIC_URL"),
     ("max_body_bytes", "TANDEM_MAX_BODY_BYTES"),
     ("max_raw_message_bytes", "TANDEM_MAX_RAW_MESSAGE_BYTES"),
     ("max_attachment_bytes", "TANDEM_MAX_ATTACHMENT_BYTES"),
@@ -125,6 +129,11 @@ const KEYS: &[(&str, &str)] = &[
 ];
 
 impl Config {
+    /// The public address: `public_url`, else the listening address.
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// Reads `path` (or `./tandem.toml` if present) and the environment.
     pub fn load(path: Option<&Path>) -> Result<Config, Vec<String>> {
         let (text, name) = match path {
@@ -184,6 +193,13 @@ impl Config {
                     }
                     "log_level" => config.log_level = source.string()?,
                     "secure_cookies" => config.secure_cookies = source.boolean()?,
+                    "public_url" => {
+                        let s = source.string()?;
+                        if !(s.starts_with("http://") || s.starts_with("https://")) {
+                            return Err(format!("{}: use http://HOST or https://HOST", source.name));
+                        }
+                        config.public_url = Some(s.trim_end_matches('/').to_owned());
+                    }
                     "max_body_bytes" => {
                         let n = source.integer()?;
                         if !(1024..=1024 * 1024 * 1024).contains(&n) {

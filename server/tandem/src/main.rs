@@ -82,9 +82,10 @@ fn plugin_compile(cache_dir: &std::path::Path) -> ExitCode {
 
 async fn open(config: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
-    Store::open(&config.database_url(), &config.data_dir, Arc::new(SystemClock))
+    let store = Store::open(&config.database_url(), &config.data_dir, Arc::new(SystemClock))
         .await
-        .with_context(|| format!("opening the database {}", config.redacted_database_url()))
+        .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
+    Ok(store.with_public_url(&config.public_url()))
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {

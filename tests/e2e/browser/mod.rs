@@ -5,6 +5,7 @@
 //! (after building the UI and installing Chromium). Without them the test fails: it never skips.
 
 mod admin;
+mod csat;
 mod desk;
 mod hostile;
 mod search;

@@ -236,6 +236,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
     let imap = ServerFields::new(i.enabled, &i.host, i.port, i.tls, &i.user, i.password_set);
     let smtp = ServerFields::new(m.enabled, &m.host, m.port, m.tls, &m.user, m.password_set);
     let signature = RwSignal::new(settings.signature.clone());
+    let csat = RwSignal::new(settings.csat_enabled);
     let aliases = RwSignal::new(settings.aliases.join(", "));
 
     let save = move |ev: leptos::ev::SubmitEvent| {
@@ -244,6 +245,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
             aliases: Some(aliases.get_untracked().split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()),
             from_name_format: None,
             signature: Some(signature.get_untracked()),
+            csat_enabled: Some(csat.get_untracked()),
             imap: Some(UpdateImap {
                 enabled: Some(imap.enabled.get_untracked()),
                 host: imap.host(),
@@ -280,6 +282,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
             <label>{t(Msg::Aliases)}<input class="aliases" type="text" bind:value=aliases /></label>
             <label>{t(Msg::Signature)}<textarea class="signature" rows="3" prop:value=move || signature.get()
                 on:input=move |ev| signature.set(event_target_value(&ev))></textarea></label>
+            <label class="check"><input class="csat-enabled" type="checkbox" bind:checked=csat />{t(Msg::AskForRating)}</label>
             <button type="submit" class="small">{t(Msg::SaveMailSettings)}</button>
         </form>
     }

@@ -41,6 +41,8 @@ pub struct TicketState {
     /// Ids of messages to mark as new (they were shown because of the guard or on request).
     pub fresh: RwSignal<BTreeSet<i64>>,
     pub events: RwSignal<Vec<tandem_proto::Event>>,
+    /// The customer's rating, if they gave one.
+    pub satisfaction: RwSignal<Option<tandem_proto::Satisfaction>>,
 }
 
 impl TicketState {
@@ -95,6 +97,7 @@ pub fn TicketPage(number: i64) -> impl IntoView {
         waiting: RwSignal::new(Vec::new()),
         fresh: RwSignal::new(BTreeSet::new()),
         events: RwSignal::new(Vec::new()),
+        satisfaction: RwSignal::new(None),
     };
     let error = RwSignal::new(None::<String>);
     let path = format!("/api/v1/tickets/{number}");
@@ -130,6 +133,7 @@ pub fn TicketPage(number: i64) -> impl IntoView {
                             state.waiting.set(waiting);
                         }
                         state.events.set(detail.events);
+                        state.satisfaction.set(detail.satisfaction);
                         state.ticket.set(Some(detail.ticket));
                     }
                     Err(failure) => error.set(Some(current.explain(Msg::LoadTicketFailed, &failure))),

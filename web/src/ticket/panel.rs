@@ -172,6 +172,13 @@ pub fn SidePanel(state: TicketState) -> impl IntoView {
                         </button>
                     })}
                 </section>
+                {move || state.satisfaction.get().map(|s| view! {
+                    <section id="satisfaction" class=format!("csat csat-{}", s.rating.as_str())>
+                        <h2>{t(Msg::CustomerRating)}</h2>
+                        <p><strong>{labels::csat(s.rating)}</strong>" "<span class="muted">{crate::i18n::datetime(s.rated_at)}</span></p>
+                        {s.comment.map(|c| view! { <blockquote class="csat-comment">{c}</blockquote> })}
+                    </section>
+                })}
                 <section>
                     <h2>{t(Msg::OtherTickets)}</h2>
                     <ul id="contact-tickets" class="plain">

@@ -2,6 +2,7 @@
 //! document at `/api/v1/openapi.json` is generated from the same list the router serves.
 
 pub mod contacts;
+pub mod csat;
 pub mod directory;
 pub mod live;
 pub mod mail;
@@ -89,6 +90,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(mail::intake_raw))
         .routes(routes!(mail::message_html))
         .routes(routes!(live::live))
+        .routes(routes!(csat::get, csat::rate))
         .split_for_parts()
 }
 
@@ -112,6 +114,8 @@ pub fn operational() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::metrics_endpoint))
+        // The customer's satisfaction page: public, the signed token is the credential.
+        .route("/csat/{token}", get(csat::page_get).post(csat::page_post))
 }
 
 /// Serves the OpenAPI document.

@@ -21,6 +21,7 @@ struct SettingsRow {
     aliases: String,
     from_name_format: String,
     signature: String,
+    csat_enabled: bool,
     imap_enabled: Option<bool>,
     imap_host: Option<String>,
     imap_port: Option<i64>,
@@ -38,7 +39,7 @@ struct SettingsRow {
     smtp_password: Option<String>,
 }
 
-const SETTINGS_SELECT: &str = "SELECT i.id, i.address, i.aliases, i.from_name_format, i.signature, c.imap_enabled, c.imap_host, \
+const SETTINGS_SELECT: &str = "SELECT i.id, i.address, i.aliases, i.from_name_format, i.signature, i.csat_enabled, c.imap_enabled, c.imap_host, \
     c.imap_port, c.imap_tls, c.imap_user, c.imap_password, c.imap_folders, c.imap_after_import, c.imap_move_to, c.smtp_enabled, \
     c.smtp_host, c.smtp_port, c.smtp_tls, c.smtp_user, c.smtp_password FROM inboxes i LEFT JOIN inbox_channels c ON c.inbox_id = i.id";
 
@@ -144,6 +145,7 @@ impl SettingsRow {
             aliases: parse_json("inboxes", "aliases", &self.aliases)?,
             from_name_format: self.from_name_format,
             signature: self.signature,
+            csat_enabled: self.csat_enabled,
             imap: proto::ImapSettings {
                 enabled: self.imap_enabled.unwrap_or(false),
                 host: self.imap_host.unwrap_or_default(),
@@ -204,6 +206,9 @@ impl Store {
             }
             next.signature = s.replace("\r\n", "\n");
         }
+        if let Some(on) = input.csat_enabled {
+            next.csat_enabled = on;
+        }
         let (mut imap_password, mut smtp_password): (Option<Option<String>>, Option<Option<String>>) = (None, None);
         if let Some(u) = &input.imap {
             let i = &mut next.imap;
@@ -240,8 +245,15 @@ impl Store {
             return Err(StoreError::validation("port", "port 0 is not a port"));
         }
         tx.tx.execute_raw(self.db.stmt(
-            "UPDATE inboxes SET aliases = ?, from_name_format = ?, signature = ?, updated_at = ? WHERE id = ?",
-            vec![to_json(&next.aliases).into(), next.from_name_format.clone().into(), next.signature.clone().into(), now.into(), inbox_id.into()],
+            "UPDATE inboxes SET aliases = ?, from_name_format = ?, signature = ?, csat_enabled = ?, updated_at = ? WHERE id = ?",
+            vec![
+                to_json(&next.aliases).into(),
+                next.from_name_format.clone().into(),
+                next.signature.clone().into(),
+                next.csat_enabled.into(),
+                now.into(),
+                inbox_id.into(),
+            ],
         )).await?;
         let upsert = "INSERT INTO inbox_channels (inbox_id, imap_enabled, imap_host, imap_port, imap_tls, imap_user, imap_folders, \
             imap_after_import, imap_move_to, smtp_enabled, smtp_host, smtp_port, smtp_tls, smtp_user, updated_at) \

@@ -8,11 +8,13 @@
 //! A search runs in three steps, in two queries:
 //!
 //! 1. The index alone finds the newest [`RANK_WINDOW`] documents matching the words and the
-//!    facets (the inboxes the actor may see, and every filter), and ranks them by relevance
-//!    (FTS5 `bm25`, PostgreSQL `ts_rank`: subject and tags weigh most, then people, then
-//!    message text, then stems); only the requested page leaves the database. Ranking every
-//!    match of a common word among a million messages costs 100–300 ms; ranking the newest
-//!    thousand a few, and a helpdesk search is nearly always after recent tickets.
+//!    facets (the inboxes the actor may see, and every filter); they are ranked by where the
+//!    words are (`tandem_domain::search::rank`: subject, then tags, then people, then message
+//!    text; ties to the newest). Ranking every match of a common word among a million
+//!    messages costs 100–300 ms; ranking the newest thousand a few, and a helpdesk search is
+//!    nearly always after recent tickets. Engine scores (bm25, ts_rank) are not used: their
+//!    document frequencies walk every posting list of the query, the inbox facet's included,
+//!    which cost ~100 ms per search at a million messages (measured; BENCHMARKS.md).
 //! 2. The page's tickets are loaded with the SQL of visibility and of every filter again, so
 //!    a document out of step with its ticket, or two values folding to the same facet, could
 //!    hide a hit but never show a ticket the actor may not see.
@@ -27,7 +29,7 @@ use std::collections::HashMap;
 use sea_orm::{FromQueryResult, Value};
 use tandem_domain::{
     Actor,
-    search::{AssigneeRef, FromRef, Matcher, SearchQuery},
+    search::{AssigneeRef, FromRef, Matcher, SearchQuery, rank},
 };
 use tandem_proto as proto;
 
@@ -53,12 +55,13 @@ const EXCERPT_CHARS: usize = 200;
 /// message still ranks, it just shows no excerpt (and a search stays fast).
 const EXCERPT_SCAN_CHARS: usize = 64 * 1024;
 
+/// A matching document of the ranking window, with the fields ranking looks at.
 #[derive(Debug, FromQueryResult)]
-struct Scored {
+struct Candidate {
     id: i64,
-    #[allow(dead_code)] // ordered by in SQL, read for debugging
-    score: f64,
-    total: i64,
+    subject: String,
+    tags: String,
+    people: String,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -101,7 +104,7 @@ impl Store {
         }
         let conditions = self.conditions(actor, &query).await?;
         let index_query = IndexQuery { query: &query, facets: conditions.facets.clone() };
-        let (page, total) = self.rank(&index_query, offset, limit).await?;
+        let (page, total) = self.rank(&query, &index_query, offset, limit).await?;
         let next = offset + page.len();
         let hits = self.hits(actor, &query, &conditions, &page).await?;
         Ok(proto::SearchResults {
@@ -191,22 +194,23 @@ impl Store {
 
     /// One page of the newest matches, ranked best first, and how many matches were ranked.
     /// Only the index is read here: visibility and filters are facets of the documents (and
-    /// [`Store::hits`] checks the page against the tickets themselves).
-    async fn rank(&self, index_query: &IndexQuery<'_>, offset: usize, limit: u32) -> Result<(Vec<i64>, usize)> {
-        let (window, params): (String, Vec<Value>) = if self.db.is_postgres() {
+    /// [`Store::hits`] checks the page against the tickets themselves). The ranking itself is
+    /// `tandem_domain::search::rank`, on the short fields the window query returns.
+    async fn rank(&self, query: &SearchQuery, index_query: &IndexQuery<'_>, offset: usize, limit: u32) -> Result<(Vec<i64>, usize)> {
+        let (sql, params): (String, Vec<Value>) = if self.db.is_postgres() {
             let (text, facets) = index_query.tsqueries();
             match text {
                 Some(text) => (
                     format!(
-                        "SELECT s.ticket_id AS id, ts_rank(s.document, to_tsquery('simple', ?))::float8 AS score FROM search_index s \
+                        "SELECT s.ticket_id AS id, s.subject, s.tags, s.people FROM search_index s \
                          WHERE s.document @@ to_tsquery('simple', ?) AND s.facet_terms @@ to_tsquery('simple', ?) \
                          ORDER BY s.ticket_id DESC LIMIT {RANK_WINDOW}"
                     ),
-                    vec![text.clone().into(), text.into(), facets.into()],
+                    vec![text.into(), facets.into()],
                 ),
                 None => (
                     format!(
-                        "SELECT s.ticket_id AS id, 0.0::float8 AS score FROM search_index s \
+                        "SELECT s.ticket_id AS id, s.subject, s.tags, s.people FROM search_index s \
                          WHERE s.facet_terms @@ to_tsquery('simple', ?) ORDER BY s.ticket_id DESC LIMIT {RANK_WINDOW}"
                     ),
                     vec![facets.into()],
@@ -215,26 +219,20 @@ impl Store {
         } else {
             (
                 format!(
-                    "SELECT rowid AS id, -bm25(search_index, 10.0, 1.0, 4.0, 6.0, 0.3, 0.0) AS score FROM search_index \
-                     WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
+                    "SELECT rowid AS id, subject, tags, people FROM search_index WHERE search_index MATCH ? \
+                     ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
                 ),
                 vec![index_query.fts5().into()],
             )
         };
-        let sql = format!("SELECT id, score, COUNT(*) OVER () AS total FROM ({window}) w ORDER BY score DESC, id DESC LIMIT {limit} OFFSET {offset}");
-        let rows: Vec<Scored> = query_all(self.db.connection(), self.db.stmt(&sql, params)).await?;
-        match rows.first() {
-            Some(first) => {
-                let total = first.total as usize;
-                Ok((rows.into_iter().map(|r| r.id).collect(), total))
-            }
-            // Past the end: the total still matters to the caller.
-            None if offset > 0 => Ok((Vec::new(), Box::pin(self.rank(index_query, 0, 1)).await?.1)),
-            None => Ok((Vec::new(), 0)),
-        }
+        let window: Vec<Candidate> = query_all(self.db.connection(), self.db.stmt(&sql, params)).await?;
+        let total = window.len();
+        let mut scored: Vec<(u32, i64)> = window.into_iter().map(|c| (rank::score(query, &c.subject, &c.tags, &c.people), c.id)).collect();
+        // Best first; among equals the newest.
+        scored.sort_unstable_by(|a, b| b.cmp(a));
+        Ok((scored.into_iter().skip(offset).take(limit as usize).map(|(_, id)| id).collect(), total))
     }
 
-    /// The tickets of a page, in order, with their matches marked.
     /// The page is checked against the tickets themselves (visibility, every filter, not
     /// merged): a document out of step with its ticket could hide a hit, never show a
     /// ticket the actor may not see.
@@ -243,7 +241,11 @@ impl Store {
             return Ok(Vec::new());
         }
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-        let sql = format!("{TICKET_SELECT} WHERE t.id IN ({list}) AND t.merged_into IS NULL{}{}", visible_clause(actor, "t"), c.sql);
+        // SQLite without statistics would rather walk an inbox's index (half the tickets)
+        // than look up 25 ids: `NOT INDEXED` leaves it the primary key only (measured: 86 ms
+        // against under 1 ms at 800,000 tickets).
+        let select = if self.db.is_postgres() { TICKET_SELECT.to_owned() } else { TICKET_SELECT.replacen("FROM tickets t ", "FROM tickets t NOT INDEXED ", 1) };
+        let sql = format!("{select} WHERE t.id IN ({list}) AND t.merged_into IS NULL{}{}", visible_clause(actor, "t"), c.sql);
         let rows: Vec<TicketRow> = query_all(self.db.connection(), self.db.stmt(&sql, c.params.clone())).await?;
         let list = rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>().join(", ");
         if list.is_empty() {

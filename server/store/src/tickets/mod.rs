@@ -170,6 +170,7 @@ impl Store {
         let conn = self.db.connection();
         let row = load_ticket(&self.db, conn, number, false).await?;
         authorize_ticket(actor, &row, Action::ViewTicket { inbox_id: row.inbox_id })?;
+        let id = row.id;
         let messages = messages_of(&self.db, conn, row.id, None).await?;
         let events: Vec<EventRow> =
             query_all(conn, self.db.stmt(&format!("{EVENT_SELECT} WHERE e.ticket_id = ? ORDER BY e.id"), vec![row.id.into()])).await?;
@@ -177,6 +178,7 @@ impl Store {
             ticket: row.into_proto()?,
             messages,
             events: events.into_iter().map(EventRow::into_proto).collect::<Result<Vec<_>>>()?,
+            satisfaction: crate::csat::satisfaction_of(&self.db, conn, id).await?,
         })
     }
 

@@ -354,6 +354,10 @@ impl Store {
         }
         let now = self.clock.now();
         let at = to_micros(now);
+        // A reply that solves the ticket may ask for a rating: the signer (which may have to
+        // store its secret first) is ready before the transaction starts.
+        let solving = kind == MessageKind::Reply && input.set_status == Some(proto::TicketStatus::Solved);
+        let signer = if solving { Some(self.csat_signer().await?) } else { None };
         let tx = self.db.write().await?;
         let row = load_ticket(&self.db, &tx.tx, number, true).await?;
         authorize_ticket(actor, &row, Action::WorkTicket { inbox_id: row.inbox_id })?;
@@ -379,6 +383,16 @@ impl Store {
         } else {
             (None, None, vec![], None)
         };
+        // A reply that solves the ticket asks for a rating, if the inbox wants that.
+        let mut body_text = body_text;
+        let mut body_html = clean_html(input.body_html);
+        if let Some(signer) = signer.filter(|_| state.status == proto::TicketStatus::Solved)
+            && self.csat_enabled(&tx.tx, row.inbox_id).await?
+        {
+            let invitation = tandem_domain::csat::invitation(state.language.as_deref(), &self.csat_link(&signer, row.id));
+            body_text = format!("{}\n\n{invitation}", body_text.trim_end());
+            body_html = body_html.map(|html| format!("{html}<p>{}</p>", html::escape(&invitation)));
+        }
         let new_version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
         let who = Who::user(actor);
         let id = insert_message(&self.db, &tx.tx, at, NewMessage {
@@ -386,7 +400,7 @@ impl Store {
             kind,
             author: &who,
             body_text,
-            body_html: clean_html(input.body_html),
+            body_html,
             message_id,
             in_reply_to,
             references,
