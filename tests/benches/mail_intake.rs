@@ -22,7 +22,7 @@ use tandem_channel::ChannelSettings;
 use tandem_proto::TlsMode;
 use tandem_store::{mail::ImapAccount, testing::Backend};
 use tandem_tests::{
-    TestServer, machine,
+    TestServer, machine, percentile,
     mailserver::{MAIL_PASSWORD, MailServers},
 };
 
@@ -40,11 +40,6 @@ fn generate(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
     let mut files: Vec<PathBuf> = std::fs::read_dir(out.path().join("mail")).expect("out").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
     files.sort();
     (out, files)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 async fn intake_count(server: &TestServer, inbox: i64) -> i64 {

@@ -33,7 +33,7 @@ use serde_json::{Value as Json, json};
 use tandem_domain::{Actor, SystemClock};
 use tandem_proto::{self as proto, Role};
 use tandem_store::{Group, Store, testing::Backend};
-use tandem_tests::machine;
+use tandem_tests::{machine, percentile};
 
 const GOAL_P99: Duration = Duration::from_millis(30);
 /// Runs per query and actor (`TANDEM_BENCH_SEARCH_RUNS`, default 200), after a tenth as many
@@ -288,11 +288,6 @@ async fn user_id(store: &Store, email: &str) -> i64 {
 
 async fn actor(store: &Store, id: i64) -> Actor {
     store.actor_by_id(id).await.expect("actor").expect("active")
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 const QUERIES: &[&str] = &[

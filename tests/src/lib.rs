@@ -205,6 +205,13 @@ impl Api {
     }
 }
 
+/// The value at quantile `p` (0.0–1.0, nearest rank) of a sorted, non-empty sample: the
+/// benchmarks' p50 and p99.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
 /// The machine a benchmark ran on, for its report: CPU model and core count.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
