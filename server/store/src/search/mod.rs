@@ -199,23 +199,22 @@ impl Store {
     async fn rank(&self, query: &SearchQuery, index_query: &IndexQuery<'_>, offset: usize, limit: u32) -> Result<(Vec<i64>, usize)> {
         let (sql, params): (String, Vec<Value>) = if self.db.is_postgres() {
             let (text, facets) = index_query.tsqueries();
-            match text {
-                Some(text) => (
-                    format!(
-                        "SELECT s.ticket_id AS id, s.subject, s.tags, s.people FROM search_index s \
-                         WHERE s.document @@ to_tsquery('simple', ?) AND s.facet_terms @@ to_tsquery('simple', ?) \
-                         ORDER BY s.ticket_id DESC LIMIT {RANK_WINDOW}"
-                    ),
-                    vec![text.into(), facets.into()],
-                ),
-                None => (
-                    format!(
-                        "SELECT s.ticket_id AS id, s.subject, s.tags, s.people FROM search_index s \
-                         WHERE s.facet_terms @@ to_tsquery('simple', ?) ORDER BY s.ticket_id DESC LIMIT {RANK_WINDOW}"
-                    ),
-                    vec![facets.into()],
-                ),
+            let mut conditions = Vec::new();
+            let mut params: Vec<Value> = Vec::new();
+            if let Some(text) = text {
+                conditions.push("s.document @@ to_tsquery('simple', ?)");
+                params.push(text.into());
             }
+            conditions.push("s.facet_terms @@ to_tsquery('simple', ?)");
+            params.push(facets.into());
+            (
+                format!(
+                    "SELECT s.ticket_id AS id, s.subject, s.tags, s.people FROM search_index s \
+                     WHERE {} ORDER BY s.ticket_id DESC LIMIT {RANK_WINDOW}",
+                    conditions.join(" AND ")
+                ),
+                params,
+            )
         } else {
             (
                 format!(
