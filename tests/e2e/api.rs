@@ -273,7 +273,68 @@ async fn search_over_http(backend: Backend) {
     assert_error(s, &b, 422, "validation");
 }
 
+async fn sla_over_http(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.token_for(&server.desk.admin).await;
+    let agent = server.token_for(&server.desk.agent).await;
+    let calendar = json!({ "name": "Paris", "time_zone": "Europe/Paris", "hours": [
+        { "day": "mon", "open": "08:00", "close": "12:00" }, { "day": "mon", "open": "13:00", "close": "18:00" },
+        { "day": "tue", "open": "08:00", "close": "18:00" }], "holidays": ["2026-12-25"] });
+    let (s, created) = admin.post("/api/v1/sla/calendars", &calendar).await;
+    assert_eq!(s, 201, "{created}");
+    let overlapping = json!({ "name": "Bad", "time_zone": "Europe/Paris", "hours": [
+        { "day": "mon", "open": "08:00", "close": "12:00" }, { "day": "mon", "open": "11:00", "close": "18:00" }] });
+    let (s, b) = admin.post("/api/v1/sla/calendars", &overlapping).await;
+    assert_error(s, &b, 422, "validation");
+    let (s, b) = admin.post("/api/v1/sla/policies", &json!({ "name": "No targets" })).await;
+    assert_error(s, &b, 422, "validation");
+    let (s, b) = admin.post("/api/v1/sla/policies", &json!({ "name": "Typo", "first_respons_minutes": 5 })).await;
+    assert!(s == 400 || s == 422, "{s} {b}");
+    let policy = json!({ "name": "Support 2h", "inbox_id": server.desk.inbox_a.id, "first_response_minutes": 120,
+        "warn_before_minutes": 15, "escalation": { "notify": true, "raise_priority": true } });
+    let (s, saved) = admin.post("/api/v1/sla/policies", &policy).await;
+    assert_eq!(s, 201, "{saved}");
+    let (s, b) = agent.post("/api/v1/sla/policies", &policy).await;
+    assert_error(s, &b, 403, "forbidden");
+
+    // The desk's ticket A (created at the test clock's start) owes a first response in 2 h.
+    let path = format!("/api/v1/tickets/{}", server.desk.ticket_a);
+    let (_, ticket) = agent.get(&path).await;
+    assert_eq!(ticket["ticket"]["sla"]["policy_name"], "Support 2h", "{ticket}");
+    assert_eq!(ticket["ticket"]["sla"]["state"], "on_track");
+    server.clock.advance(chrono::Duration::hours(3));
+    let (_, list) = agent.get("/api/v1/tickets?sla=breached").await;
+    let numbers: Vec<i64> = list["items"].as_array().expect("items").iter().filter_map(|t| t["number"].as_i64()).collect();
+    assert_eq!(numbers, vec![server.desk.ticket_a], "{list}");
+    let (s, b) = agent.get("/api/v1/tickets?sla=late").await;
+    assert!(s == 400 || s == 422, "{s} {b}");
+    // The scheduler's round raises the breach: an event on the ticket, a notification for the
+    // inbox's supervisor, the priority one step up.
+    let report = server.store.run_timers().await.expect("timers");
+    assert_eq!(report.sla_breaches, 1);
+    let (_, ticket) = agent.get(&path).await;
+    assert_eq!(ticket["ticket"]["priority"], "high");
+    assert!(ticket["events"].as_array().expect("events").iter().any(|e| e["kind"] == "sla.breached"), "{ticket}");
+    let sup = server.token_for(&server.desk.supervisor).await;
+    let (s, notes) = sup.get("/api/v1/notifications?unread=true").await;
+    assert_eq!((s, notes["unread"].as_i64()), (200, Some(1)), "{notes}");
+    assert_eq!(notes["items"][0]["kind"], "sla_breach");
+    assert_eq!(sup.post("/api/v1/notifications/read", &json!({})).await.0, 204);
+
+    // A reminder in the past is refused clearly; one in the future fires as a notification.
+    let (s, b) = agent.post(&format!("{path}/reminders"), &json!({ "remind_at": "2020-01-01T00:00:00Z" })).await;
+    assert_error(s, &b, 422, "validation");
+    let at = (tandem_domain::Clock::now(server.clock.as_ref()) + chrono::Duration::minutes(30)).to_rfc3339();
+    let (s, r) = agent.post(&format!("{path}/reminders"), &json!({ "remind_at": at, "note": "Check the refund" })).await;
+    assert_eq!(s, 201, "{r}");
+    server.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(server.store.run_timers().await.expect("timers").reminders_fired, 1);
+    let (_, notes) = agent.get("/api/v1/notifications").await;
+    assert!(notes["items"].as_array().expect("items").iter().any(|n| n["kind"] == "reminder" && n["text"].as_str().is_some_and(|t| t.contains("Check the refund"))), "{notes}");
+}
+
 backend_tests! {
+    sla_over_http,
     search_over_http,
     sessions_use_safe_cookies,
     bad_input_gets_clear_4xx_never_500,

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 use tandem_proto as proto;
+use tandem_domain::Clock;
 use tandem_store::{backend_tests, testing::{Backend, actor}};
 use tandem_tests::{Api, TestServer};
 
@@ -25,6 +26,13 @@ enum Prep {
     FreshTemplate,
     /// A fresh API token of the admin (revoke).
     AdminToken,
+    /// A fresh business-hours calendar (update, delete).
+    FreshCalendar,
+    /// A fresh SLA policy (update, delete).
+    FreshPolicy,
+    /// A reminder of the caller, pending (delete) or fired into a notification (read).
+    OwnReminder,
+    OwnNotification,
 }
 
 /// Values the paths and bodies refer to.
@@ -51,6 +59,8 @@ struct Ctx {
     inbound: i64,
     inbound_message: i64,
     unique: String,
+    /// A day after the server's clock, RFC 3339.
+    later: String,
 }
 
 type PathFn = Box<dyn Fn(&Ctx) -> String>;
@@ -88,6 +98,16 @@ const ADMIN_ONLY_204: [u16; 6] = [401, 403, 403, 403, 403, 204];
 const TICKET_READ: [u16; 6] = [401, 200, 404, 200, 200, 200];
 const TICKET_WORK: [u16; 6] = [401, 403, 404, 200, 200, 200];
 const TICKET_WORK_201: [u16; 6] = [401, 403, 404, 201, 201, 201];
+const TICKET_READ_201: [u16; 6] = [401, 201, 404, 201, 201, 201];
+const SIGNED_IN_204: [u16; 6] = [401, 204, 204, 204, 204, 204];
+
+fn calendar_body(name: &str) -> Value {
+    json!({ "name": name, "time_zone": "Europe/Paris", "hours": [{ "day": "mon", "open": "09:00", "close": "17:00" }] })
+}
+
+fn policy_body(name: &str) -> Value {
+    json!({ "name": name, "priority": "urgent", "first_response_minutes": 30, "position": 50 })
+}
 
 fn rows() -> Vec<Row> {
     vec![
@@ -168,6 +188,22 @@ fn rows() -> Vec<Row> {
         row("PATCH /api/v1/templates/{id}", |c| format!("/api/v1/templates/{}", c.template), |_| Some(json!({ "subject": "Hello" })), Prep::Nothing, [401, 403, 403, 403, 200, 200]),
         row("DELETE /api/v1/templates/{id}", |c| format!("/api/v1/templates/{}", c.fresh), none, Prep::FreshTemplate, [401, 403, 403, 403, 204, 204]),
         row("POST /api/v1/templates/preview", |_| "/api/v1/templates/preview".into(), |c| Some(json!({ "template_id": c.template, "ticket_number": c.a })), Prep::Nothing, TICKET_READ),
+        // Service levels: everyone reads them, admins write them; notifications and reminders are each user's own.
+        row("GET /api/v1/sla/calendars", |_| "/api/v1/sla/calendars".into(), none, Prep::Nothing, SIGNED_IN),
+        row("POST /api/v1/sla/calendars", |_| "/api/v1/sla/calendars".into(), |c| Some(calendar_body(&c.unique)), Prep::Nothing, ADMIN_ONLY_201),
+        row("PUT /api/v1/sla/calendars/{id}", |c| format!("/api/v1/sla/calendars/{}", c.fresh), |c| Some(calendar_body(&c.unique)), Prep::FreshCalendar, ADMIN_ONLY),
+        row("DELETE /api/v1/sla/calendars/{id}", |c| format!("/api/v1/sla/calendars/{}", c.fresh), none, Prep::FreshCalendar, ADMIN_ONLY_204),
+        row("GET /api/v1/sla/policies", |_| "/api/v1/sla/policies".into(), none, Prep::Nothing, SIGNED_IN),
+        row("POST /api/v1/sla/policies", |_| "/api/v1/sla/policies".into(), |c| Some(policy_body(&c.unique)), Prep::Nothing, ADMIN_ONLY_201),
+        row("PUT /api/v1/sla/policies/{id}", |c| format!("/api/v1/sla/policies/{}", c.fresh), |c| Some(policy_body(&c.unique)), Prep::FreshPolicy, ADMIN_ONLY),
+        row("DELETE /api/v1/sla/policies/{id}", |c| format!("/api/v1/sla/policies/{}", c.fresh), none, Prep::FreshPolicy, ADMIN_ONLY_204),
+        row("GET /api/v1/notifications", |_| "/api/v1/notifications?unread=true".into(), none, Prep::Nothing, SIGNED_IN),
+        row("POST /api/v1/notifications/{id}/read", |c| format!("/api/v1/notifications/{}/read", c.fresh), none, Prep::OwnNotification, SIGNED_IN_204),
+        row("POST /api/v1/notifications/read", |_| "/api/v1/notifications/read".into(), none, Prep::Nothing, SIGNED_IN_204),
+        row("GET /api/v1/reminders", |_| "/api/v1/reminders".into(), none, Prep::Nothing, SIGNED_IN),
+        row("DELETE /api/v1/reminders/{id}", |c| format!("/api/v1/reminders/{}", c.fresh), none, Prep::OwnReminder, SIGNED_IN_204),
+        row("GET /api/v1/tickets/{number}/reminders", |c| format!("/api/v1/tickets/{}/reminders", c.a), none, Prep::Nothing, TICKET_READ),
+        row("POST /api/v1/tickets/{number}/reminders", |c| format!("/api/v1/tickets/{}/reminders", c.a), |c| Some(json!({ "remind_at": c.later, "note": "matrix" })), Prep::Nothing, TICKET_READ_201),
         // The global audit trail.
         fixed("GET /api/v1/events", ADMIN_ONLY),
         // Plugins: admins only.
@@ -219,7 +255,29 @@ async fn prepare(server: &TestServer, prep: Prep, ctx: &mut Ctx) {
             let token = proto::CreateApiToken { name: "revoke me".into(), expires_in_days: None };
             ctx.token = store.create_api_token(&admin, token).await.expect("token").token.id;
         }
+        Prep::FreshCalendar => {
+            let calendar = serde_json::from_value(calendar_body(&ctx.unique)).expect("calendar");
+            ctx.fresh = store.save_calendar(&admin, None, calendar).await.expect("calendar").id;
+        }
+        Prep::FreshPolicy => {
+            let policy = serde_json::from_value(policy_body(&ctx.unique)).expect("policy");
+            ctx.fresh = store.save_sla_policy(&admin, None, policy).await.expect("policy").id;
+        }
+        Prep::OwnReminder | Prep::OwnNotification => {
+            let Some(me) = store.actor_by_id(ctx.me).await.expect("caller") else { return };
+            // On a ticket the caller can see: ticket B for the agent of inbox B.
+            let number = if me.belongs_to(desk.inbox_a.id) { desk.ticket_a } else { desk.ticket_b };
+            let remind_at = server.clock.now() + chrono::Duration::minutes(1);
+            let reminder = proto::CreateReminder { remind_at, note: None };
+            ctx.fresh = store.create_reminder(&me, number, reminder).await.expect("reminder").id;
+            if prep == Prep::OwnNotification {
+                server.clock.advance(chrono::Duration::minutes(2));
+                store.run_timers().await.expect("timers");
+                ctx.fresh = store.notifications(&me, true, 1).await.expect("notifications").items[0].id;
+            }
+        }
     }
+    ctx.later = (server.clock.now() + chrono::Duration::days(1)).to_rfc3339();
 }
 
 fn method_of(spec: &str) -> Method {

@@ -118,6 +118,7 @@ pub async fn post_blob<T: DeserializeOwned>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Post,
+    Put,
     Patch,
     Delete,
 }
@@ -126,6 +127,7 @@ impl Method {
     fn builder(self, path: &str) -> RequestBuilder {
         match self {
             Method::Post => Request::post(path),
+            Method::Put => Request::put(path),
             Method::Patch => Request::patch(path),
             Method::Delete => Request::delete(path),
         }

@@ -1,6 +1,6 @@
 //! Human labels for wire enums, in the user's language.
 
-use tandem_proto::{Availability, CsatRating, Priority, Role, TicketStatus};
+use tandem_proto::{Availability, CsatRating, Priority, Role, TicketStatus, SlaState};
 
 use crate::i18n::{Msg, t};
 
@@ -45,6 +45,15 @@ pub fn availability(availability: Availability) -> &'static str {
 /// `#1001`.
 pub fn ticket_number(number: i64) -> String {
     format!("#{number}")
+}
+
+pub fn sla_state(state: SlaState) -> &'static str {
+    t(match state {
+        SlaState::OnTrack => Msg::SlaOnTrack,
+        SlaState::AtRisk => Msg::SlaAtRisk,
+        SlaState::Breached => Msg::SlaBreached,
+        SlaState::Paused => Msg::SlaPaused,
+    })
 }
 
 pub fn csat(rating: CsatRating) -> &'static str {

@@ -17,6 +17,7 @@ mod labels;
 mod list;
 mod live;
 mod login;
+mod notifications;
 mod profile;
 mod route;
 mod search;

@@ -118,6 +118,7 @@ pub fn SignedIn(
                 {move || if live.connected.get() { "" } else { t(Msg::LiveReconnecting) }}
             </span>
             <nav class="account" aria-label=t(Msg::AccountMenu)>
+                <crate::notifications::Bell />
                 {is_admin.then(|| view! {
                     <a id="nav-admin" href="/admin/plugins" on:click=go(Route::Admin(crate::route::AdminPage::Plugins))>
                         {t(Msg::Administration)}

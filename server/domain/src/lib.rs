@@ -12,6 +12,7 @@
 //! - [`validate`]: normalisation of emails, tags, names and texts.
 //! - [`search`]: the search query language, text folding and stemming, highlighting.
 //! - [`csat`]: signed customer-satisfaction links.
+//! - [`sla`]: service-level policies, business-hours calendars, due times and alerts.
 //! - [`clock`]: the injected clock.
 
 pub mod actor;
@@ -22,6 +23,7 @@ pub mod guard;
 pub mod html;
 pub mod policy;
 pub mod search;
+pub mod sla;
 pub mod template;
 pub mod ticket;
 pub mod validate;

@@ -38,6 +38,10 @@ pub enum Action {
     ViewReports,
     /// Upload, configure, enable, reorder and dry-run plugins.
     ManagePlugins,
+    /// Read SLA policies and business-hours calendars (everyone: due times are on tickets).
+    ViewSla,
+    /// Create, change and delete SLA policies and calendars.
+    ManageSla,
 }
 
 /// Decides whether `actor` may perform `action`.
@@ -66,11 +70,11 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), DomainError> {
         }
         ChangeTeam { inbox_id } => role == Supervisor && actor.belongs_to(inbox_id),
         MoveTicket { from, to } => role == Supervisor && actor.belongs_to(from) && actor.belongs_to(to),
-        ViewDirectory | ViewContacts | ViewTemplates => true,
+        ViewDirectory | ViewContacts | ViewTemplates | ViewSla => true,
         ManageContacts => matches!(role, Supervisor | Agent),
         ManageTemplates => role == Supervisor,
         ViewReports => matches!(role, Supervisor | Observer),
-        ManageUsers | ManageInboxes | ManageTeams | ViewAudit | ManagePlugins => false,
+        ManageUsers | ManageInboxes | ManageTeams | ViewAudit | ManagePlugins | ManageSla => false,
     };
     if allowed {
         Ok(())
@@ -94,8 +98,9 @@ fn denial_message(action: Action) -> String {
         ManageTemplates => "only supervisors and admins manage templates",
         ViewAudit => "only admins read the audit trail",
         ManagePlugins => "only admins manage plugins",
+        ManageSla => "only admins manage SLA policies and calendars",
         ViewReports => "your role cannot read reports",
-        ViewDirectory | ViewContacts | ViewTemplates => "not allowed",
+        ViewDirectory | ViewContacts | ViewTemplates | ViewSla => "not allowed",
     }
     .to_owned()
 }

@@ -211,6 +211,46 @@ pub fn on_customer_message(state: &mut TicketState, now: DateTime<Utc>) -> Resul
     Ok(changes)
 }
 
+/// A snooze ran out: the ticket comes back to the inbox as `open`.
+pub fn end_snooze(state: &mut TicketState, now: DateTime<Utc>) -> Result<Vec<Change>, DomainError> {
+    ensure_not_merged(state)?;
+    let mut changes = Vec::new();
+    if matches!(state.status, TicketStatus::New | TicketStatus::Pending | TicketStatus::OnHold) {
+        changes.extend(set_status(state, TicketStatus::Open, now)?);
+    }
+    record(&mut changes, "snoozed_until", &mut state.snoozed_until, None);
+    Ok(changes)
+}
+
+/// The customer has not answered a pending ticket for too long: it is solved.
+pub fn auto_solve(state: &mut TicketState, now: DateTime<Utc>) -> Result<Vec<Change>, DomainError> {
+    ensure_not_merged(state)?;
+    if state.status != TicketStatus::Pending {
+        return Err(DomainError::State(format!("ticket #{} is {}, not pending", state.number, state.status)));
+    }
+    set_status(state, TicketStatus::Solved, now)
+}
+
+/// The priority one step up (urgent stays urgent): an SLA escalation.
+pub fn raised(priority: Priority) -> Priority {
+    match priority {
+        Priority::Low => Priority::Normal,
+        Priority::Normal => Priority::High,
+        Priority::High | Priority::Urgent => Priority::Urgent,
+    }
+}
+
+/// The line Tandem sends when it solves a pending ticket nobody answered, in the ticket's
+/// language (English by default).
+pub fn auto_solve_notice(language: Option<&str>, days: i64) -> String {
+    match language.unwrap_or("en") {
+        "fr" => format!("Sans réponse de votre part depuis {days} jours, nous considérons cette demande comme résolue. Répondez simplement à ce message si vous avez encore besoin d'aide."),
+        "pl" => format!("Nie otrzymaliśmy odpowiedzi od {days} dni, więc uznajemy zgłoszenie za rozwiązane. Wystarczy odpowiedzieć na tę wiadomość, jeśli nadal potrzebujesz pomocy."),
+        "ru" => format!("Мы не получили ответа в течение {days} дн., поэтому считаем обращение решённым. Если помощь всё ещё нужна, просто ответьте на это письмо."),
+        _ => format!("We have not heard back from you for {days} days, so we consider this request solved. Simply reply to this message if you still need help."),
+    }
+}
+
 /// An agent replied to the customer, optionally setting the status in the same step.
 pub fn on_agent_reply(
     state: &mut TicketState,
@@ -344,6 +384,22 @@ mod tests {
         assert_eq!(state.tags, ["billing"]);
         assert_eq!(changes[0].before, json!([]));
         assert_eq!(changes[0].after, json!(["billing"]));
+    }
+
+    #[test]
+    fn a_snooze_that_ends_reopens_and_auto_solve_needs_pending() {
+        let mut state = ticket(TicketStatus::Pending);
+        state.snoozed_until = Some(now() + Duration::hours(1));
+        let changes = end_snooze(&mut state, now()).expect("ends");
+        assert_eq!((state.status, state.snoozed_until), (TicketStatus::Open, None));
+        assert_eq!(changes.iter().map(|c| c.field).collect::<Vec<_>>(), vec!["status", "snoozed_until"]);
+        assert!(auto_solve(&mut state, now()).is_err());
+        state.status = TicketStatus::Pending;
+        auto_solve(&mut state, now()).expect("solves");
+        assert_eq!((state.status, state.solved_at), (TicketStatus::Solved, Some(now())));
+        assert_eq!(raised(Priority::Low), Priority::Normal);
+        assert_eq!(raised(Priority::Urgent), Priority::Urgent);
+        assert!(auto_solve_notice(Some("pl"), 7).contains("7 dni"));
     }
 
     #[test]

@@ -177,3 +177,11 @@ mod tests {
         assert_eq!(err.to_string(), "unknown ticketstatus `later`");
     }
 }
+
+wire_enum! {
+    /// Ticket-list views by service level.
+    SlaView {
+        Breached => "breached",
+        AtRisk => "at_risk",
+    }
+}

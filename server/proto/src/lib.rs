@@ -15,6 +15,7 @@ mod mail;
 mod page;
 mod plugins;
 mod search;
+mod sla;
 mod templates;
 mod tickets;
 
@@ -28,6 +29,7 @@ pub use mail::*;
 pub use page::*;
 pub use plugins::*;
 pub use search::*;
+pub use sla::*;
 pub use templates::*;
 pub use tickets::*;
 

@@ -70,6 +70,12 @@ pub struct ViewCounts {
     pub pending: i64,
     /// Active with `snoozed_until` in the future.
     pub snoozed: i64,
+    /// Active with an SLA due time passed.
+    #[serde(default)]
+    pub breached: i64,
+    /// Active inside an SLA warning margin, not breached.
+    #[serde(default)]
+    pub at_risk: i64,
     pub solved: i64,
     /// Active tickets per inbox, by inbox id; inboxes without any are left out.
     pub inboxes: Vec<ViewCount>,

@@ -90,6 +90,10 @@ pub struct MailSettings {
     /// A reply that solves a ticket carries a satisfaction link (`{public_url}/csat/{token}`).
     #[serde(default)]
     pub csat_enabled: bool,
+    /// Pending tickets the customer has not answered for this many days are solved, with a
+    /// notice to the customer; absent: never.
+    #[serde(default)]
+    pub auto_solve_after_days: Option<i64>,
     pub imap: ImapSettings,
     pub smtp: SmtpSettings,
 }
@@ -132,6 +136,10 @@ pub struct UpdateMailSettings {
     pub from_name_format: Option<String>,
     pub signature: Option<String>,
     pub csat_enabled: Option<bool>,
+    /// 1 to 365 days; `null` switches auto-solving off.
+    #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    pub auto_solve_after_days: Option<Option<i64>>,
     pub imap: Option<UpdateImap>,
     pub smtp: Option<UpdateSmtp>,
 }

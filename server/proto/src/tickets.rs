@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ActorKind, ContactRef, DeliveryState, ErrorDetail, MessageKind, Priority, TicketSort,
+    ActorKind, ContactRef, DeliveryState, ErrorDetail, MessageKind, Priority, SlaView, TicketSort,
     TicketStatus, UserRef,
 };
 
@@ -32,6 +32,9 @@ pub struct Ticket {
     pub snoozed_until: Option<DateTime<Utc>>,
     /// Set when this ticket was merged: the number of the ticket that absorbed it.
     pub merged_into: Option<i64>,
+    /// The service level that applies, if an SLA policy matches.
+    #[serde(default)]
+    pub sla: Option<crate::TicketSla>,
     /// Optimistic concurrency: send it back with every change.
     pub version: i64,
 }
@@ -283,6 +286,8 @@ pub struct TicketQuery {
     /// `true`: only tickets snoozed until a time still ahead; `false`: only tickets that are
     /// not (never snoozed, or the snooze has passed).
     pub snoozed: Option<bool>,
+    /// `breached` (a due time has passed) or `at_risk` (a warning was due, no breach yet).
+    pub sla: Option<SlaView>,
     pub sort: Option<TicketSort>,
     pub cursor: Option<String>,
     /// Page size, 1 to 200 (default 50).

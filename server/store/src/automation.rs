@@ -134,7 +134,7 @@ impl Store {
             n: i64,
         }
         let messages: Option<Counted> = query_one(conn, self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ?", vec![row.id.into()])).await?;
-        let ticket = row.clone().into_proto()?;
+        let ticket = row.clone().into_proto(self.now_micros())?;
         let headers: Vec<(String, String)> = parse_json("messages", "headers_json", &msg.headers_json)?;
         let author_is_contact = msg.author_kind == ActorKind::Contact.as_str();
         let from_address = if author_is_contact { ticket.contact.email.clone() } else { String::new() };
@@ -321,6 +321,7 @@ impl Store {
             closed_at: None,
             snoozed_until: None,
             merged_into: None,
+            sla: None,
             version: 1,
         };
         let message = MessageView {
@@ -414,7 +415,7 @@ impl Store {
         record(&self.db, &tx.tx, &who, at, NewEvent { ticket_id: Some(row.id), kind, field: None, before: Json::Null, after: decision_json(plugin, usage, details) })
             .await?;
         tx.commit().await?;
-        load_ticket(&self.db, self.db.connection(), row.number, false).await?.into_proto()
+        load_ticket(&self.db, self.db.connection(), row.number, false).await?.into_proto(self.now_micros())
     }
 
     /// Queues a responder's automatic reply on the ticket (the mail channel sends it) and

@@ -20,11 +20,14 @@ mod events;
 mod live;
 pub mod mail;
 mod migration;
+mod notifications;
 pub mod plugins;
 mod rows;
 mod search;
 pub mod seed;
+mod sla;
 mod templates;
+mod timers;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tickets;
@@ -45,6 +48,7 @@ pub use events::EventFilter;
 pub use live::{LiveEventPage, LiveTicketEvent};
 pub use search::RANK_WINDOW;
 pub use tickets::{AssigneeFilter, BulkOutcome, TicketFilter};
+pub use timers::TimerReport;
 
 /// Who acts in an operation: a signed-in user, or the system itself (CLI, demo seeding).
 pub type ActorRef<'a> = &'a Actor;

@@ -116,9 +116,12 @@ pub(crate) const TICKET_SELECT: &str = "SELECT t.id, t.number, t.subject, t.stat
     t.team_id, t.assignee_id, t.contact_id, t.tags, t.category, t.language, t.created_at, t.updated_at, \
     t.first_response_at, t.last_customer_message_at, t.last_agent_message_at, t.solved_at, t.closed_at, \
     t.snoozed_until, t.merged_into, t.version, \
+    t.sla_policy_id, sp.name AS sla_policy_name, t.sla_first_response_due, t.sla_next_response_due, t.sla_resolution_due, \
+    t.sla_due_at, t.sla_warn_at, \
     c.email AS contact_email, c.name AS contact_name, \
     u.display_name AS assignee_name, u.email AS assignee_email \
-    FROM tickets t JOIN contacts c ON c.id = t.contact_id LEFT JOIN users u ON u.id = t.assignee_id";
+    FROM tickets t JOIN contacts c ON c.id = t.contact_id LEFT JOIN users u ON u.id = t.assignee_id \
+    LEFT JOIN sla_policies sp ON sp.id = t.sla_policy_id";
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub(crate) struct TicketRow {
@@ -144,6 +147,13 @@ pub(crate) struct TicketRow {
     pub snoozed_until: Option<i64>,
     pub merged_into: Option<i64>,
     pub version: i64,
+    pub sla_policy_id: Option<i64>,
+    pub sla_policy_name: Option<String>,
+    pub sla_first_response_due: Option<i64>,
+    pub sla_next_response_due: Option<i64>,
+    pub sla_resolution_due: Option<i64>,
+    pub sla_due_at: Option<i64>,
+    pub sla_warn_at: Option<i64>,
     pub contact_email: String,
     pub contact_name: String,
     pub assignee_name: Option<String>,
@@ -174,7 +184,15 @@ impl TicketRow {
         })
     }
 
-    pub fn into_proto(self) -> Result<proto::Ticket> {
+    /// The ticket on the wire; `now` (microseconds) places it against its SLA.
+    pub fn into_proto(self, now: i64) -> Result<proto::Ticket> {
+        let sla = crate::sla::ticket_sla(
+            self.sla_policy_id.zip(self.sla_policy_name),
+            [self.sla_first_response_due, self.sla_next_response_due, self.sla_resolution_due],
+            self.sla_due_at,
+            self.sla_warn_at,
+            now,
+        );
         let assignee = match (self.assignee_id, self.assignee_name, self.assignee_email) {
             (Some(id), Some(display_name), Some(email)) => Some(proto::UserRef { id, display_name, email }),
             _ => None,
@@ -200,6 +218,7 @@ impl TicketRow {
             closed_at: opt_from_micros(self.closed_at),
             snoozed_until: opt_from_micros(self.snoozed_until),
             merged_into: self.merged_into,
+            sla,
             version: self.version,
         })
     }

@@ -9,7 +9,7 @@ use chrono::Duration;
 use tandem_domain::{Actor, Clock, FixedClock, SystemClock};
 use tandem_proto::{
     AssignTicket, ContactInput, CreateInbox, CreateTeam, CreateTemplate, CreateTicket, CreateUser, MessageKind, PostMessage,
-    Priority, Role, TicketStatus, UpdateTicket,
+    Priority, Role, TicketStatus, UpdateTicket, Weekday, WorkingHours,
 };
 use tandem_store::{Group, Store};
 
@@ -165,6 +165,36 @@ async fn seed(store: &Store, clock: &FixedClock) -> anyhow::Result<()> {
         ("Clôture", "Votre demande #{{ ticket.number }}", "Bonjour {{ contact.first_name }},\n\nnous clôturons votre demande #{{ ticket.number }}. N'hésitez pas à nous répondre si besoin.\n\n{{ agent.name }}"),
     ] {
         store.create_template(None, CreateTemplate { name: name.into(), subject: subject.into(), body: body.into() }).await?;
+    }
+    // Service levels: Support in Warsaw office hours, 4 h (high: 1 h) to a first answer.
+    let admin_actor = store.actor_by_id(admin.id).await?.ok_or_else(|| anyhow::anyhow!("demo admin missing"))?;
+    let office = tandem_proto::SaveCalendar {
+        name: "Warsaw office".into(),
+        time_zone: "Europe/Warsaw".into(),
+        hours: [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+            .into_iter()
+            .map(|day| WorkingHours { day, open: "09:00".into(), close: "17:00".into() })
+            .collect(),
+        holidays: vec![],
+    };
+    let office = store.save_calendar(&admin_actor, None, office).await?;
+    for (name, position, priority, first, resolution) in [("High priority", 0, Some(Priority::High), 60, 8 * 60), ("Support", 1, None, 240, 24 * 60)] {
+        let policy = tandem_proto::SaveSlaPolicy {
+            name: name.into(),
+            position,
+            enabled: true,
+            inbox_id: Some(support.id),
+            priority,
+            tag: None,
+            company: None,
+            first_response_minutes: Some(first),
+            next_response_minutes: Some(240),
+            resolution_minutes: Some(resolution),
+            calendar_id: Some(office.id),
+            warn_before_minutes: 30,
+            escalation: tandem_proto::SlaEscalation { notify: true, raise_priority: false, team_id: None },
+        };
+        store.save_sla_policy(&admin_actor, None, policy).await?;
     }
     let actor = |user: &tandem_proto::User| {
         let store = store.clone();

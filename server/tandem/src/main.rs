@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod demo;
 mod import;
+mod scheduler;
 mod serve;
 mod telemetry;
 

@@ -22,6 +22,8 @@ pub async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     let intake = tandem_channel::Intake::new(store.clone(), Some(plugins.clone()), config.mail_limits());
     // Recovery of unprocessed intake, IMAP workers and the outbox sender; stopped on drop.
     let _channel = tandem_channel::Channel::start(intake.clone(), config.channel_settings());
+    // SLA alerts, snoozes, reminders and auto-solve; stopped on drop.
+    let _scheduler = crate::scheduler::start(store.clone());
     let state = AppState::new(store, plugins, intake, settings);
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let address = listener.local_addr()?;

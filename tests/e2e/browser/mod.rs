@@ -9,6 +9,7 @@ mod csat;
 mod desk;
 mod hostile;
 mod search;
+mod sla;
 
 use serde_json::json;
 use tandem_api::ApiSettings;

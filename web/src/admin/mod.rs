@@ -6,6 +6,7 @@
 mod audit;
 mod inboxes;
 mod plugins;
+mod sla;
 mod teams;
 mod templates;
 mod users;
@@ -22,6 +23,7 @@ pub fn AdminPage(page: Page) -> impl IntoView {
         (Page::Users, "admin-users", Msg::Users),
         (Page::Inboxes, "admin-inboxes", Msg::Inboxes),
         (Page::Teams, "admin-teams", Msg::Teams),
+        (Page::Sla, "admin-sla", Msg::ServiceLevels),
         (Page::Templates, "admin-templates", Msg::Templates),
         (Page::Plugins, "admin-plugins", Msg::Plugins),
         (Page::Audit, "admin-audit", Msg::AuditLog),
@@ -41,6 +43,7 @@ pub fn AdminPage(page: Page) -> impl IntoView {
             Page::Users => view! { <users::Users /> }.into_any(),
             Page::Inboxes => view! { <inboxes::Inboxes /> }.into_any(),
             Page::Teams => view! { <teams::Teams /> }.into_any(),
+            Page::Sla => view! { <sla::Sla /> }.into_any(),
             Page::Templates => view! { <templates::Templates /> }.into_any(),
             Page::Plugins => view! { <plugins::Plugins /> }.into_any(),
             Page::Plugin(id) => view! { <plugins::PluginDetail id=id /> }.into_any(),

@@ -2,7 +2,7 @@
 //! query of `GET /api/v1/tickets`.
 
 use serde::{Deserialize, Serialize};
-use tandem_proto::TicketSort;
+use tandem_proto::{SlaView, TicketSort};
 
 use crate::route::View;
 
@@ -20,6 +20,9 @@ pub struct Filter {
     pub team: Option<i64>,
     pub tag: Option<String>,
     pub snoozed: Option<bool>,
+    /// `breached` or `at_risk`.
+    #[serde(default)]
+    pub sla: Option<SlaView>,
     pub sort: Option<TicketSort>,
 }
 
@@ -33,6 +36,8 @@ impl Filter {
             View::Open => Filter { status: Some("new,open".into()), snoozed: Some(false), ..Filter::default() },
             View::Pending => Filter { status: Some("pending".into()), ..Filter::default() },
             View::Snoozed => Filter { status: active(), snoozed: Some(true), ..Filter::default() },
+            View::Breached => Filter { status: active(), sla: Some(SlaView::Breached), ..Filter::default() },
+            View::AtRisk => Filter { status: active(), sla: Some(SlaView::AtRisk), ..Filter::default() },
             View::Solved => Filter { status: Some("solved".into()), ..Filter::default() },
             View::Inbox(id) => Filter { status: active(), inbox: Some(id), ..Filter::default() },
             View::Team(id) => Filter { status: active(), team: Some(id), ..Filter::default() },
@@ -50,6 +55,7 @@ impl Filter {
             team: by.team.or(self.team),
             tag: by.tag.clone().or_else(|| self.tag.clone()),
             snoozed: by.snoozed.or(self.snoozed),
+            sla: by.sla.or(self.sla),
             sort: by.sort.or(self.sort),
         }
     }
@@ -69,6 +75,7 @@ impl Filter {
         push("team", self.team.map(|v| v.to_string()));
         push("tag", self.tag.clone());
         push("snoozed", self.snoozed.map(|v| v.to_string()));
+        push("sla", self.sla.map(|v| v.as_str().to_owned()));
         push("sort", self.sort.map(|s| s.as_str().to_owned()));
         push("cursor", cursor.map(str::to_owned));
         query
@@ -89,6 +96,8 @@ mod tests {
         assert!(q.contains(&("inbox", "4".to_owned())) && q.contains(&("cursor", "abc".to_owned())), "{q:?}");
         assert!(q.contains(&("limit", "20".to_owned())), "{q:?}");
         assert_eq!(Filter::of_view(View::Saved(3), &[]), Filter::default());
+        let q = Filter::of_view(View::Breached, &[]).query(50, None);
+        assert!(q.contains(&("sla", "breached".to_owned())), "{q:?}");
     }
 
     #[test]

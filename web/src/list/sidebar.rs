@@ -92,6 +92,8 @@ pub fn Sidebar() -> impl IntoView {
         (View::Open, "view-open", Msg::ViewAllOpen, |c: &ViewCounts| c.open),
         (View::Pending, "view-pending", Msg::ViewPending, |c: &ViewCounts| c.pending),
         (View::Snoozed, "view-snoozed", Msg::ViewSnoozed, |c: &ViewCounts| c.snoozed),
+        (View::Breached, "view-breached", Msg::ViewBreached, |c: &ViewCounts| c.breached),
+        (View::AtRisk, "view-at-risk", Msg::ViewAtRisk, |c: &ViewCounts| c.at_risk),
         (View::Solved, "view-solved", Msg::ViewSolved, |c: &ViewCounts| c.solved),
     ];
 

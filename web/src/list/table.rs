@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_proto::{Page, Priority, Ticket, TicketSort, TicketStatus};
+use tandem_proto::{Page, Priority, SlaState, Ticket, TicketSort, TicketStatus};
 
 use crate::api;
 use crate::i18n::{self, Msg, t, tf};
@@ -320,6 +320,8 @@ fn view_title(view: View, saved: &SavedFilters) -> String {
         View::Open => t(Msg::ViewAllOpen).to_owned(),
         View::Pending => t(Msg::ViewPending).to_owned(),
         View::Snoozed => t(Msg::ViewSnoozed).to_owned(),
+        View::Breached => t(Msg::ViewBreached).to_owned(),
+        View::AtRisk => t(Msg::ViewAtRisk).to_owned(),
         View::Solved => t(Msg::ViewSolved).to_owned(),
         View::Inbox(id) => directory.inbox_name(id),
         View::Team(id) => directory.team_name(id),
@@ -390,6 +392,11 @@ fn ticket_row(
                 <a href=href on:click=move |ev| { ev.prevent_default(); open(number); }>{ticket.subject}</a>
                 {ticket.tags.into_iter().map(|tag| view! { <span class="tag">{tag}</span> }).collect_view()}
                 {snoozed.map(|until| view! { <span class="tag snoozed" title=i18n::datetime(until)>{t(Msg::Snoozed)}</span> })}
+                {ticket.sla.filter(|s| matches!(s.state, SlaState::Breached | SlaState::AtRisk)).map(|s| view! {
+                    <span class=format!("tag sla sla-{}", s.state.as_str()) title=s.due_at.map(i18n::datetime).unwrap_or_default()>
+                        {labels::sla_state(s.state)}
+                    </span>
+                })}
             </td>
             <td title=contact_title>{contact}</td>
             <td><span class=status_class>{labels::status(ticket.status)}</span></td>

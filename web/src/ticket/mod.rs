@@ -11,6 +11,7 @@
 mod composer;
 mod conversation;
 mod panel;
+mod reminders;
 
 use std::collections::BTreeSet;
 

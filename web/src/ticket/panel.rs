@@ -172,6 +172,24 @@ pub fn SidePanel(state: TicketState) -> impl IntoView {
                         </button>
                     })}
                 </section>
+                {ticket.sla.clone().map(|sla| {
+                    let due = |msg: Msg, at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| view! {
+                        <dt>{t(msg)}</dt><dd>{crate::i18n::datetime(at)}</dd>
+                    });
+                    view! {
+                        <section id="sla" class=format!("sla sla-{}", sla.state.as_str())>
+                            <h2>{t(Msg::ServiceLevel)}</h2>
+                            <p><span class=format!("badge sla-{}", sla.state.as_str())>{labels::sla_state(sla.state)}</span>" "
+                                <span class="muted">{sla.policy_name.clone()}</span></p>
+                            <dl class="sla-dues">
+                                {due(Msg::FirstResponseDue, sla.first_response_due_at)}
+                                {due(Msg::NextResponseDue, sla.next_response_due_at)}
+                                {due(Msg::ResolutionDue, sla.resolution_due_at)}
+                            </dl>
+                        </section>
+                    }
+                })}
+                <super::reminders::Reminders number=number />
                 {move || state.satisfaction.get().map(|s| view! {
                     <section id="satisfaction" class=format!("csat csat-{}", s.rating.as_str())>
                         <h2>{t(Msg::CustomerRating)}</h2>

@@ -9,6 +9,7 @@ pub mod mail;
 pub mod plugins;
 pub mod search;
 pub mod session;
+pub mod sla;
 pub mod templates;
 pub mod tickets;
 
@@ -78,6 +79,16 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(templates::list, templates::create))
         .routes(routes!(templates::get, templates::update, templates::delete))
         .routes(routes!(templates::preview))
+        .routes(routes!(sla::list_calendars, sla::create_calendar))
+        .routes(routes!(sla::update_calendar, sla::delete_calendar))
+        .routes(routes!(sla::list_policies, sla::create_policy))
+        .routes(routes!(sla::update_policy, sla::delete_policy))
+        .routes(routes!(sla::notifications))
+        .routes(routes!(sla::read_notification))
+        .routes(routes!(sla::read_all_notifications))
+        .routes(routes!(sla::my_reminders))
+        .routes(routes!(sla::delete_reminder))
+        .routes(routes!(sla::ticket_reminders, sla::create_reminder))
         .routes(routes!(templates::events))
         .routes(routes!(plugins::list, plugins::upload))
         .routes(routes!(plugins::get, plugins::update))

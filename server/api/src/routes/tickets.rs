@@ -46,6 +46,7 @@ fn filter_from(query: TicketQuery, auth: &Auth) -> Result<TicketFilter, ApiError
         tag: query.tag.filter(|t| !t.is_empty()),
         contact_id: query.contact,
         snoozed: query.snoozed,
+        sla: query.sla,
         sort: query.sort,
         cursor: query.cursor.filter(|c| !c.is_empty()),
         limit: query.limit.unwrap_or(50),

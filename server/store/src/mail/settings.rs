@@ -22,6 +22,7 @@ struct SettingsRow {
     from_name_format: String,
     signature: String,
     csat_enabled: bool,
+    auto_solve_after_days: Option<i64>,
     imap_enabled: Option<bool>,
     imap_host: Option<String>,
     imap_port: Option<i64>,
@@ -39,7 +40,7 @@ struct SettingsRow {
     smtp_password: Option<String>,
 }
 
-const SETTINGS_SELECT: &str = "SELECT i.id, i.address, i.aliases, i.from_name_format, i.signature, i.csat_enabled, c.imap_enabled, c.imap_host, \
+const SETTINGS_SELECT: &str = "SELECT i.id, i.address, i.aliases, i.from_name_format, i.signature, i.csat_enabled, i.auto_solve_after_days, c.imap_enabled, c.imap_host, \
     c.imap_port, c.imap_tls, c.imap_user, c.imap_password, c.imap_folders, c.imap_after_import, c.imap_move_to, c.smtp_enabled, \
     c.smtp_host, c.smtp_port, c.smtp_tls, c.smtp_user, c.smtp_password FROM inboxes i LEFT JOIN inbox_channels c ON c.inbox_id = i.id";
 
@@ -146,6 +147,7 @@ impl SettingsRow {
             from_name_format: self.from_name_format,
             signature: self.signature,
             csat_enabled: self.csat_enabled,
+            auto_solve_after_days: self.auto_solve_after_days,
             imap: proto::ImapSettings {
                 enabled: self.imap_enabled.unwrap_or(false),
                 host: self.imap_host.unwrap_or_default(),
@@ -209,6 +211,12 @@ impl Store {
         if let Some(on) = input.csat_enabled {
             next.csat_enabled = on;
         }
+        if let Some(days) = input.auto_solve_after_days {
+            if days.is_some_and(|d| !(1..=365).contains(&d)) {
+                return Err(StoreError::validation("auto_solve_after_days", "auto-solve after 1 to 365 days (or null: never)"));
+            }
+            next.auto_solve_after_days = days;
+        }
         let (mut imap_password, mut smtp_password): (Option<Option<String>>, Option<Option<String>>) = (None, None);
         if let Some(u) = &input.imap {
             let i = &mut next.imap;
@@ -245,12 +253,13 @@ impl Store {
             return Err(StoreError::validation("port", "port 0 is not a port"));
         }
         tx.tx.execute_raw(self.db.stmt(
-            "UPDATE inboxes SET aliases = ?, from_name_format = ?, signature = ?, csat_enabled = ?, updated_at = ? WHERE id = ?",
+            "UPDATE inboxes SET aliases = ?, from_name_format = ?, signature = ?, csat_enabled = ?, auto_solve_after_days = ?, updated_at = ? WHERE id = ?",
             vec![
                 to_json(&next.aliases).into(),
                 next.from_name_format.clone().into(),
                 next.signature.clone().into(),
                 next.csat_enabled.into(),
+                next.auto_solve_after_days.into(),
                 now.into(),
                 inbox_id.into(),
             ],

@@ -12,6 +12,7 @@ mod m0002_plugins;
 mod m0003_mail;
 mod m0004_search;
 mod m0005_csat;
+mod m0006_sla;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -19,7 +20,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration), Box::new(m0004_search::Migration), Box::new(m0005_csat::Migration)]
+        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration), Box::new(m0004_search::Migration), Box::new(m0005_csat::Migration), Box::new(m0006_sla::Migration)]
     }
 }
 

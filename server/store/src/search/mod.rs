@@ -283,7 +283,7 @@ impl Store {
         for id in ids {
             let Some(row) = by_id.remove(id) else { continue };
             let subject = matcher.mark(&row.subject).map(|pieces| pieces.into_iter().map(|p| proto::Highlight { text: p.text, hit: p.hit }).collect());
-            hits.push(proto::SearchHit { excerpt: excerpts.remove(id), subject, ticket: row.into_proto()? });
+            hits.push(proto::SearchHit { excerpt: excerpts.remove(id), subject, ticket: row.into_proto(self.now_micros())? });
         }
         Ok(hits)
     }

@@ -19,6 +19,8 @@ struct Totals {
     open: i64,
     pending: i64,
     snoozed: i64,
+    breached: i64,
+    at_risk: i64,
     solved: i64,
 }
 
@@ -51,6 +53,7 @@ impl Store {
     /// tickets are absent from the per-inbox and per-team lists.
     pub async fn ticket_counts(&self, actor: &Actor) -> Result<proto::ViewCounts> {
         let conn = self.db.connection();
+        let now = self.now_micros();
         let scope = format!("t.merged_into IS NULL{}", visible_clause(actor, "t"));
         let active = active_list();
         let open = status_list([TicketStatus::New, TicketStatus::Open]);
@@ -61,13 +64,15 @@ impl Store {
              COUNT(CASE WHEN t.status IN {open} THEN 1 END) AS open, \
              COUNT(CASE WHEN t.status = '{pending}' THEN 1 END) AS pending, \
              COUNT(CASE WHEN t.status IN {active} AND t.snoozed_until > ? THEN 1 END) AS snoozed, \
+             COUNT(CASE WHEN t.status IN {active} AND t.sla_due_at <= ? THEN 1 END) AS breached, \
+             COUNT(CASE WHEN t.status IN {active} AND t.sla_due_at > ? AND t.sla_warn_at <= ? THEN 1 END) AS at_risk, \
              COUNT(CASE WHEN t.status = '{solved}' THEN 1 END) AS solved \
              FROM tickets t WHERE {scope}",
             pending = TicketStatus::Pending.as_str(),
             solved = TicketStatus::Solved.as_str(),
         );
         let totals: Option<Totals> =
-            query_one(conn, self.db.stmt(&totals_sql, vec![actor.user_id.into(), self.now_micros().into()])).await?;
+            query_one(conn, self.db.stmt(&totals_sql, vec![actor.user_id.into(), now.into(), now.into(), now.into(), now.into()])).await?;
         let by = |column: &str| {
             format!(
                 "SELECT t.{column} AS id, COUNT(*) AS n FROM tickets t \
@@ -85,6 +90,8 @@ impl Store {
             counts.open = t.open;
             counts.pending = t.pending;
             counts.snoozed = t.snoozed;
+            counts.breached = t.breached;
+            counts.at_risk = t.at_risk;
             counts.solved = t.solved;
         }
         Ok(counts)

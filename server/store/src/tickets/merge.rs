@@ -77,7 +77,7 @@ impl Store {
         record_changes(&self.db, &tx.tx, &who, at, source.id, &source_changes).await?;
         record_changes(&self.db, &tx.tx, &who, at, target.id, &target_changes).await?;
         tx.commit().await?;
-        load_ticket(&self.db, self.db.connection(), into, false).await?.into_proto()
+        load_ticket(&self.db, self.db.connection(), into, false).await?.into_proto(self.now_micros())
     }
 
     /// Moves one customer message of ticket `number` into a new ticket for its author.
@@ -165,6 +165,6 @@ impl Store {
         })
         .await?;
         tx.commit().await?;
-        load_ticket(&self.db, self.db.connection(), new_number, false).await?.into_proto()
+        load_ticket(&self.db, self.db.connection(), new_number, false).await?.into_proto(self.now_micros())
     }
 }

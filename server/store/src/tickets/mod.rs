@@ -44,6 +44,8 @@ pub struct TicketFilter {
     /// `Some(true)`: only tickets snoozed until a time still ahead; `Some(false)`: only the
     /// others (never snoozed, or the snooze has passed).
     pub snoozed: Option<bool>,
+    /// Breached or at-risk tickets only.
+    pub sla: Option<proto::SlaView>,
     pub sort: Option<TicketSort>,
     pub cursor: Option<String>,
     pub limit: u32,
@@ -140,6 +142,18 @@ impl Store {
                 params.push(self.now_micros().into());
             }
         }
+        match filter.sla {
+            None => {}
+            Some(proto::SlaView::Breached) => {
+                sql.push_str(" AND t.sla_due_at <= ?");
+                params.push(self.now_micros().into());
+            }
+            Some(proto::SlaView::AtRisk) => {
+                sql.push_str(" AND t.sla_due_at > ? AND t.sla_warn_at <= ?");
+                params.push(self.now_micros().into());
+                params.push(self.now_micros().into());
+            }
+        }
         if let Some(tag) = &filter.tag {
             let tag = tandem_domain::validate::tag(tag)?;
             sql.push_str(" AND EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ?)");
@@ -161,7 +175,8 @@ impl Store {
         } else {
             None
         };
-        let items = rows.into_iter().map(TicketRow::into_proto).collect::<Result<Vec<_>>>()?;
+        let now = self.now_micros();
+        let items = rows.into_iter().map(|r| r.into_proto(now)).collect::<Result<Vec<_>>>()?;
         Ok(proto::Page { items, next_cursor })
     }
 
@@ -175,7 +190,7 @@ impl Store {
         let events: Vec<EventRow> =
             query_all(conn, self.db.stmt(&format!("{EVENT_SELECT} WHERE e.ticket_id = ? ORDER BY e.id"), vec![row.id.into()])).await?;
         Ok(proto::TicketDetail {
-            ticket: row.into_proto()?,
+            ticket: row.into_proto(self.now_micros())?,
             messages,
             events: events.into_iter().map(EventRow::into_proto).collect::<Result<Vec<_>>>()?,
             satisfaction: crate::csat::satisfaction_of(&self.db, conn, id).await?,

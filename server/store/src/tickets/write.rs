@@ -125,6 +125,7 @@ pub(crate) async fn insert_ticket<C: ConnectionTrait>(db: &Db, conn: &C, at: i64
     let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
     write_tags(db, conn, ticket_id, t.tags).await?;
     crate::search::index_ticket(db, conn, ticket_id).await?;
+    crate::sla::refresh_ticket(db, conn, ticket_id, at).await?;
     Ok(ticket_id)
 }
 
@@ -167,6 +168,7 @@ pub(crate) async fn save_state<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, o
         write_tags(db, conn, id, &s.tags).await?;
     }
     crate::search::index_ticket(db, conn, id).await?;
+    crate::sla::refresh_ticket(db, conn, id, at).await?;
     Ok(old_version + 1)
 }
 
@@ -336,13 +338,13 @@ impl Store {
         let changes = ticket::apply_patch(&mut state, patch, now)?;
         if changes.is_empty() {
             tx.commit().await?;
-            return load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto();
+            return load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto(self.now_micros());
         }
         let tags_changed = changes.iter().any(|c| c.field == "tags");
         save_state(&self.db, &tx.tx, row.id, row.version, &state, at, tags_changed).await?;
         record_changes(&self.db, &tx.tx, &Who::user(actor), at, row.id, &changes).await?;
         tx.commit().await?;
-        load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto()
+        load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto(self.now_micros())
     }
 
     /// Adds a reply (to the customer) or an internal note, guarded against stale views.
@@ -422,7 +424,7 @@ impl Store {
         let conn = self.db.connection();
         let message: Option<MessageRow> = query_one(conn, self.db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
         let message = message.ok_or(StoreError::NotFound("message"))?.into_proto(vec![])?;
-        let ticket = load_ticket(&self.db, conn, number, false).await?.into_proto()?;
+        let ticket = load_ticket(&self.db, conn, number, false).await?.into_proto(self.now_micros())?;
         Ok(proto::MessagePosted { message, ticket })
     }
 
@@ -486,7 +488,7 @@ impl Store {
         Ok((refs.last().cloned(), refs))
     }
 
-    async fn inbox_address<C: ConnectionTrait>(&self, conn: &C, inbox_id: i64) -> Result<String> {
+    pub(crate) async fn inbox_address<C: ConnectionTrait>(&self, conn: &C, inbox_id: i64) -> Result<String> {
         #[derive(sea_orm::FromQueryResult)]
         struct Row {
             address: String,

@@ -1,0 +1,48 @@
+//! The timers scheduler: SLA warnings and breaches, snoozes, reminders, auto-solve
+//! (`Store::run_timers`). Several nodes may run it; a database lease lets one of them work at
+//! a time, and every timer is idempotent besides, so an overlap during a lease hand-over
+//! raises nothing twice.
+
+use std::time::Duration;
+
+use tandem_store::Store;
+use tokio::task::JoinHandle;
+
+/// How often a round runs: due times are kept to this precision.
+const ROUND: Duration = Duration::from_secs(10);
+/// A holder that stops renewing loses the lease after this long.
+const LEASE_SECS: i64 = 60;
+
+/// The running scheduler; stops when dropped.
+pub struct Scheduler(JoinHandle<()>);
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub fn start(store: Store) -> Scheduler {
+    let mut id = [0u8; 6];
+    let suffix = match getrandom::fill(&mut id) {
+        Ok(()) => id.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        Err(_) => "node".to_owned(),
+    };
+    let holder = format!("{}-{suffix}", std::process::id());
+    Scheduler(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(ROUND);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match store.take_lease("timers", &holder, LEASE_SECS).await {
+                Ok(true) => match store.run_timers().await {
+                    Ok(report) if !report.is_empty() => tracing::info!(?report, "timers round"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "timers round failed; retrying next round"),
+                },
+                Ok(false) => tracing::debug!("another node holds the timers lease"),
+                Err(e) => tracing::warn!(error = %e, "cannot take the timers lease"),
+            }
+        }
+    }))
+}
