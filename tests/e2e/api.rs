@@ -333,7 +333,34 @@ async fn sla_over_http(backend: Backend) {
     assert!(notes["items"].as_array().expect("items").iter().any(|n| n["kind"] == "reminder" && n["text"].as_str().is_some_and(|t| t.contains("Check the refund"))), "{notes}");
 }
 
+async fn reports_over_http(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let sup = server.token_for(&server.desk.supervisor).await;
+    let (s, d) = sup.get("/api/v1/reports/dashboard?from=2026-03-01&to=2026-03-07&interval=day").await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["created"], 1, "the supervisor sees inbox A only: {d}");
+    assert_eq!(d["series"].as_array().map(Vec::len), Some(7));
+    let (s, b) = sup.get("/api/v1/reports/breakdown?from=2026-03-01&to=2026-03-07&by=inbox").await;
+    assert_eq!((s, b["rows"][0]["label"].as_str()), (200, Some("Support")), "{b}");
+    let response = sup.request(reqwest::Method::GET, "/api/v1/reports/export?from=2026-03-01&to=2026-03-07&table=series").send().await.expect("export");
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"].to_str().is_ok_and(|v| v.starts_with("text/csv")));
+    assert!(response.headers()["content-disposition"].to_str().is_ok_and(|v| v.contains("tandem-series.csv")));
+    let csv = response.text().await.expect("body");
+    assert!(csv.starts_with("period,created,solved,backlog\r\n2026-03-01,0,0,0\r\n2026-03-02,1,0,1\r\n"), "{csv}");
+    let agent = server.token_for(&server.desk.agent).await;
+    let (s, b) = agent.get("/api/v1/reports/dashboard").await;
+    assert_error(s, &b, 403, "forbidden");
+    let (s, b) = sup.get("/api/v1/reports/dashboard?from=2026-02-30").await;
+    assert!(s == 400 || s == 422, "{s} {b}");
+    let (s, b) = sup.get("/api/v1/reports/dashboard?from=2020-01-01&to=2026-01-01").await;
+    assert_error(s, &b, 422, "validation");
+    let (s, b) = sup.get("/api/v1/reports/breakdown?by=planet").await;
+    assert!(s == 400 || s == 422, "{s} {b}");
+}
+
 backend_tests! {
+    reports_over_http,
     sla_over_http,
     search_over_http,
     sessions_use_safe_cookies,

@@ -341,7 +341,42 @@ async fn raw_intake_threads_and_defends(backend: Backend) {
     assert_eq!(admin.get("/api/v1/me").await.0, 200);
 }
 
-backend_tests! { round_trip_through_dovecot_and_smtp, raw_intake_threads_and_defends }
+/// An SLA breach is mailed to the inbox's supervisor through the inbox's SMTP server (the
+/// sender's steps called one by one on the test clock), with a link to the ticket; a second
+/// claim finds nothing left to send.
+async fn sla_alerts_are_mailed_to_the_people_they_notify(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let servers = MailServers::start();
+    let admin = server.token_for(&server.desk.admin).await;
+    let (s, b) = admin
+        .patch(&format!("/api/v1/inboxes/{}/mail", server.desk.inbox_a.id), &json!({
+            "smtp": { "enabled": true, "host": "127.0.0.1", "port": servers.smtp_port, "tls": "none" } }))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let policy = json!({ "name": "Support 1h", "inbox_id": server.desk.inbox_a.id, "first_response_minutes": 60, "escalation": { "notify": true } });
+    assert_eq!(admin.post("/api/v1/sla/policies", &policy).await.0, 201);
+    server.clock.advance(chrono::Duration::minutes(61));
+    assert_eq!(server.store.run_timers().await.expect("timers").sla_breaches, 1);
+    let mails = server.store.claim_notification_mail(10).await.expect("claim");
+    assert_eq!(mails.len(), 1, "the supervisor of inbox A (the ticket has no assignee): {mails:?}");
+    for mail in &mails {
+        let result = tandem_channel::smtp::deliver_notification(&server.store, mail).await;
+        assert!(matches!(result, tandem_store::mail::OutboxResult::Sent), "{result:?}");
+        server.store.finish_notification_mail(mail, result, 1).await.expect("finish");
+    }
+    assert!(server.store.claim_notification_mail(10).await.expect("claim again").is_empty());
+    let received = eventually("the notification in the supervisor's mailbox", Duration::from_secs(10), || async {
+        servers.messages("supervisor").into_iter().next()
+    })
+    .await;
+    // Unfolded: long header lines are folded onto continuation lines.
+    let text = String::from_utf8_lossy(&received).replace("\r\n ", " ").replace("\n ", " ");
+    assert!(text.contains(&format!("Subject: [Tandem] #{} Cannot log in: first response breached", server.desk.ticket_a)), "{text}");
+    assert!(text.contains(&format!("/tickets/{}", server.desk.ticket_a)), "{text}");
+    assert!(text.contains("Auto-Submitted: auto-generated") && !text.contains("\nReply-To:"), "a notice, not a reply into the ticket: {text}");
+}
+
+backend_tests! { round_trip_through_dovecot_and_smtp, raw_intake_threads_and_defends, sla_alerts_are_mailed_to_the_people_they_notify }
 
 mod sqlite_only {
     use super::*;

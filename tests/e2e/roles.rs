@@ -100,6 +100,7 @@ const TICKET_WORK: [u16; 6] = [401, 403, 404, 200, 200, 200];
 const TICKET_WORK_201: [u16; 6] = [401, 403, 404, 201, 201, 201];
 const TICKET_READ_201: [u16; 6] = [401, 201, 404, 201, 201, 201];
 const SIGNED_IN_204: [u16; 6] = [401, 204, 204, 204, 204, 204];
+const REPORTS: [u16; 6] = [401, 200, 403, 403, 200, 200];
 
 fn calendar_body(name: &str) -> Value {
     json!({ "name": name, "time_zone": "Europe/Paris", "hours": [{ "day": "mon", "open": "09:00", "close": "17:00" }] })
@@ -188,6 +189,10 @@ fn rows() -> Vec<Row> {
         row("PATCH /api/v1/templates/{id}", |c| format!("/api/v1/templates/{}", c.template), |_| Some(json!({ "subject": "Hello" })), Prep::Nothing, [401, 403, 403, 403, 200, 200]),
         row("DELETE /api/v1/templates/{id}", |c| format!("/api/v1/templates/{}", c.fresh), none, Prep::FreshTemplate, [401, 403, 403, 403, 204, 204]),
         row("POST /api/v1/templates/preview", |_| "/api/v1/templates/preview".into(), |c| Some(json!({ "template_id": c.template, "ticket_number": c.a })), Prep::Nothing, TICKET_READ),
+        // Reports: supervisors, observers and admins.
+        row("GET /api/v1/reports/dashboard", |_| "/api/v1/reports/dashboard?interval=week".into(), none, Prep::Nothing, REPORTS),
+        row("GET /api/v1/reports/breakdown", |_| "/api/v1/reports/breakdown?by=tag".into(), none, Prep::Nothing, REPORTS),
+        row("GET /api/v1/reports/export", |_| "/api/v1/reports/export?table=agent".into(), none, Prep::Nothing, REPORTS),
         // Service levels: everyone reads them, admins write them; notifications and reminders are each user's own.
         row("GET /api/v1/sla/calendars", |_| "/api/v1/sla/calendars".into(), none, Prep::Nothing, SIGNED_IN),
         row("POST /api/v1/sla/calendars", |_| "/api/v1/sla/calendars".into(), |c| Some(calendar_body(&c.unique)), Prep::Nothing, ADMIN_ONLY_201),

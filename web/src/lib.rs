@@ -19,6 +19,7 @@ mod live;
 mod login;
 mod notifications;
 mod profile;
+mod reports;
 mod route;
 mod search;
 mod shell;

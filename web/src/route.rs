@@ -60,6 +60,8 @@ pub enum Route {
     Ticket(i64),
     /// Full-text search; the query is [`Router::query`] (`/search?q=…`).
     Search,
+    /// Reports for supervisors, observers and admins.
+    Reports,
     Profile,
     Admin(AdminPage),
     NotFound,
@@ -84,6 +86,7 @@ impl Route {
             ["views", "saved", n] => n.parse().map_or(Route::NotFound, |n| Route::List(View::Saved(n))),
             ["tickets", n] => id(n).map_or(Route::NotFound, Route::Ticket),
             ["search"] => Route::Search,
+            ["reports"] => Route::Reports,
             ["profile"] => Route::Profile,
             ["admin"] | ["admin", "users"] => Route::Admin(AdminPage::Users),
             ["admin", "inboxes"] => Route::Admin(AdminPage::Inboxes),
@@ -102,6 +105,7 @@ impl Route {
             Route::List(view) => view.path(),
             Route::Ticket(n) => format!("/tickets/{n}"),
             Route::Search => "/search".into(),
+            Route::Reports => "/reports".into(),
             Route::Profile => "/profile".into(),
             Route::Admin(AdminPage::Users) => "/admin/users".into(),
             Route::Admin(AdminPage::Inboxes) => "/admin/inboxes".into(),
@@ -213,6 +217,7 @@ mod tests {
             Route::List(View::Saved(0)),
             Route::Ticket(1001),
             Route::Search,
+            Route::Reports,
             Route::Profile,
             Route::Admin(AdminPage::Users),
             Route::Admin(AdminPage::Inboxes),

@@ -119,6 +119,9 @@ pub fn SignedIn(
             </span>
             <nav class="account" aria-label=t(Msg::AccountMenu)>
                 <crate::notifications::Bell />
+                {(user.role != Role::Agent).then(|| view! {
+                    <a id="nav-reports" href="/reports" on:click=go(Route::Reports)>{t(Msg::Reports)}</a>
+                })}
                 {is_admin.then(|| view! {
                     <a id="nav-admin" href="/admin/plugins" on:click=go(Route::Admin(crate::route::AdminPage::Plugins))>
                         {t(Msg::Administration)}
@@ -144,6 +147,7 @@ pub fn SignedIn(
                     Route::List(view) => view! { <TicketList view=view /> }.into_any(),
                     Route::Ticket(number) => view! { <TicketPage number=number /> }.into_any(),
                     Route::Search => view! { <crate::search::SearchPage /> }.into_any(),
+                    Route::Reports => view! { <crate::reports::ReportsPage /> }.into_any(),
                     Route::Profile => view! { <ProfilePage /> }.into_any(),
                     Route::Admin(page) if current.is_admin() => view! { <AdminPage page=page /> }.into_any(),
                     Route::Admin(_) => view! {

@@ -45,6 +45,8 @@ Commands:
   bench-search    full-text search over 1,000,000 messages from gen_mail.py: query p50/p99
                   on SQLite FTS5 and PostgreSQL, index size (see BENCHMARKS.md); set
                   TANDEM_BENCH_SEARCH_MESSAGES for another size
+  bench-reports   the report dashboard's queries at 100,000 tickets: p50/p99 per query on
+                  SQLite and PostgreSQL (see BENCHMARKS.md)
   fuzz [SECONDS]  fuzz the mail parser (parse, thread, sanitise) with cargo-fuzz on nightly
                   for SECONDS (default 30), seeded with the real-mail fixtures
   help            show this text
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         "bench-mail" => bench_mail(&root()).map(|()| ExitCode::SUCCESS),
         "bench-web" => bench_web(&root()).map(|()| ExitCode::SUCCESS),
         "bench-search" => bench_search(&root()).map(|()| ExitCode::SUCCESS),
+        "bench-reports" => bench_reports(&root()).map(|()| ExitCode::SUCCESS),
         "fuzz" => {
             let seconds = rest.first().and_then(|s| s.to_str()).and_then(|s| s.parse().ok()).unwrap_or(30);
             fuzz::fuzz(&root(), seconds).map(|()| ExitCode::SUCCESS)
@@ -117,6 +120,14 @@ fn bench_search(root: &Path) -> Result<(), String> {
     deps::ensure_apt(&["postgresql", "python3"])?;
     let pg = pg::PgCluster::start()?;
     util::run(cargo(root).args(["bench", "-p", "tandem-tests", "--bench", "search"]).env("TANDEM_TEST_PG_URL", &pg.url))
+}
+
+/// `./x bench-reports`: the reports benchmark (`tests/benches/reports.rs`) on SQLite and a
+/// throwaway PostgreSQL.
+fn bench_reports(root: &Path) -> Result<(), String> {
+    deps::ensure_apt(&["postgresql"])?;
+    let pg = pg::PgCluster::start()?;
+    util::run(cargo(root).args(["bench", "-p", "tandem-tests", "--bench", "reports"]).env("TANDEM_TEST_PG_URL", &pg.url))
 }
 
 /// `./x bench-web`: the web UI benchmark (`tests/benches/web_ui.rs`).

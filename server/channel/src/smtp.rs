@@ -1,7 +1,9 @@
 //! The outbox sender: writes each queued message with `tandem_mail::outbound` and delivers it
 //! with lettre to the inbox's SMTP server. Temporary failures (connection refused, 4xx) are
 //! retried with exponential backoff; permanent ones (5xx, bad address, SMTP not configured)
-//! fail the message at once. Either way the result is on the message in the API.
+//! fail the message at once. Either way the result is on the message in the API. The same
+//! sender mails notifications (SLA warnings and breaches) to agents through the SMTP server
+//! of the ticket's inbox.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,7 +22,7 @@ use tandem_mail::{
 use tandem_proto::{MessageKind, TlsMode};
 use tandem_store::{
     Store,
-    mail::{OutboxJob, OutboxResult, SmtpAccount},
+    mail::{NotificationMail, OutboxJob, OutboxResult, SmtpAccount},
 };
 
 use crate::ChannelError;
@@ -96,6 +98,7 @@ pub fn compose(store: &Store, job: &OutboxJob) -> Result<outbound::Built, Outbox
         text,
         html: job.body_html.clone(),
         automatic: job.kind == MessageKind::AutoReply,
+        notice: false,
         // The store's clock: tests can fix it, and the Date header agrees with the timeline.
         date: SystemTime::from(store.clock().now()),
         attachments,
@@ -114,6 +117,48 @@ pub async fn deliver(store: &Store, job: &OutboxJob) -> OutboxResult {
         Ok(b) => b,
         Err(r) => return r,
     };
+    send(&account, &built).await
+}
+
+/// The mail telling an agent about a notification: from the inbox, automatic, with a link.
+pub fn compose_notification(store: &Store, mail: &NotificationMail) -> Result<outbound::Built, OutboxResult> {
+    let domain = mail.inbox_address.rsplit_once('@').map(|(_, d)| d).unwrap_or("tandem.invalid");
+    let mut random = [0u8; 10];
+    getrandom::fill(&mut random).map_err(|e| OutboxResult::Retry(e.to_string()))?;
+    let id: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let message = Outbound {
+        ticket_number: mail.ticket_number,
+        from_name: Some(format!("{} (Tandem)", mail.inbox_name)),
+        from_address: mail.inbox_address.clone(),
+        to: vec![MailAddress { email: mail.to_email.clone(), name: Some(mail.to_name.clone()).filter(|n| !n.is_empty()) }],
+        subject: format!("[Tandem] {}", mail.text.chars().take(150).collect::<String>()),
+        message_id: format!("n{}.{id}@{domain}", mail.id),
+        in_reply_to: None,
+        references: vec![],
+        text: format!("{}\n\n{}\n", mail.text, mail.ticket_url(store.public_url())),
+        html: None,
+        automatic: true,
+        notice: true,
+        date: SystemTime::from(store.clock().now()),
+        attachments: vec![],
+    };
+    outbound::build(&message).map_err(|e| OutboxResult::Failed(e.to_string()))
+}
+
+/// Mails one notification and says how it went.
+pub async fn deliver_notification(store: &Store, mail: &NotificationMail) -> OutboxResult {
+    let account = match store.smtp_account(mail.inbox_id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return OutboxResult::Failed("sending is not configured for the ticket's inbox (SMTP disabled)".into()),
+        Err(e) => return OutboxResult::Retry(format!("reading the SMTP settings: {e}")),
+    };
+    match compose_notification(store, mail) {
+        Ok(built) => send(&account, &built).await,
+        Err(r) => r,
+    }
+}
+
+async fn send(account: &SmtpAccount, built: &outbound::Built) -> OutboxResult {
     let addr = |a: &str| a.parse::<Address>().map_err(|e| format!("{a}: {e}"));
     let envelope = match (addr(&built.envelope_from), built.recipients.iter().map(|r| addr(r)).collect::<Result<Vec<_>, _>>()) {
         (Ok(from), Ok(to)) => match Envelope::new(Some(from), to) {
@@ -122,7 +167,7 @@ pub async fn deliver(store: &Store, job: &OutboxJob) -> OutboxResult {
         },
         (Err(e), _) | (_, Err(e)) => return OutboxResult::Failed(format!("invalid address {e}")),
     };
-    let transport = match transport(&account) {
+    let transport = match transport(account) {
         Ok(t) => t,
         Err(e) => return OutboxResult::Failed(e.to_string()),
     };
@@ -153,6 +198,22 @@ pub async fn run(store: Store, wake: std::sync::Arc<crate::intake::Signals>, tic
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "reading the outbox"),
+        }
+        match store.claim_notification_mail(20).await {
+            Ok(mails) if !mails.is_empty() => {
+                for mail in mails {
+                    let result = deliver_notification(&store, &mail).await;
+                    if !matches!(result, OutboxResult::Sent) {
+                        tracing::warn!(notification = mail.id, result = ?result, "notification mail not sent");
+                    }
+                    if let Err(e) = store.finish_notification_mail(&mail, result, retry_base_secs).await {
+                        tracing::error!(notification = mail.id, error = %e, "recording a notification mail result");
+                    }
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "reading the notification mail queue"),
         }
         tokio::select! {
             () = wake.outbox.notified() => {}

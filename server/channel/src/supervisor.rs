@@ -53,6 +53,11 @@ impl Channel {
                 Ok(n) => tracing::info!(messages = n, "outbox: interrupted sends queued again"),
                 Err(e) => tracing::error!(error = %e, "outbox recovery"),
             }
+            match recovering.store().requeue_interrupted_notification_mail().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(notifications = n, "notification mail: interrupted sends queued again"),
+                Err(e) => tracing::error!(error = %e, "notification mail recovery"),
+            }
             match recovering.recover().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(messages = n, "intake: processed messages recorded before a restart"),

@@ -12,6 +12,7 @@
 //! - [`validate`]: normalisation of emails, tags, names and texts.
 //! - [`search`]: the search query language, text folding and stemming, highlighting.
 //! - [`csat`]: signed customer-satisfaction links.
+//! - [`report`]: duration histograms and percentiles, days and weeks, the backlog series.
 //! - [`sla`]: service-level policies, business-hours calendars, due times and alerts.
 //! - [`clock`]: the injected clock.
 
@@ -22,6 +23,7 @@ pub mod error;
 pub mod guard;
 pub mod html;
 pub mod policy;
+pub mod report;
 pub mod search;
 pub mod sla;
 pub mod template;

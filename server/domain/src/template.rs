@@ -14,6 +14,8 @@ pub struct TemplateContext {
     pub ticket: TicketVars,
     pub agent: AgentVars,
     pub inbox: InboxVars,
+    /// The ticket's satisfaction link (`{{ csat_link }}`): signed, valid for 30 days.
+    pub csat_link: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -64,6 +66,7 @@ impl TemplateContext {
             },
             agent,
             inbox: InboxVars { name: "Support".into(), address: "support@example.com".into() },
+            csat_link: "https://help.example.com/csat/sample".into(),
         }
     }
 }

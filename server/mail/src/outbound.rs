@@ -30,6 +30,10 @@ pub struct Outbound {
     pub text: String,
     pub html: Option<String>,
     pub automatic: bool,
+    /// A notice to the team about the ticket (an SLA alert), not part of the conversation:
+    /// the subject is used as given, no Reply-To into the ticket, `Auto-Submitted:
+    /// auto-generated`.
+    pub notice: bool,
     pub date: SystemTime,
     pub attachments: Vec<OutboundAttachment>,
 }
@@ -93,10 +97,13 @@ pub fn build(o: &Outbound) -> Result<Built, OutboundError> {
     if o.to.is_empty() {
         return Err(OutboundError::NoRecipient);
     }
-    let mut b = Message::builder()
-        .from(mailbox(o.from_name.as_deref(), &o.from_address)?)
-        .reply_to(mailbox(o.from_name.as_deref(), &thread::reply_address(&o.from_address, o.ticket_number))?)
-        .subject(thread::outbound_subject(o.ticket_number, &o.subject).replace(['\r', '\n'], " "))
+    let subject = if o.notice { o.subject.clone() } else { thread::outbound_subject(o.ticket_number, &o.subject) };
+    let mut b = Message::builder().from(mailbox(o.from_name.as_deref(), &o.from_address)?);
+    if !o.notice {
+        b = b.reply_to(mailbox(o.from_name.as_deref(), &thread::reply_address(&o.from_address, o.ticket_number))?);
+    }
+    let mut b = b
+        .subject(subject.replace(['\r', '\n'], " "))
         .message_id(Some(format!("<{}>", o.message_id)))
         .date(o.date)
         .header(TandemTicket(o.ticket_number.to_string()));
@@ -110,7 +117,9 @@ pub fn build(o: &Outbound) -> Result<Built, OutboundError> {
         let refs: Vec<String> = o.references.iter().map(|r| format!("<{r}>")).collect();
         b = b.references(refs.join(" "));
     }
-    if o.automatic {
+    if o.notice {
+        b = b.header(AutoSubmitted("auto-generated".into())).header(AutoResponseSuppress("All".into()));
+    } else if o.automatic {
         b = b.header(AutoSubmitted("auto-replied".into())).header(AutoResponseSuppress("All".into()));
     }
     let body = match &o.html {
@@ -156,6 +165,7 @@ mod tests {
             text: "Hello Carl,\nplease unplug it.".into(),
             html: None,
             automatic: false,
+            notice: false,
             date: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
             attachments: vec![],
         }
@@ -199,5 +209,9 @@ mod tests {
         let m = parse(&built.bytes, &Limits::default()).expect("parses");
         assert!(m.header("bcc").is_none(), "{:?}", m.headers);
         assert!(build(&Outbound { to: vec![MailAddress { email: "not an address".into(), name: None }], ..sample() }).is_err());
+        let notice = build(&Outbound { notice: true, subject: "[Tandem] #1001 breached".into(), ..sample() }).expect("notice");
+        let text = String::from_utf8_lossy(&notice.bytes);
+        assert!(text.contains("Subject: [Tandem] #1001 breached\r\n"), "{text}");
+        assert!(text.contains("Auto-Submitted: auto-generated") && !text.contains("\nReply-To:"), "{text}");
     }
 }

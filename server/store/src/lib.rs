@@ -21,6 +21,7 @@ mod live;
 pub mod mail;
 mod migration;
 mod notifications;
+mod reports;
 pub mod plugins;
 mod rows;
 mod search;
@@ -74,6 +75,7 @@ impl Store {
         let blobs = BlobStore::open(&data_dir.join("blobs"))?;
         let store = Store { db, blobs, clock, public_url: Arc::from("http://127.0.0.1:8080"), csat: Arc::default() };
         store.ensure_search_index().await?;
+        store.ensure_ticket_metrics().await?;
         Ok(store)
     }
 
@@ -90,6 +92,11 @@ impl Store {
     pub fn with_public_url(mut self, url: &str) -> Store {
         self.public_url = Arc::from(url.trim_end_matches('/'));
         self
+    }
+
+    /// Where customers and agents reach this deployment (links in mail).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     pub fn db(&self) -> &Db {

@@ -143,6 +143,8 @@ impl Store {
         let ticket = detail.ticket;
         let contact = self.get_contact(actor, ticket.contact.id).await?;
         let inbox = self.get_inbox(actor, ticket.inbox_id).await?;
+        let row = crate::tickets::load_ticket(&self.db, self.db.connection(), number, false).await?;
+        let csat_link = self.csat_link(&self.csat_signer().await?, row.id);
         Ok(TemplateContext {
             contact: ContactVars::new(&contact.name, &contact.email, contact.company),
             ticket: TicketVars {
@@ -153,6 +155,7 @@ impl Store {
             },
             agent,
             inbox: InboxVars { name: inbox.name, address: inbox.address },
+            csat_link,
         })
     }
 }

@@ -81,7 +81,9 @@ fn target_label(target: SlaTarget) -> &'static str {
     }
 }
 
-/// Inserts one in-app notification for each user (each user once).
+/// Inserts one in-app notification for each user (each user once); with `email`, each is
+/// also queued for mailing (`mail/notify.rs`).
+#[allow(clippy::too_many_arguments)] // one call site per kind; a struct would only rename them
 pub(crate) async fn notify<C: ConnectionTrait>(
     db: &Db,
     conn: &C,
@@ -90,6 +92,7 @@ pub(crate) async fn notify<C: ConnectionTrait>(
     kind: NotificationKind,
     text: &str,
     at: i64,
+    email: bool,
 ) -> Result<()> {
     let mut seen = Vec::new();
     for user in users {
@@ -98,8 +101,16 @@ pub(crate) async fn notify<C: ConnectionTrait>(
         }
         seen.push(*user);
         conn.execute_raw(db.stmt(
-            "INSERT INTO notifications (user_id, ticket_id, kind, text, created_at) VALUES (?, ?, ?, ?, ?)",
-            vec![(*user).into(), ticket_id.into(), kind.as_str().into(), text.to_owned().into(), at.into()],
+            "INSERT INTO notifications (user_id, ticket_id, kind, text, created_at, email_state, email_next_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                (*user).into(),
+                ticket_id.into(),
+                kind.as_str().into(),
+                text.to_owned().into(),
+                at.into(),
+                if email { "queued" } else { "none" }.into(),
+                email.then_some(at).into(),
+            ],
         ))
         .await?;
     }
@@ -211,6 +222,7 @@ impl Store {
                 AlertKind::Breach => {
                     report.sla_breaches += 1;
                     breached = true;
+                    crate::reports::metrics::mark_breached(&self.db, &tx.tx, ticket_id, alert.target).await?;
                     ("sla.breached", NotificationKind::SlaBreach)
                 }
             };
@@ -237,7 +249,7 @@ impl Store {
                     due_at.format("%Y-%m-%d %H:%M"),
                     policy.name
                 );
-                notify(&self.db, &tx.tx, recipients.as_deref().unwrap_or_default(), Some(ticket_id), notification, &text, now).await?;
+                notify(&self.db, &tx.tx, recipients.as_deref().unwrap_or_default(), Some(ticket_id), notification, &text, now, true).await?;
             }
         }
         let mut escalated = false;
@@ -336,7 +348,7 @@ impl Store {
                     Some(note) => format!("Reminder on #{} {}: {note}", r.number, r.subject),
                     None => format!("Reminder on #{} {}", r.number, r.subject),
                 };
-                notify(&self.db, &tx.tx, &[r.user_id], Some(r.ticket_id), NotificationKind::Reminder, &text, now).await?;
+                notify(&self.db, &tx.tx, &[r.user_id], Some(r.ticket_id), NotificationKind::Reminder, &text, now, false).await?;
                 record(&self.db, &tx.tx, &Who::system(), now, NewEvent {
                     ticket_id: Some(r.ticket_id),
                     kind: "reminder.fired",

@@ -10,6 +10,32 @@ use tandem_store::{
 
 backend_tests! {
     a_solving_reply_carries_a_link_that_rates_its_ticket_only,
+    the_link_is_a_template_variable_too,
+}
+
+/// `{{ csat_link }}` in a canned response renders the ticket's own link; a solving reply that
+/// carries it gets no second one.
+async fn the_link_is_a_template_variable_too(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let store = open_store(&db, clock()).await.with_public_url("https://help.example.com");
+    let desk = desk(&store).await;
+    let admin = actor(&store, &desk.admin).await;
+    let settings = proto::UpdateMailSettings { csat_enabled: Some(true), ..Default::default() };
+    store.update_mail_settings(&admin, desk.inbox_a.id, settings).await.expect("switch on");
+    let preview = proto::PreviewTemplate {
+        template_id: None,
+        subject: None,
+        body: Some("Rate us: {{ csat_link }}".into()),
+        ticket_number: Some(desk.ticket_a),
+    };
+    let body = store.preview_template(&admin, preview).await.expect("preview").body;
+    assert!(body.starts_with("Rate us: https://help.example.com/csat/"), "{body}");
+    let version = store.get_ticket(&admin, desk.ticket_a).await.expect("ticket").ticket.version;
+    let input = proto::PostMessage { body_text: body.clone(), seen_version: Some(version), set_status: Some(TicketStatus::Solved), ..Default::default() };
+    let sent = store.post_message(&admin, desk.ticket_a, MessageKind::Reply, input).await.expect("reply").message.body_text;
+    assert_eq!(sent.matches("/csat/").count(), 1, "{sent}");
+    store.rate_ticket(&token_in(&sent), proto::RateTicket { rating: CsatRating::Good, comment: None }).await.expect("rates ticket A");
+    assert_eq!(store.get_ticket(&admin, desk.ticket_a).await.expect("a").satisfaction.map(|s| s.rating), Some(CsatRating::Good));
 }
 
 fn token_in(body: &str) -> String {

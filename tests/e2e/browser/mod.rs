@@ -8,6 +8,7 @@ mod admin;
 mod csat;
 mod desk;
 mod hostile;
+mod reports;
 mod search;
 mod sla;
 

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod live;
 pub mod mail;
 pub mod plugins;
+pub mod reports;
 pub mod search;
 pub mod session;
 pub mod sla;
@@ -79,6 +80,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(templates::list, templates::create))
         .routes(routes!(templates::get, templates::update, templates::delete))
         .routes(routes!(templates::preview))
+        .routes(routes!(reports::dashboard))
+        .routes(routes!(reports::breakdown))
+        .routes(routes!(reports::export))
         .routes(routes!(sla::list_calendars, sla::create_calendar))
         .routes(routes!(sla::update_calendar, sla::delete_calendar))
         .routes(routes!(sla::list_policies, sla::create_policy))

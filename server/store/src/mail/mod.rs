@@ -1,5 +1,6 @@
 //! The email channel's storage: inbox mail settings, IMAP progress, the intake log of raw
-//! inbound messages and how a parsed message becomes part of a ticket, and the outbox.
+//! inbound messages and how a parsed message becomes part of a ticket, the outbox, and
+//! notifications waiting to be mailed.
 //!
 //! Intake is two steps, so that no message is ever lost: [`Store::record_inbound`] writes the
 //! raw bytes (content-addressed, synced) and records them, committed before anything parses
@@ -7,9 +8,11 @@
 //! between the two leaves a `received` entry that [`Store::pending_inbound`] hands back.
 
 pub mod intake;
+pub mod notify;
 pub mod outbox;
 pub mod settings;
 
 pub use intake::{IntakeOutcome, Recorded};
+pub use notify::NotificationMail;
 pub use outbox::{OutboxJob, OutboxResult};
 pub use settings::{ImapAccount, SmtpAccount};

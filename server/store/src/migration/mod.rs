@@ -13,6 +13,8 @@ mod m0003_mail;
 mod m0004_search;
 mod m0005_csat;
 mod m0006_sla;
+mod m0007_reports;
+mod m0008_notification_mail;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -20,7 +22,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration), Box::new(m0004_search::Migration), Box::new(m0005_csat::Migration), Box::new(m0006_sla::Migration)]
+        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration), Box::new(m0004_search::Migration), Box::new(m0005_csat::Migration), Box::new(m0006_sla::Migration), Box::new(m0007_reports::Migration), Box::new(m0008_notification_mail::Migration)]
     }
 }
 

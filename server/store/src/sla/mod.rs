@@ -10,10 +10,12 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use tandem_domain::sla::{BusinessCalendar, Hours, Policy, Progress, SlaClock, TicketFacts, clock, select};
-use tandem_proto::{self as proto, SlaEscalation, WorkingHours};
+use tandem_proto::{self as proto, SlaEscalation, TicketStatus, WorkingHours};
 
 use crate::{
+    Store,
     db::{Db, from_micros, query_all, query_one},
+    reports::metrics::MetricsInput,
     error::Result,
     events::{NewEvent, Who, record},
     rows::{parse, parse_json},
@@ -142,9 +144,15 @@ pub(crate) async fn load_rules<C: ConnectionTrait>(db: &Db, conn: &C) -> Result<
 
 #[derive(Debug, FromQueryResult)]
 struct ClockRow {
+    inbox_id: i64,
+    team_id: Option<i64>,
+    assignee_id: Option<i64>,
+    solved_at: Option<i64>,
+    merged_into: Option<i64>,
+    replies: i64,
+    by_email: i64,
     status: String,
     priority: String,
-    inbox_id: i64,
     tags: String,
     created_at: i64,
     first_response_at: Option<i64>,
@@ -173,7 +181,8 @@ impl ClockRow {
     }
 }
 
-/// Brings a ticket's SLA clock up to date with its state (inside the caller's transaction).
+/// Brings a ticket's SLA clock and its report figures up to date with its state (inside the
+/// caller's transaction).
 pub(crate) async fn refresh_ticket<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, now: i64) -> Result<()> {
     let rules = load_rules(db, conn).await?;
     refresh_with(db, conn, &rules, ticket_id, now).await
@@ -183,19 +192,37 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
     let row: Option<ClockRow> = query_one(
         conn,
         db.stmt(
-            "SELECT t.status, t.priority, t.inbox_id, t.tags, t.created_at, t.first_response_at, t.last_customer_message_at, \
-             t.last_agent_message_at, t.sla_policy_id, t.sla_used, t.sla_running_since, t.sla_first_response_due, \
-             t.sla_next_response_due, t.sla_resolution_due, t.sla_warn_at, c.company \
+            "SELECT t.status, t.priority, t.inbox_id, t.team_id, t.assignee_id, t.solved_at, t.merged_into, t.tags, t.created_at, \
+             t.first_response_at, t.last_customer_message_at, t.last_agent_message_at, t.sla_policy_id, t.sla_used, \
+             t.sla_running_since, t.sla_first_response_due, t.sla_next_response_due, t.sla_resolution_due, t.sla_warn_at, c.company, \
+             (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id AND m.kind = 'reply') AS replies, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.kind = 'inbound' AND m.message_id IS NOT NULL) \
+             THEN 1 ELSE 0 END AS BIGINT) AS by_email \
              FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.id = ?",
             vec![ticket_id.into()],
         ),
     )
     .await?;
     let Some(row) = row else { return Ok(()) };
-    if rules.policies.is_empty() && row.sla_policy_id.is_none() {
-        return Ok(());
-    }
+    let status: TicketStatus = parse("tickets", "status", &row.status)?;
     let tags: Vec<String> = parse_json("tickets", "tags", &row.tags)?;
+    let metrics = MetricsInput {
+        ticket_id,
+        inbox_id: row.inbox_id,
+        team_id: row.team_id,
+        assignee_id: row.assignee_id,
+        status,
+        created_at: row.created_at,
+        first_response_at: row.first_response_at,
+        solved_at: row.solved_at,
+        merged: row.merged_into.is_some(),
+        replies: row.replies,
+        by_email: row.by_email != 0,
+        tags: tags.clone(),
+    };
+    if rules.policies.is_empty() && row.sla_policy_id.is_none() {
+        return crate::reports::metrics::write(db, conn, &metrics, None, &Hours::Always, &row.clock()).await;
+    }
     let facts = TicketFacts {
         inbox_id: row.inbox_id,
         priority: parse("tickets", "priority", &row.priority)?,
@@ -204,7 +231,7 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
     };
     let policy = select(&rules.policies, &facts);
     let progress = Progress {
-        status: parse("tickets", "status", &row.status)?,
+        status,
         created_at: row.created_at,
         first_response_at: row.first_response_at,
         last_customer_message_at: row.last_customer_message_at,
@@ -214,6 +241,7 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
     let hours = policy.map(|p| rules.hours(p)).unwrap_or(&Hours::Always);
     let after = before.refresh(policy, hours, &progress, now);
     let warn_at = policy.and_then(|p| after.warn_at(p.warn_before_minutes));
+    crate::reports::metrics::write(db, conn, &metrics, policy, hours, &after).await?;
     if after == before && warn_at == row.sla_warn_at {
         return Ok(());
     }
@@ -290,4 +318,55 @@ pub(crate) fn ticket_sla(
         resolution_due_at: dues[2].map(from_micros),
         due_at: due_at.map(from_micros),
     })
+}
+
+/// The version of the report figures' definition: a change re-computes every ticket's row.
+const METRICS_VERSION: i64 = 1;
+
+#[derive(Debug, FromQueryResult)]
+struct Counter {
+    value: i64,
+}
+
+impl Store {
+    /// Computes every ticket's report figures (and SLA clock) when the stored ones are from an
+    /// older definition or missing (the first start after an upgrade).
+    pub(crate) async fn ensure_ticket_metrics(&self) -> Result<u64> {
+        let current: Option<Counter> =
+            query_one(self.db.connection(), self.db.stmt("SELECT value FROM counters WHERE name = 'ticket_metrics_version'", vec![])).await?;
+        if current.map(|c| c.value) == Some(METRICS_VERSION) {
+            return Ok(0);
+        }
+        self.rebuild_ticket_metrics().await
+    }
+
+    /// Recomputes every ticket's SLA clock and report figures with the code every ticket write
+    /// runs, 500 tickets per transaction; returns how many tickets it visited.
+    pub async fn rebuild_ticket_metrics(&self) -> Result<u64> {
+        #[derive(FromQueryResult)]
+        struct Id {
+            id: i64,
+        }
+        let now = self.now_micros();
+        let mut after = 0i64;
+        let mut done = 0u64;
+        loop {
+            let tx = self.db.write().await?;
+            let rules = load_rules(&self.db, &tx.tx).await?;
+            let batch: Vec<Id> = query_all(&tx.tx, self.db.stmt("SELECT id FROM tickets WHERE id > ? ORDER BY id LIMIT 500", vec![after.into()])).await?;
+            for Id { id } in &batch {
+                refresh_with(&self.db, &tx.tx, &rules, *id, now).await?;
+            }
+            if batch.is_empty() {
+                tx.tx
+                    .execute_raw(self.db.stmt("UPDATE counters SET value = ? WHERE name = 'ticket_metrics_version'", vec![METRICS_VERSION.into()]))
+                    .await?;
+                tx.commit().await?;
+                return Ok(done);
+            }
+            after = batch.last().map_or(after, |b| b.id);
+            done += batch.len() as u64;
+            tx.commit().await?;
+        }
+    }
 }

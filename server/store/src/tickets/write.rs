@@ -49,6 +49,7 @@ pub(crate) struct MailExtras {
 
 pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, m: NewMessage<'_>) -> Result<i64> {
     let extras = m.mail.clone().unwrap_or_default();
+    let (kind, by_email) = (m.kind, m.message_id.is_some());
     let row: Option<IdRow> = query_one(
         conn,
         db.stmt(
@@ -79,6 +80,7 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
     .await?;
     let id = row.map(|r| r.id).ok_or(StoreError::NotFound("message"))?;
     crate::search::index_ticket(db, conn, m.ticket_id).await?;
+    crate::reports::metrics::on_message(db, conn, m.ticket_id, kind, by_email).await?;
     if m.delivery_state == Some(DeliveryState::Queued) {
         // Outbound mail enters the outbox in the same transaction as the message.
         crate::mail::outbox::enqueue(db, conn, id, m.ticket_id, at).await?;
@@ -388,7 +390,8 @@ impl Store {
         // A reply that solves the ticket asks for a rating, if the inbox wants that.
         let mut body_text = body_text;
         let mut body_html = clean_html(input.body_html);
-        if let Some(signer) = signer.filter(|_| state.status == proto::TicketStatus::Solved)
+        // (Unless the agent put the link in already, with the `{{ csat_link }}` template variable.)
+        if let Some(signer) = signer.filter(|_| state.status == proto::TicketStatus::Solved && !body_text.contains("/csat/"))
             && self.csat_enabled(&tx.tx, row.inbox_id).await?
         {
             let invitation = tandem_domain::csat::invitation(state.language.as_deref(), &self.csat_link(&signer, row.id));

@@ -1,0 +1,109 @@
+//! Notifications by email: the notifications queued for mailing (SLA warnings and breaches),
+//! claimed by the channel's sender like outbox jobs and sent through the SMTP server of the
+//! ticket's inbox, with the same retries and backoff.
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+use super::outbox::{MAX_ATTEMPTS, OutboxResult, backoff_secs};
+use crate::{
+    Store,
+    db::query_all,
+    error::Result,
+    rows::IdRow,
+};
+
+/// One notification to mail to one user.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct NotificationMail {
+    pub id: i64,
+    pub attempts: i64,
+    pub text: String,
+    pub to_email: String,
+    pub to_name: String,
+    pub ticket_number: i64,
+    pub ticket_subject: String,
+    pub inbox_id: i64,
+    pub inbox_name: String,
+    pub inbox_address: String,
+}
+
+impl NotificationMail {
+    /// Where the ticket is, for the link in the mail.
+    pub fn ticket_url(&self, public_url: &str) -> String {
+        format!("{}/tickets/{}", public_url.trim_end_matches('/'), self.ticket_number)
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` notifications due for mailing (marked `sending`).
+    pub async fn claim_notification_mail(&self, limit: u64) -> Result<Vec<NotificationMail>> {
+        let now = self.now_micros();
+        let tx = self.db.write().await?;
+        let ids: Vec<IdRow> = query_all(
+            &tx.tx,
+            self.db.stmt(
+                &format!(
+                    "SELECT id FROM notifications WHERE email_state = 'queued' AND email_next_at <= ? ORDER BY email_next_at, id LIMIT ?{}",
+                    if self.db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }
+                ),
+                vec![now.into(), (limit as i64).into()],
+            ),
+        )
+        .await?;
+        let mut mails = Vec::new();
+        for IdRow { id } in ids {
+            tx.tx.execute_raw(self.db.stmt("UPDATE notifications SET email_state = 'sending' WHERE id = ?", vec![id.into()])).await?;
+            let found: Vec<NotificationMail> = query_all(
+                &tx.tx,
+                self.db.stmt(
+                    "SELECT n.id, n.email_attempts AS attempts, n.text, u.email AS to_email, u.display_name AS to_name, t.number AS ticket_number, \
+                     t.subject AS ticket_subject, i.id AS inbox_id, i.name AS inbox_name, i.address AS inbox_address \
+                     FROM notifications n JOIN users u ON u.id = n.user_id JOIN tickets t ON t.id = n.ticket_id JOIN inboxes i ON i.id = t.inbox_id \
+                     WHERE n.id = ?",
+                    vec![id.into()],
+                ),
+            )
+            .await?;
+            match found.into_iter().next() {
+                Some(mail) => mails.push(mail),
+                None => {
+                    // No ticket to send about (it was deleted): nothing to mail.
+                    tx.tx
+                        .execute_raw(self.db.stmt("UPDATE notifications SET email_state = 'failed', email_error = 'no ticket' WHERE id = ?", vec![id.into()]))
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(mails)
+    }
+
+    /// Records how an attempt to mail a notification ended.
+    pub async fn finish_notification_mail(&self, mail: &NotificationMail, result: OutboxResult, retry_base_secs: i64) -> Result<()> {
+        let now = self.now_micros();
+        let attempts = mail.attempts + 1;
+        let (state, error) = match &result {
+            OutboxResult::Sent => ("sent", None),
+            OutboxResult::Retry(e) if attempts < MAX_ATTEMPTS => ("queued", Some(e.clone())),
+            OutboxResult::Retry(e) => ("failed", Some(format!("gave up after {attempts} attempts: {e}"))),
+            OutboxResult::Failed(e) => ("failed", Some(e.clone())),
+        };
+        let next = now + backoff_secs(retry_base_secs, attempts) * 1_000_000;
+        let tx = self.db.write().await?;
+        tx.tx
+            .execute_raw(self.db.stmt(
+                "UPDATE notifications SET email_state = ?, email_attempts = ?, email_next_at = ?, email_error = ? WHERE id = ?",
+                vec![state.into(), attempts.into(), next.into(), error.into(), mail.id.into()],
+            ))
+            .await?;
+        tx.commit().await
+    }
+
+    /// After a restart: notifications caught in `sending` are queued again.
+    pub async fn requeue_interrupted_notification_mail(&self) -> Result<u64> {
+        let tx = self.db.write().await?;
+        let done = tx.tx.execute_raw(self.db.stmt("UPDATE notifications SET email_state = 'queued' WHERE email_state = 'sending'", vec![])).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+}

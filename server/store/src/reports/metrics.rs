@@ -1,0 +1,289 @@
+//! One row of figures per ticket (`ticket_metrics`), rewritten in every transaction that
+//! changes the ticket (next to its SLA clock): the days it was created and solved, its first
+//! response and resolution times in the hours of its SLA calendar, with their histogram
+//! buckets, its replies, its channel, its tags, and whether it met its SLA targets.
+//!
+//! Every change of a row also moves the pre-aggregates (`report_counts`; `report_hist` per
+//! week and per month; their per-tag twins) by the difference between the old and the new figures, so reports
+//! over a year read a few thousand pre-aggregated rows instead of every ticket.
+
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use tandem_domain::{
+    report::{bucket, day_of, month_start, week_start},
+    sla::{Hours, MINUTE, Policy, SlaClock},
+};
+use tandem_proto::TicketStatus;
+
+use crate::{
+    db::{Db, query_one},
+    error::Result,
+    rows::{json, parse_json},
+};
+
+/// What the figures of one ticket are computed from.
+#[derive(Debug, Clone)]
+pub(crate) struct MetricsInput {
+    pub ticket_id: i64,
+    pub inbox_id: i64,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub status: TicketStatus,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    pub solved_at: Option<i64>,
+    pub merged: bool,
+    pub replies: i64,
+    pub by_email: bool,
+    pub tags: Vec<String>,
+}
+
+/// A ticket's figures, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub(crate) struct Facts {
+    pub inbox_id: i64,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub channel: String,
+    pub created_day: i64,
+    pub solved_day: Option<i64>,
+    pub first_response_secs: Option<i64>,
+    pub first_response_bucket: Option<i64>,
+    pub resolution_secs: Option<i64>,
+    pub resolution_bucket: Option<i64>,
+    pub replies: i64,
+    pub sla_first_response_met: Option<i64>,
+    pub sla_resolution_met: Option<i64>,
+    pub tags: String,
+}
+
+/// The figures of a ticket under its policy and hours; `None` for spam and merged tickets,
+/// which reports leave out. SLA flags already set (a breach the scheduler raised) are kept
+/// when the ticket does not decide them anew.
+fn compute(m: &MetricsInput, policy: Option<&Policy>, hours: &Hours, clock: &SlaClock, old: Option<&Facts>) -> Option<Facts> {
+    if m.merged || m.status == TicketStatus::Spam {
+        return None;
+    }
+    let seconds = |to: i64| hours.elapsed(m.created_at, to) / 1_000_000;
+    let solved_at = m.solved_at.filter(|_| matches!(m.status, TicketStatus::Solved | TicketStatus::Closed));
+    let first_response = m.first_response_at.map(seconds);
+    let resolution = solved_at.map(seconds);
+    let first_met = match (policy.and_then(|p| p.first_response_minutes), m.first_response_at) {
+        (Some(target), Some(at)) => Some(hours.elapsed(m.created_at, at) <= target * MINUTE),
+        _ => None,
+    };
+    let resolution_met = match (policy.and_then(|p| p.resolution_minutes), solved_at) {
+        (Some(target), Some(_)) => Some(clock.used <= target * MINUTE),
+        _ => None,
+    };
+    let mut tags = m.tags.clone();
+    tags.sort();
+    tags.dedup();
+    Some(Facts {
+        inbox_id: m.inbox_id,
+        team_id: m.team_id,
+        assignee_id: m.assignee_id,
+        channel: if m.by_email { "email" } else { "api" }.to_owned(),
+        created_day: day_of(m.created_at),
+        solved_day: solved_at.map(day_of),
+        first_response_secs: first_response,
+        first_response_bucket: first_response.map(bucket),
+        resolution_secs: resolution,
+        resolution_bucket: resolution.map(bucket),
+        replies: m.replies,
+        sla_first_response_met: first_met.map(i64::from).or_else(|| old.and_then(|o| o.sla_first_response_met)),
+        sla_resolution_met: resolution_met.map(i64::from).or_else(|| old.and_then(|o| o.sla_resolution_met)),
+        tags: json(&tags),
+    })
+}
+
+async fn load<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64) -> Result<Option<Facts>> {
+    query_one(
+        conn,
+        db.stmt(
+            "SELECT inbox_id, team_id, assignee_id, channel, created_day, solved_day, first_response_secs, first_response_bucket, \
+             resolution_secs, resolution_bucket, replies, sla_first_response_met, sla_resolution_met, tags \
+             FROM ticket_metrics WHERE ticket_id = ?",
+            vec![ticket_id.into()],
+        ),
+    )
+    .await
+}
+
+/// Stores a ticket's new figures (or removes them) and moves the pre-aggregates by the
+/// difference. Nothing is written when nothing changed.
+async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Option<Facts>, new: Option<Facts>) -> Result<()> {
+    if old == new {
+        return Ok(());
+    }
+    if let Some(old) = &old {
+        aggregate(db, conn, old, -1).await?;
+    }
+    match &new {
+        None => {
+            conn.execute_raw(db.stmt("DELETE FROM ticket_metrics WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+        }
+        Some(f) => {
+            conn.execute_raw(db.stmt(
+                "INSERT INTO ticket_metrics (ticket_id, inbox_id, team_id, assignee_id, channel, created_day, solved_day, first_response_secs, \
+                 first_response_bucket, resolution_secs, resolution_bucket, replies, sla_first_response_met, sla_resolution_met, tags) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET inbox_id = excluded.inbox_id, \
+                 team_id = excluded.team_id, assignee_id = excluded.assignee_id, channel = excluded.channel, created_day = excluded.created_day, \
+                 solved_day = excluded.solved_day, first_response_secs = excluded.first_response_secs, \
+                 first_response_bucket = excluded.first_response_bucket, resolution_secs = excluded.resolution_secs, \
+                 resolution_bucket = excluded.resolution_bucket, replies = excluded.replies, \
+                 sla_first_response_met = excluded.sla_first_response_met, sla_resolution_met = excluded.sla_resolution_met, tags = excluded.tags",
+                vec![
+                    ticket_id.into(),
+                    f.inbox_id.into(),
+                    f.team_id.into(),
+                    f.assignee_id.into(),
+                    f.channel.clone().into(),
+                    f.created_day.into(),
+                    f.solved_day.into(),
+                    f.first_response_secs.into(),
+                    f.first_response_bucket.into(),
+                    f.resolution_secs.into(),
+                    f.resolution_bucket.into(),
+                    f.replies.into(),
+                    f.sla_first_response_met.into(),
+                    f.sla_resolution_met.into(),
+                    f.tags.clone().into(),
+                ],
+            ))
+            .await?;
+            aggregate(db, conn, f, 1).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The counters one ticket adds to its creation day and to its solving day.
+fn counters(f: &Facts) -> ([i64; 10], Option<[i64; 10]>) {
+    let is = |v: Option<i64>, want: i64| i64::from(v == Some(want));
+    let created = [
+        1,
+        i64::from(f.first_response_secs.is_some()),
+        f.first_response_secs.unwrap_or(0),
+        is(f.sla_first_response_met, 1),
+        is(f.sla_first_response_met, 0),
+        0,
+        0,
+        0,
+        0,
+        0,
+    ];
+    let solved = f.solved_day.map(|_| {
+        [0, 0, 0, 0, 0, 1, f.resolution_secs.unwrap_or(0), is(f.sla_resolution_met, 1), is(f.sla_resolution_met, 0), f.replies]
+    });
+    (created, solved)
+}
+
+/// The key columns of a pre-aggregate row with their values.
+type Key<'a> = Vec<(&'a str, Value)>;
+
+const COUNTERS: [&str; 10] = ["created", "fr_n", "fr_secs", "fr_met", "fr_breached", "solved", "res_secs", "res_met", "res_breached", "replies"];
+
+/// Adds (`sign` 1) or takes away (`sign` -1) one ticket's figures from the pre-aggregates.
+async fn aggregate<C: ConnectionTrait>(db: &Db, conn: &C, f: &Facts, sign: i64) -> Result<()> {
+    let tags: Vec<String> = parse_json("ticket_metrics", "tags", &f.tags)?;
+    let combo: Key<'_> = vec![
+        ("inbox_id", f.inbox_id.into()),
+        ("team_id", f.team_id.unwrap_or(0).into()),
+        ("assignee_id", f.assignee_id.unwrap_or(0).into()),
+        ("channel", f.channel.clone().into()),
+    ];
+    let mut keys: Vec<(&str, &str, Key<'_>)> = vec![("report_counts", "report_hist", combo)];
+    for tag in &tags {
+        keys.push(("report_tag_counts", "report_tag_hist", vec![("inbox_id", f.inbox_id.into()), ("tag", tag.clone().into())]));
+    }
+    let (created, solved) = counters(f);
+    for (counts_table, hist_table, key) in &keys {
+        add_counts(db, conn, counts_table, f.created_day, key, created, sign).await?;
+        if let (Some(day), Some(solved)) = (f.solved_day, solved) {
+            add_counts(db, conn, counts_table, day, key, solved, sign).await?;
+        }
+        let mut durations = Vec::new();
+        if let Some(b) = f.first_response_bucket {
+            durations.push((f.created_day, "fr", b));
+        }
+        if let (Some(day), Some(b)) = (f.solved_day, f.resolution_bucket) {
+            durations.push((day, "res", b));
+        }
+        for (day, side, b) in durations {
+            add_hist(db, conn, hist_table, ("week", week_start(day)), key, side, b, sign).await?;
+            add_hist(db, conn, hist_table, ("month", month_start(day)), key, side, b, sign).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn add_counts<C: ConnectionTrait>(db: &Db, conn: &C, table: &str, day: i64, key: &[(&str, Value)], values: [i64; 10], sign: i64) -> Result<()> {
+    let key_columns: Vec<&str> = key.iter().map(|(c, _)| *c).collect();
+    let columns = format!("day, {}, {}", key_columns.join(", "), COUNTERS.join(", "));
+    let marks = vec!["?"; 1 + key.len() + COUNTERS.len()].join(", ");
+    let updates: Vec<String> = COUNTERS.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (day, {}) DO UPDATE SET {}",
+        key_columns.join(", "),
+        updates.join(", ")
+    );
+    let mut params: Vec<Value> = vec![day.into()];
+    params.extend(key.iter().map(|(_, v)| v.clone()));
+    params.extend(values.iter().map(|v| Value::from(v * sign)));
+    conn.execute_raw(db.stmt(&sql, params)).await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)] // the key columns differ per table; they travel as one slice
+async fn add_hist<C: ConnectionTrait>(db: &Db, conn: &C, table: &str, period: (&str, i64), key: &[(&str, Value)], side: &str, bucket: i64, sign: i64) -> Result<()> {
+    let key_columns: Vec<&str> = key.iter().map(|(c, _)| *c).collect();
+    let marks = vec!["?"; key.len()].join(", ");
+    let sql = format!(
+        "INSERT INTO {table} (span, period, {k}, side, bucket, n) VALUES (?, ?, {marks}, ?, ?, ?) \
+         ON CONFLICT (span, period, {k}, side, bucket) DO UPDATE SET n = {table}.n + excluded.n",
+        k = key_columns.join(", ")
+    );
+    let mut params: Vec<Value> = vec![period.0.to_owned().into(), period.1.into()];
+    params.extend(key.iter().map(|(_, v)| v.clone()));
+    params.extend([Value::from(side.to_owned()), bucket.into(), sign.into()]);
+    conn.execute_raw(db.stmt(&sql, params)).await?;
+    Ok(())
+}
+
+/// Writes (or, for spam and merged tickets, removes) a ticket's figures.
+pub(crate) async fn write<C: ConnectionTrait>(db: &Db, conn: &C, m: &MetricsInput, policy: Option<&Policy>, hours: &Hours, clock: &SlaClock) -> Result<()> {
+    let old = load(db, conn, m.ticket_id).await?;
+    let new = compute(m, policy, hours, clock, old.as_ref());
+    replace(db, conn, m.ticket_id, old, new).await
+}
+
+/// A breach raised by the scheduler counts against the target even before the ticket is
+/// answered or solved.
+pub(crate) async fn mark_breached<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, target: tandem_proto::SlaTarget) -> Result<()> {
+    let Some(old) = load(db, conn, ticket_id).await? else { return Ok(()) };
+    let mut new = old.clone();
+    match target {
+        tandem_proto::SlaTarget::FirstResponse => new.sla_first_response_met = Some(0),
+        tandem_proto::SlaTarget::Resolution => new.sla_resolution_met = Some(0),
+        tandem_proto::SlaTarget::NextResponse => return Ok(()),
+    }
+    replace(db, conn, ticket_id, Some(old), Some(new)).await
+}
+
+/// A message was added after the ticket's figures were written in the same transaction: an
+/// agent reply counts, an inbound email makes the ticket an email ticket.
+pub(crate) async fn on_message<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, kind: tandem_proto::MessageKind, by_email: bool) -> Result<()> {
+    let email = kind == tandem_proto::MessageKind::Inbound && by_email;
+    if kind != tandem_proto::MessageKind::Reply && !email {
+        return Ok(());
+    }
+    let Some(old) = load(db, conn, ticket_id).await? else { return Ok(()) };
+    let mut new = old.clone();
+    if kind == tandem_proto::MessageKind::Reply {
+        new.replies += 1;
+    }
+    if email {
+        new.channel = "email".to_owned();
+    }
+    replace(db, conn, ticket_id, Some(old), Some(new)).await
+}
