@@ -78,4 +78,24 @@ async fn customers_rate_a_solved_ticket_through_its_link(backend: Backend) {
     }
     let (s, b) = anon.post(&format!("/api/v1/csat/{token}"), &json!({ "rating": "good", "stars": 5 })).await;
     assert_eq!(s, 422, "{b}");
+    let (s, b) = anon.post(&format!("/api/v1/csat/{token}"), &json!({ "score": 5 })).await;
+    assert_eq!(s, 422, "a score on a good/okay/bad inbox: {b}");
+
+    // On five points: the page offers 1 to 5; a score is kept with the good/okay/bad it means.
+    let (s, b) = admin.patch(&format!("/api/v1/inboxes/{inbox}/mail"), &json!({ "csat_scale": "five" })).await;
+    assert_eq!((s, b["csat_scale"].as_str()), (200, Some("five")), "{b}");
+    let html = http.get(server.url(&format!("/csat/{token}"))).send().await.expect("page").text().await.expect("html");
+    assert_eq!(html.matches("name=\"score\"").count(), 5, "{html}");
+    assert!(html.contains("1 — très mauvais"), "{html}");
+    let (s, html) = post(vec![("score", "4")]).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("value=\"4\" required checked"), "{html}");
+    let (s, form) = anon.post(&format!("/api/v1/csat/{token}"), &json!({ "score": 2 })).await;
+    assert_eq!((s, form["current"]["rating"].as_str(), form["current"]["score"].as_i64(), form["scale"].as_str()), (200, Some("bad"), Some(2), Some("five")), "{form}");
+    for bad in [json!({ "score": 7 }), json!({ "score": 0 }), json!({ "rating": "good", "score": 5 }), json!({})] {
+        let (s, b) = anon.post(&format!("/api/v1/csat/{token}"), &bad).await;
+        assert_eq!(s, 422, "{bad}: {b}");
+    }
+    let (_, detail) = agent.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!((detail["satisfaction"]["rating"].as_str(), detail["satisfaction"]["score"].as_i64()), (Some("bad"), Some(2)), "{detail}");
 }

@@ -92,6 +92,24 @@ impl Signer {
 }
 
 /// The line added to a reply that solves a ticket, in the ticket's language.
+/// What a rating amounts to: a good / okay / bad rating, or a score on an inbox that rates
+/// on five points (4–5 good, 3 okay, 1–2 bad). Exactly one of the two must be given, and a
+/// score only where the scale has five points.
+pub fn resolve(scale: tandem_proto::CsatScale, rating: Option<tandem_proto::CsatRating>, score: Option<i64>) -> Result<(tandem_proto::CsatRating, Option<i64>), crate::DomainError> {
+    use tandem_proto::{CsatRating, CsatScale};
+    match (rating, score) {
+        (Some(rating), None) => Ok((rating, None)),
+        (None, Some(score)) if scale == CsatScale::Five => match score {
+            1 | 2 => Ok((CsatRating::Bad, Some(score))),
+            3 => Ok((CsatRating::Okay, Some(score))),
+            4 | 5 => Ok((CsatRating::Good, Some(score))),
+            _ => Err(crate::DomainError::validation("score", "a score is 1 to 5")),
+        },
+        (None, Some(_)) => Err(crate::DomainError::validation("score", "this inbox rates good, okay or bad: give `rating`")),
+        _ => Err(crate::DomainError::validation("rating", "give either `rating` (good, okay, bad) or `score` (1 to 5)")),
+    }
+}
+
 pub fn invitation(language: Option<&str>, link: &str) -> String {
     let text = match language.unwrap_or("en") {
         "ru" => "Как мы справились? Оцените ответ одним щелчком:",
@@ -104,6 +122,21 @@ pub fn invitation(language: Option<&str>, link: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn scores_map_to_ratings_on_five_point_inboxes_only() {
+        use tandem_proto::{CsatRating, CsatScale};
+        assert_eq!(resolve(CsatScale::Five, None, Some(4)), Ok((CsatRating::Good, Some(4))));
+        assert_eq!(resolve(CsatScale::Five, None, Some(3)), Ok((CsatRating::Okay, Some(3))));
+        assert_eq!(resolve(CsatScale::Five, None, Some(1)), Ok((CsatRating::Bad, Some(1))));
+        assert_eq!(resolve(CsatScale::Three, Some(CsatRating::Okay), None), Ok((CsatRating::Okay, None)));
+        assert!(resolve(CsatScale::Five, None, Some(6)).is_err());
+        assert!(resolve(CsatScale::Five, None, Some(0)).is_err());
+        assert!(resolve(CsatScale::Three, None, Some(5)).is_err());
+        assert!(resolve(CsatScale::Five, Some(CsatRating::Good), Some(5)).is_err());
+        assert!(resolve(CsatScale::Five, None, None).is_err());
+    }
+
     use super::*;
     use chrono::TimeZone;
 

@@ -112,6 +112,18 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// How customers rate a solved ticket of an inbox.
+    #[derive(Default)]
+    CsatScale {
+        /// Good / okay / bad.
+        #[default]
+        Three => "three",
+        /// 1 (poor) to 5 (excellent); 4–5 count as good, 3 as okay, 1–2 as bad.
+        Five => "five",
+    }
+}
+
+wire_enum! {
     Availability {
         Online => "online",
         Away => "away",

@@ -90,6 +90,9 @@ pub struct MailSettings {
     /// A reply that solves a ticket carries a satisfaction link (`{public_url}/csat/{token}`).
     #[serde(default)]
     pub csat_enabled: bool,
+    /// Good / okay / bad (default) or 1 to 5.
+    #[serde(default)]
+    pub csat_scale: crate::CsatScale,
     /// Pending tickets the customer has not answered for this many days are solved, with a
     /// notice to the customer; absent: never.
     #[serde(default)]
@@ -136,6 +139,7 @@ pub struct UpdateMailSettings {
     pub from_name_format: Option<String>,
     pub signature: Option<String>,
     pub csat_enabled: Option<bool>,
+    pub csat_scale: Option<crate::CsatScale>,
     /// 1 to 365 days; `null` switches auto-solving off.
     #[serde(default, with = "crate::double_option", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]

@@ -27,6 +27,7 @@ struct Secret {
 #[derive(Debug, FromQueryResult)]
 struct RatingRow {
     rating: String,
+    score: Option<i64>,
     comment: Option<String>,
     rated_at: i64,
 }
@@ -39,6 +40,7 @@ struct RatedTicket {
     merged_into: Option<i64>,
     contact_id: i64,
     contact_name: String,
+    csat_scale: String,
 }
 
 /// A satisfaction link that cannot be used; the public page tells the two apart.
@@ -52,8 +54,8 @@ fn refused(error: TokenError) -> StoreError {
 /// The rating of a ticket, if its customer gave one.
 pub(crate) async fn satisfaction_of<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64) -> Result<Option<proto::Satisfaction>> {
     let row: Option<RatingRow> =
-        query_one(conn, db.stmt("SELECT rating, comment, rated_at FROM csat_ratings WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
-    row.map(|r| Ok(proto::Satisfaction { rating: parse("csat_ratings", "rating", &r.rating)?, comment: r.comment, rated_at: from_micros(r.rated_at) }))
+        query_one(conn, db.stmt("SELECT rating, score, comment, rated_at FROM csat_ratings WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+    row.map(|r| Ok(proto::Satisfaction { rating: parse("csat_ratings", "rating", &r.rating)?, score: r.score, comment: r.comment, rated_at: from_micros(r.rated_at) }))
         .transpose()
 }
 
@@ -108,8 +110,8 @@ impl Store {
         let ticket: Option<RatedTicket> = query_one(
             self.db.connection(),
             self.db.stmt(
-                "SELECT t.number, t.subject, t.language, t.merged_into, t.contact_id, c.name AS contact_name \
-                 FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.id = ?",
+                "SELECT t.number, t.subject, t.language, t.merged_into, t.contact_id, c.name AS contact_name, i.csat_scale \
+                 FROM tickets t JOIN contacts c ON c.id = t.contact_id JOIN inboxes i ON i.id = t.inbox_id WHERE t.id = ?",
                 vec![grant.ticket_id.into()],
             ),
         )
@@ -127,6 +129,7 @@ impl Store {
             subject: ticket.subject,
             language: ticket.language,
             current,
+            scale: parse("inboxes", "csat_scale", &ticket.csat_scale)?,
             expires_at: grant.expires_at,
         })
     }
@@ -138,6 +141,7 @@ impl Store {
             None => None,
         };
         let (grant, ticket) = self.rated_ticket(token).await?;
+        let (rating, score) = csat::resolve(parse("inboxes", "csat_scale", &ticket.csat_scale)?, input.rating, input.score)?;
         if let Some(into) = ticket.merged_into {
             return Err(StoreError::Domain(DomainError::State(format!("this ticket was merged into #{into}: rate that one"))));
         }
@@ -146,9 +150,10 @@ impl Store {
         let before = satisfaction_of(&self.db, &tx.tx, grant.ticket_id).await?;
         tx.tx
             .execute_raw(self.db.stmt(
-                "INSERT INTO csat_ratings (ticket_id, rating, comment, rated_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (ticket_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, rated_at = excluded.rated_at",
-                vec![grant.ticket_id.into(), input.rating.as_str().into(), comment.clone().into(), at.into()],
+                "INSERT INTO csat_ratings (ticket_id, rating, score, comment, rated_at) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (ticket_id) DO UPDATE SET rating = excluded.rating, score = excluded.score, comment = excluded.comment, \
+                 rated_at = excluded.rated_at",
+                vec![grant.ticket_id.into(), rating.as_str().into(), score.into(), comment.clone().into(), at.into()],
             ))
             .await?;
         let who = Who { kind: ActorKind::Contact, id: Some(ticket.contact_id), name: ticket.contact_name.clone() };
@@ -156,8 +161,8 @@ impl Store {
             ticket_id: Some(grant.ticket_id),
             kind: "csat.rated",
             field: Some("satisfaction"),
-            before: json!(before.map(|b| json!({ "rating": b.rating, "comment": b.comment }))),
-            after: json!({ "rating": input.rating, "comment": comment }),
+            before: json!(before.map(|b| json!({ "rating": b.rating, "score": b.score, "comment": b.comment }))),
+            after: json!({ "rating": rating, "score": score, "comment": comment }),
         })
         .await?;
         tx.commit().await?;

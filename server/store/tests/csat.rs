@@ -34,7 +34,7 @@ async fn the_link_is_a_template_variable_too(backend: Backend) {
     let input = proto::PostMessage { body_text: body.clone(), seen_version: Some(version), set_status: Some(TicketStatus::Solved), ..Default::default() };
     let sent = store.post_message(&admin, desk.ticket_a, MessageKind::Reply, input).await.expect("reply").message.body_text;
     assert_eq!(sent.matches("/csat/").count(), 1, "{sent}");
-    store.rate_ticket(&token_in(&sent), proto::RateTicket { rating: CsatRating::Good, comment: None }).await.expect("rates ticket A");
+    store.rate_ticket(&token_in(&sent), proto::RateTicket { rating: Some(CsatRating::Good), score: None, comment: None }).await.expect("rates ticket A");
     assert_eq!(store.get_ticket(&admin, desk.ticket_a).await.expect("a").satisfaction.map(|s| s.rating), Some(CsatRating::Good));
 }
 
@@ -82,11 +82,11 @@ async fn a_solving_reply_carries_a_link_that_rates_its_ticket_only(backend: Back
 
     let form = store.csat_form(&token).await.expect("form");
     assert_eq!((form.ticket_number, form.current.clone()), (desk.ticket_a, None));
-    let rated = store.rate_ticket(&token, proto::RateTicket { rating: CsatRating::Good, comment: Some("  Quick and kind  ".into()) }).await.expect("rate");
+    let rated = store.rate_ticket(&token, proto::RateTicket { rating: Some(CsatRating::Good), score: None, comment: Some("  Quick and kind  ".into()) }).await.expect("rate");
     let current = rated.current.expect("rated");
     assert_eq!((current.rating, current.comment.as_deref()), (CsatRating::Good, Some("Quick and kind")));
     // The same link changes the rating; the ticket shows the latest, its timeline both.
-    store.rate_ticket(&token, proto::RateTicket { rating: CsatRating::Bad, comment: None }).await.expect("re-rate");
+    store.rate_ticket(&token, proto::RateTicket { rating: Some(CsatRating::Bad), score: None, comment: None }).await.expect("re-rate");
     let detail = store.get_ticket(&admin, desk.ticket_a).await.expect("ticket");
     assert_eq!(detail.satisfaction.as_ref().map(|s| s.rating), Some(CsatRating::Bad));
     assert_eq!(detail.events.iter().filter(|e| e.kind == "csat.rated").count(), 2);
@@ -94,13 +94,13 @@ async fn a_solving_reply_carries_a_link_that_rates_its_ticket_only(backend: Back
     // Forgeries: another ticket id or expiry under the old signature, a shortened token,
     // garbage. None rates anything, and the answer does not say which part was wrong.
     for forged in [flip_last(&token, 7), flip_last(&token, 12), flip_last(&token, 20), token[..30].to_owned(), "xyz".into(), String::new()] {
-        let refused = store.rate_ticket(&forged, proto::RateTicket { rating: CsatRating::Good, comment: None }).await;
+        let refused = store.rate_ticket(&forged, proto::RateTicket { rating: Some(CsatRating::Good), score: None, comment: None }).await;
         assert!(matches!(refused, Err(StoreError::NotFound(_))), "{forged}: {refused:?}");
     }
     assert_eq!(store.get_ticket(&admin, desk.ticket_b).await.expect("b").satisfaction, None);
 
     // Bad input: a comment too long, and nothing changes.
-    let long = proto::RateTicket { rating: CsatRating::Good, comment: Some("x".repeat(2001)) };
+    let long = proto::RateTicket { rating: Some(CsatRating::Good), score: None, comment: Some("x".repeat(2001)) };
     assert!(matches!(store.rate_ticket(&token, long).await, Err(StoreError::Domain(tandem_domain::DomainError::Validation { .. }))));
 
     // Inbox B has the switch off: its solving replies carry no link.
@@ -109,7 +109,7 @@ async fn a_solving_reply_carries_a_link_that_rates_its_ticket_only(backend: Back
 
     // Thirty days on, the link has expired (the clock moves, nobody sleeps).
     clock.advance(Duration::days(30));
-    let expired = store.rate_ticket(&token, proto::RateTicket { rating: CsatRating::Good, comment: None }).await;
+    let expired = store.rate_ticket(&token, proto::RateTicket { rating: Some(CsatRating::Good), score: None, comment: None }).await;
     assert!(matches!(expired, Err(StoreError::Domain(tandem_domain::DomainError::State(_)))), "{expired:?}");
     let detail = store.get_ticket(&admin, desk.ticket_a).await.expect("ticket");
     assert_eq!(detail.satisfaction.map(|s| s.rating), Some(CsatRating::Bad));

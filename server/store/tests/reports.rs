@@ -182,7 +182,7 @@ async fn the_dashboard_counts_what_happened(backend: Backend) {
     reply(t1, "Try this", Some(TicketStatus::Pending)).await;
     clock.advance(Duration::minutes(90));
     let solved = reply(t1, "Fixed", Some(TicketStatus::Solved)).await;
-    store.rate_ticket(&token_in(&solved), proto::RateTicket { rating: CsatRating::Good, comment: None }).await.expect("rated");
+    store.rate_ticket(&token_in(&solved), proto::RateTicket { rating: Some(CsatRating::Good), score: None, comment: None }).await.expect("rated");
     // Ticket 2 (created at 11:00): answered after 90 minutes (late), solved the next day (late), rated bad.
     let t2 = store.create_ticket(&agent, new_ticket(desk.inbox_a.id, "Invoice", "b@customer.test")).await.expect("t2").ticket.number;
     take(t2).await;
@@ -190,7 +190,7 @@ async fn the_dashboard_counts_what_happened(backend: Backend) {
     reply(t2, "Looking", None).await;
     clock.set(Utc.with_ymd_and_hms(2026, 3, 3, 11, 0, 0).single().expect("time"));
     let solved = reply(t2, "Done", Some(TicketStatus::Solved)).await;
-    store.rate_ticket(&token_in(&solved), proto::RateTicket { rating: CsatRating::Bad, comment: None }).await.expect("rated");
+    store.rate_ticket(&token_in(&solved), proto::RateTicket { rating: Some(CsatRating::Bad), score: None, comment: None }).await.expect("rated");
     // Ticket 3 (the next day): still open. Ticket 4 (inbox B, business hours 09–17 UTC on weekdays): written
     // on Saturday, answered on Monday at 10:00: one working hour.
     store.create_ticket(&agent, new_ticket(desk.inbox_a.id, "Export", "c@customer.test")).await.expect("t3");

@@ -7,7 +7,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_proto::{
+use tandem_proto::{CsatScale, 
     AddMember, ConnectionTest, CreateInbox, Inbox, MailSettings, TlsMode, UpdateImap, UpdateMailSettings, UpdateSmtp, UserRef,
 };
 
@@ -237,6 +237,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
     let smtp = ServerFields::new(m.enabled, &m.host, m.port, m.tls, &m.user, m.password_set);
     let signature = RwSignal::new(settings.signature.clone());
     let csat = RwSignal::new(settings.csat_enabled);
+    let csat_scale = RwSignal::new(settings.csat_scale);
     let auto_solve = RwSignal::new(settings.auto_solve_after_days.map(|d| d.to_string()).unwrap_or_default());
     let aliases = RwSignal::new(settings.aliases.join(", "));
 
@@ -247,6 +248,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
             from_name_format: None,
             signature: Some(signature.get_untracked()),
             csat_enabled: Some(csat.get_untracked()),
+            csat_scale: Some(csat_scale.get_untracked()),
             auto_solve_after_days: Some(auto_solve.get_untracked().trim().parse().ok()),
             imap: Some(UpdateImap {
                 enabled: Some(imap.enabled.get_untracked()),
@@ -285,6 +287,14 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
             <label>{t(Msg::Signature)}<textarea class="signature" rows="3" prop:value=move || signature.get()
                 on:input=move |ev| signature.set(event_target_value(&ev))></textarea></label>
             <label class="check"><input class="csat-enabled" type="checkbox" bind:checked=csat />{t(Msg::AskForRating)}</label>
+            <label>{t(Msg::RatingScale)}
+                <select class="csat-scale" on:change=move |ev| {
+                    if let Ok(scale) = event_target_value(&ev).parse() { csat_scale.set(scale); }
+                }>
+                    <option value="three" selected=settings.csat_scale == CsatScale::Three>{t(Msg::RatingThree)}</option>
+                    <option value="five" selected=settings.csat_scale == CsatScale::Five>{t(Msg::RatingFive)}</option>
+                </select>
+            </label>
             <label>{t(Msg::AutoSolveAfterDays)}<input class="auto-solve" type="number" min="1" max="365" bind:value=auto_solve /></label>
             <button type="submit" class="small">{t(Msg::SaveMailSettings)}</button>
         </form>

@@ -193,7 +193,7 @@ pub fn SidePanel(state: TicketState) -> impl IntoView {
                 {move || state.satisfaction.get().map(|s| view! {
                     <section id="satisfaction" class=format!("csat csat-{}", s.rating.as_str())>
                         <h2>{t(Msg::CustomerRating)}</h2>
-                        <p><strong>{labels::csat(s.rating)}</strong>" "<span class="muted">{crate::i18n::datetime(s.rated_at)}</span></p>
+                        <p><strong>{labels::csat(s.rating)}</strong>{s.score.map(|n| format!(" ({n}/5)"))}" "<span class="muted">{crate::i18n::datetime(s.rated_at)}</span></p>
                         {s.comment.map(|c| view! { <blockquote class="csat-comment">{c}</blockquote> })}
                     </section>
                 })}

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 use tandem_domain::{DomainError, html::escape};
-use tandem_proto::{CsatForm, CsatRating, ErrorBody, RateTicket};
+use tandem_proto::{CsatForm, CsatRating, CsatScale, ErrorBody, RateTicket};
 use tandem_store::StoreError;
 
 use crate::{
@@ -31,6 +31,8 @@ struct Texts {
     good: &'static str,
     okay: &'static str,
     bad: &'static str,
+    /// Under the five points of a five-point scale.
+    scale: &'static str,
     comment: &'static str,
     send: &'static str,
     thanks: &'static str,
@@ -49,6 +51,7 @@ fn texts(language: Option<&str>) -> Texts {
             good: "Хорошо",
             okay: "Нормально",
             bad: "Плохо",
+            scale: "1 — очень плохо, 5 — отлично",
             comment: "Комментарий (необязательно)",
             send: "Отправить",
             thanks: "Спасибо за оценку!",
@@ -64,6 +67,7 @@ fn texts(language: Option<&str>) -> Texts {
             good: "Dobrze",
             okay: "Tak sobie",
             bad: "Źle",
+            scale: "1 — bardzo źle, 5 — doskonale",
             comment: "Komentarz (opcjonalnie)",
             send: "Wyślij",
             thanks: "Dziękujemy za ocenę!",
@@ -79,6 +83,7 @@ fn texts(language: Option<&str>) -> Texts {
             good: "Bien",
             okay: "Moyen",
             bad: "Mauvais",
+            scale: "1 — très mauvais, 5 — excellent",
             comment: "Commentaire (facultatif)",
             send: "Envoyer",
             thanks: "Merci pour votre avis !",
@@ -94,6 +99,7 @@ fn texts(language: Option<&str>) -> Texts {
             good: "Good",
             okay: "Okay",
             bad: "Bad",
+            scale: "1 — very poor, 5 — excellent",
             comment: "Comment (optional)",
             send: "Send",
             thanks: "Thank you for your rating!",
@@ -136,9 +142,21 @@ fn form_page(status: StatusCode, form: &CsatForm, notice: Option<&str>, error: O
         format!("<label class=\"choice\"><input type=\"radio\" name=\"rating\" value=\"{}\" required{checked}> {label}</label>", rating.as_str())
     };
     let comment = current.and_then(|c| c.comment.as_deref()).unwrap_or("");
+    let choices = match form.scale {
+        CsatScale::Three => format!("{}{}{}", choice(CsatRating::Good, t.good), choice(CsatRating::Okay, t.okay), choice(CsatRating::Bad, t.bad)),
+        CsatScale::Five => {
+            let points: String = (1..=5)
+                .map(|n| {
+                    let checked = if current.and_then(|c| c.score) == Some(n) { " checked" } else { "" };
+                    format!("<label class=\"choice\"><input type=\"radio\" name=\"score\" value=\"{n}\" required{checked}> {n}</label>")
+                })
+                .collect();
+            format!("{points}<p class=\"muted\">{}</p>", t.scale)
+        }
+    };
     let body = format!(
         "<h1>{title}</h1><p class=\"muted\">#{number} {subject}</p>{notice}{error}\
-         <form method=\"post\"><p>{question}</p><fieldset>{good}{okay}{bad}</fieldset>\
+         <form method=\"post\"><p>{question}</p><fieldset>{choices}</fieldset>\
          <p><label for=\"comment\">{comment_label}</label><br><textarea id=\"comment\" name=\"comment\" maxlength=\"2000\">{comment}</textarea></p>\
          <p><button type=\"submit\">{send}</button></p></form>",
         title = t.title,
@@ -147,9 +165,6 @@ fn form_page(status: StatusCode, form: &CsatForm, notice: Option<&str>, error: O
         notice = notice.map(|n| format!("<p id=\"thanks\"><strong>{n}</strong> {}</p>", t.change)).unwrap_or_default(),
         error = error.map(|e| format!("<p id=\"error\" class=\"error\">{e}</p>")).unwrap_or_default(),
         question = t.question,
-        good = choice(CsatRating::Good, t.good),
-        okay = choice(CsatRating::Okay, t.okay),
-        bad = choice(CsatRating::Bad, t.bad),
         comment_label = t.comment,
         comment = escape(comment),
         send = t.send,
@@ -181,6 +196,7 @@ pub async fn page_get(State(state): State<AppState>, axum::extract::Path(token):
 #[derive(Debug, Deserialize)]
 pub struct RatingForm {
     rating: Option<String>,
+    score: Option<String>,
     #[serde(default)]
     comment: String,
 }
@@ -192,13 +208,18 @@ pub async fn page_post(State(state): State<AppState>, axum::extract::Path(token)
         Err(error) => return refusal(&error),
     };
     let t = texts(form.language.as_deref());
-    let Some(rating) = input.rating.as_deref().and_then(|r| r.parse::<CsatRating>().ok()) else {
+    let rating = input.rating.as_deref().and_then(|r| r.parse::<CsatRating>().ok());
+    let score = input.score.as_deref().and_then(|s| s.trim().parse::<i64>().ok());
+    if rating.is_none() && score.is_none() {
         return form_page(StatusCode::UNPROCESSABLE_ENTITY, &form, None, Some(t.question));
-    };
+    }
     let comment = (!input.comment.trim().is_empty()).then_some(input.comment);
-    match state.store.rate_ticket(&token, RateTicket { rating, comment }).await {
+    match state.store.rate_ticket(&token, RateTicket { rating, score, comment }).await {
         Ok(saved) => form_page(StatusCode::OK, &saved, Some(t.thanks), None),
-        Err(StoreError::Domain(DomainError::Validation { .. })) => form_page(StatusCode::UNPROCESSABLE_ENTITY, &form, None, Some(t.too_long)),
+        Err(StoreError::Domain(DomainError::Validation { field, .. })) => {
+            let why = if field.as_deref() == Some("comment") { t.too_long } else { t.question };
+            form_page(StatusCode::UNPROCESSABLE_ENTITY, &form, None, Some(why))
+        }
         Err(error) => refusal(&error),
     }
 }

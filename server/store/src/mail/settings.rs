@@ -22,6 +22,7 @@ struct SettingsRow {
     from_name_format: String,
     signature: String,
     csat_enabled: bool,
+    csat_scale: String,
     auto_solve_after_days: Option<i64>,
     imap_enabled: Option<bool>,
     imap_host: Option<String>,
@@ -40,7 +41,7 @@ struct SettingsRow {
     smtp_password: Option<String>,
 }
 
-const SETTINGS_SELECT: &str = "SELECT i.id, i.address, i.aliases, i.from_name_format, i.signature, i.csat_enabled, i.auto_solve_after_days, c.imap_enabled, c.imap_host, \
+const SETTINGS_SELECT: &str = "SELECT i.id, i.address, i.aliases, i.from_name_format, i.signature, i.csat_enabled, i.csat_scale, i.auto_solve_after_days, c.imap_enabled, c.imap_host, \
     c.imap_port, c.imap_tls, c.imap_user, c.imap_password, c.imap_folders, c.imap_after_import, c.imap_move_to, c.smtp_enabled, \
     c.smtp_host, c.smtp_port, c.smtp_tls, c.smtp_user, c.smtp_password FROM inboxes i LEFT JOIN inbox_channels c ON c.inbox_id = i.id";
 
@@ -147,6 +148,7 @@ impl SettingsRow {
             from_name_format: self.from_name_format,
             signature: self.signature,
             csat_enabled: self.csat_enabled,
+            csat_scale: parse("inboxes", "csat_scale", &self.csat_scale)?,
             auto_solve_after_days: self.auto_solve_after_days,
             imap: proto::ImapSettings {
                 enabled: self.imap_enabled.unwrap_or(false),
@@ -211,6 +213,9 @@ impl Store {
         if let Some(on) = input.csat_enabled {
             next.csat_enabled = on;
         }
+        if let Some(scale) = input.csat_scale {
+            next.csat_scale = scale;
+        }
         if let Some(days) = input.auto_solve_after_days {
             if days.is_some_and(|d| !(1..=365).contains(&d)) {
                 return Err(StoreError::validation("auto_solve_after_days", "auto-solve after 1 to 365 days (or null: never)"));
@@ -253,12 +258,13 @@ impl Store {
             return Err(StoreError::validation("port", "port 0 is not a port"));
         }
         tx.tx.execute_raw(self.db.stmt(
-            "UPDATE inboxes SET aliases = ?, from_name_format = ?, signature = ?, csat_enabled = ?, auto_solve_after_days = ?, updated_at = ? WHERE id = ?",
+            "UPDATE inboxes SET aliases = ?, from_name_format = ?, signature = ?, csat_enabled = ?, csat_scale = ?, auto_solve_after_days = ?, updated_at = ? WHERE id = ?",
             vec![
                 to_json(&next.aliases).into(),
                 next.from_name_format.clone().into(),
                 next.signature.clone().into(),
                 next.csat_enabled.into(),
+                next.csat_scale.as_str().into(),
                 next.auto_solve_after_days.into(),
                 now.into(),
                 inbox_id.into(),

@@ -15,6 +15,7 @@ mod m0005_csat;
 mod m0006_sla;
 mod m0007_reports;
 mod m0008_notification_mail;
+mod m0009_csat_scale;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -22,7 +23,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration), Box::new(m0004_search::Migration), Box::new(m0005_csat::Migration), Box::new(m0006_sla::Migration), Box::new(m0007_reports::Migration), Box::new(m0008_notification_mail::Migration)]
+        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration), Box::new(m0004_search::Migration), Box::new(m0005_csat::Migration), Box::new(m0006_sla::Migration), Box::new(m0007_reports::Migration), Box::new(m0008_notification_mail::Migration), Box::new(m0009_csat_scale::Migration)]
     }
 }
 
