@@ -60,10 +60,7 @@ async fn load(store: &Store, tickets: u64) -> Desk {
     let calendar = proto::SaveCalendar {
         name: "Office".into(),
         time_zone: "Europe/Warsaw".into(),
-        hours: [proto::Weekday::Mon, proto::Weekday::Tue, proto::Weekday::Wed, proto::Weekday::Thu, proto::Weekday::Fri]
-            .into_iter()
-            .map(|day| proto::WorkingHours { day, open: "09:00".into(), close: "17:00".into() })
-            .collect(),
+        hours: tandem_domain::sla::calendar::weekdays("09:00", "17:00"),
         holidays: vec![],
     };
     let calendar = store.save_calendar(&admin, None, calendar).await.expect("calendar");

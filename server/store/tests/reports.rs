@@ -4,7 +4,7 @@
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use tandem_domain::Clock;
-use tandem_proto::{self as proto, CsatRating, MessageKind, ReportDimension, ReportInterval, ReportQuery, TicketStatus, Weekday, WorkingHours};
+use tandem_proto::{self as proto, CsatRating, MessageKind, ReportDimension, ReportInterval, ReportQuery, TicketStatus};
 use tandem_store::{
     StoreError, backend_tests,
     testing::{Backend, actor, clock, desk, fresh_database, new_ticket, open_store},
@@ -155,10 +155,7 @@ async fn the_dashboard_counts_what_happened(backend: Backend) {
     let office = proto::SaveCalendar {
         name: "Office".into(),
         time_zone: "UTC".into(),
-        hours: [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
-            .into_iter()
-            .map(|day| WorkingHours { day, open: "09:00".into(), close: "17:00".into() })
-            .collect(),
+        hours: tandem_domain::sla::calendar::weekdays("09:00", "17:00"),
         holidays: vec![],
     };
     let office = store.save_calendar(&admin, None, office).await.expect("calendar");

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use tandem_domain::Clock;
-use tandem_proto::{self as proto, MessageKind, NotificationKind, Priority, SlaState, SlaView, TicketStatus, Weekday, WorkingHours};
+use tandem_proto::{self as proto, MessageKind, NotificationKind, Priority, SlaState, SlaView, TicketStatus};
 use tandem_store::{
     StoreError, TicketFilter, backend_tests,
     testing::{Backend, actor, clock, desk, fresh_database, new_ticket, open_store},
@@ -20,10 +20,7 @@ fn office_hours() -> proto::SaveCalendar {
     proto::SaveCalendar {
         name: "Warsaw office".into(),
         time_zone: "Europe/Warsaw".into(),
-        hours: [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
-            .into_iter()
-            .map(|day| WorkingHours { day, open: "09:00".into(), close: "17:00".into() })
-            .collect(),
+        hours: tandem_domain::sla::calendar::weekdays("09:00", "17:00"),
         holidays: vec![chrono::NaiveDate::from_ymd_opt(2026, 3, 4).expect("date")],
     }
 }

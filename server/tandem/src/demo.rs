@@ -9,7 +9,7 @@ use chrono::Duration;
 use tandem_domain::{Actor, Clock, FixedClock, SystemClock};
 use tandem_proto::{
     AssignTicket, ContactInput, CreateInbox, CreateTeam, CreateTemplate, CreateTicket, CreateUser, MessageKind, PostMessage,
-    Priority, Role, TicketStatus, UpdateTicket, Weekday, WorkingHours,
+    Priority, Role, TicketStatus, UpdateTicket,
 };
 use tandem_store::{Group, Store};
 
@@ -171,10 +171,7 @@ async fn seed(store: &Store, clock: &FixedClock) -> anyhow::Result<()> {
     let office = tandem_proto::SaveCalendar {
         name: "Warsaw office".into(),
         time_zone: "Europe/Warsaw".into(),
-        hours: [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
-            .into_iter()
-            .map(|day| WorkingHours { day, open: "09:00".into(), close: "17:00".into() })
-            .collect(),
+        hours: tandem_domain::sla::calendar::weekdays("09:00", "17:00"),
         holidays: vec![],
     };
     let office = store.save_calendar(&admin_actor, None, office).await?;

@@ -168,6 +168,14 @@ impl BusinessCalendar {
     }
 }
 
+/// The same working hours Monday to Friday (an office week).
+pub fn weekdays(open: &str, close: &str) -> Vec<WorkingHours> {
+    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+        .into_iter()
+        .map(|day| WorkingHours { day, open: open.into(), close: close.into() })
+        .collect()
+}
+
 impl Hours {
     /// The moment when `amount` microseconds of working time have passed after `from`; `None`
     /// when the calendar has no working time within three years.
@@ -204,13 +212,6 @@ mod tests {
 
     fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().map(|t| t.timestamp_micros()).unwrap_or_default()
-    }
-
-    fn weekdays(open: &str, close: &str) -> Vec<WorkingHours> {
-        [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
-            .into_iter()
-            .map(|day| WorkingHours { day, open: open.into(), close: close.into() })
-            .collect()
     }
 
     fn office(tz: &str) -> Hours {

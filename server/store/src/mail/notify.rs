@@ -4,7 +4,7 @@
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::outbox::{MAX_ATTEMPTS, OutboxResult, backoff_secs};
+use super::outbox::{OutboxResult, backoff_secs};
 use crate::{
     Store,
     db::query_all,
@@ -82,12 +82,7 @@ impl Store {
     pub async fn finish_notification_mail(&self, mail: &NotificationMail, result: OutboxResult, retry_base_secs: i64) -> Result<()> {
         let now = self.now_micros();
         let attempts = mail.attempts + 1;
-        let (state, error) = match &result {
-            OutboxResult::Sent => ("sent", None),
-            OutboxResult::Retry(e) if attempts < MAX_ATTEMPTS => ("queued", Some(e.clone())),
-            OutboxResult::Retry(e) => ("failed", Some(format!("gave up after {attempts} attempts: {e}"))),
-            OutboxResult::Failed(e) => ("failed", Some(e.clone())),
-        };
+        let (state, error) = result.settle(attempts);
         let next = now + backoff_secs(retry_base_secs, attempts) * 1_000_000;
         let tx = self.db.write().await?;
         tx.tx

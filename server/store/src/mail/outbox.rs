@@ -91,6 +91,19 @@ pub enum OutboxResult {
 
 /// Seconds to wait before the next attempt after `attempts`: base, 2×, 4× … capped at 60× base
 /// (with the default base of 30 s: 1 min, 2 min … 30 min).
+impl OutboxResult {
+    /// The delivery state after this attempt (the `attempts`-th) and the error to keep:
+    /// a temporary failure is queued again until the last attempt, then it is final.
+    pub(crate) fn settle(&self, attempts: i64) -> (&'static str, Option<String>) {
+        match self {
+            OutboxResult::Sent => ("sent", None),
+            OutboxResult::Retry(e) if attempts < MAX_ATTEMPTS => ("queued", Some(e.clone())),
+            OutboxResult::Retry(e) => ("failed", Some(format!("gave up after {attempts} attempts: {e}"))),
+            OutboxResult::Failed(e) => ("failed", Some(e.clone())),
+        }
+    }
+}
+
 pub fn backoff_secs(base_secs: i64, attempts: i64) -> i64 {
     (base_secs.max(1) << attempts.clamp(0, 6)).min(base_secs.max(1) * 60)
 }
@@ -159,11 +172,11 @@ impl Store {
         let tx = self.db.write().await?;
         let ticket: Option<IdRow> = query_one(&tx.tx, self.db.stmt("SELECT ticket_id AS id FROM messages WHERE id = ?", vec![job.message_row_id.into()])).await?;
         let ticket_id = ticket.map(|t| t.id);
-        let (state, error, event) = match &result {
-            OutboxResult::Sent => ("sent", None, Some("message.sent")),
-            OutboxResult::Retry(e) if attempts < MAX_ATTEMPTS => ("queued", Some(e.clone()), None),
-            OutboxResult::Retry(e) => ("failed", Some(format!("gave up after {attempts} attempts: {e}")), Some("message.delivery_failed")),
-            OutboxResult::Failed(e) => ("failed", Some(e.clone()), Some("message.delivery_failed")),
+        let (state, error) = result.settle(attempts);
+        let event = match state {
+            "sent" => Some("message.sent"),
+            "failed" => Some("message.delivery_failed"),
+            _ => None,
         };
         let next = now + backoff_secs(retry_base_secs, attempts) * 1_000_000;
         tx.tx.execute_raw(self.db.stmt(
