@@ -14,7 +14,9 @@
 //!    (`TANDEM_BENCH_REPORT_RUNS`). p50 / p99 per query; goal p99 ≤ 50 ms on SQLite.
 //!
 //! `TANDEM_BENCH_REPORT_BACKENDS=sqlite,postgres` (default both; PostgreSQL needs
-//! `TANDEM_TEST_PG_URL`, which `./x bench-reports` provides).
+//! `TANDEM_TEST_PG_URL`, which `./x bench-reports` provides). `TANDEM_BENCH_REPORT_KEEP=FILE`
+//! keeps a copy of the loaded SQLite database in FILE, to look at query plans with `sqlite3`;
+//! `TANDEM_BENCH_REPORT_REUSE=FILE` measures a copy of such a file instead of loading anew.
 
 use std::{
     sync::Arc,
@@ -22,7 +24,7 @@ use std::{
 };
 
 use chrono::Utc;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use tandem_domain::{Actor, SystemClock};
 use tandem_proto::{self as proto, ReportDimension, ReportInterval, ReportQuery, Role};
 use tandem_store::{Group, Store, seed::BulkSpec, testing::Backend};
@@ -107,6 +109,26 @@ async fn load(store: &Store, tickets: u64) -> Desk {
     Desk { admin, supervisor, inbox: support.id }
 }
 
+/// The desk of a database `load` filled earlier.
+async fn found(store: &Store) -> Desk {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Id {
+        id: i64,
+    }
+    let id = async |sql: &str| {
+        let stmt = sea_orm::Statement::from_string(store.db().connection().get_database_backend(), sql);
+        Id::find_by_statement(stmt).one(store.db().connection()).await.expect("query").expect("row").id
+    };
+    let admin = id("SELECT id FROM users WHERE email = 'admin@bench.test'").await;
+    let supervisor = id("SELECT id FROM users WHERE email = 'supervisor@bench.test'").await;
+    let inbox = id("SELECT id FROM inboxes WHERE name = 'Support'").await;
+    Desk {
+        admin: store.actor_by_id(admin).await.expect("load").expect("admin"),
+        supervisor: store.actor_by_id(supervisor).await.expect("load").expect("supervisor"),
+        inbox,
+    }
+}
+
 async fn measure(name: &str, store: &Store, desk: &Desk) -> bool {
     let runs = env_number("TANDEM_BENCH_REPORT_RUNS", 200);
     let today = Utc::now().date_naive();
@@ -168,8 +190,25 @@ async fn main() {
             other => panic!("unknown backend {other}"),
         };
         let db = tandem_store::testing::fresh_database(backend).await;
+        let reuse = std::env::var("TANDEM_BENCH_REPORT_REUSE").ok().filter(|_| backend == Backend::Sqlite);
+        if let Some(file) = &reuse {
+            let path = db.url.trim_start_matches("sqlite://").trim_end_matches("?mode=rwc");
+            std::fs::copy(file, path).expect("copy the kept database");
+        }
         let store = Store::open(&db.url, &db.data_dir, clock.clone()).await.expect("open");
-        let desk = load(&store, tickets).await;
+        let desk = match reuse {
+            Some(file) => {
+                println!("measuring a copy of {file}");
+                found(&store).await
+            }
+            None => load(&store, tickets).await,
+        };
+        if let (Backend::Sqlite, Ok(keep)) = (backend, std::env::var("TANDEM_BENCH_REPORT_KEEP")) {
+            let _ = std::fs::remove_file(&keep);
+            let sql = format!("VACUUM INTO '{}'", keep.replace('\'', "''"));
+            store.db().connection().execute_unprepared(&sql).await.expect("keep a copy");
+            println!("a copy of the loaded database is in {keep}");
+        }
         if backend == Backend::Postgres {
             store.db().connection().execute_unprepared("VACUUM ANALYZE").await.expect("analyze");
         }

@@ -133,6 +133,7 @@ fn kpis(d: &Dashboard) -> impl IntoView + use<> {
             {kpi(Msg::ResolutionTime, duration(d.resolution.median_secs), spread(&d.resolution))}
             {kpi(Msg::SlaFirstResponse, percent(d.sla_first_response.percent), Some(format!("{} / {}", d.sla_first_response.met, d.sla_first_response.met + d.sla_first_response.breached)))}
             {kpi(Msg::SlaResolution, percent(d.sla_resolution.percent), Some(format!("{} / {}", d.sla_resolution.met, d.sla_resolution.met + d.sla_resolution.breached)))}
+            {kpi(Msg::SlaNextResponse, percent(d.sla_next_response.percent), Some(format!("{} / {}", d.sla_next_response.met, d.sla_next_response.met + d.sla_next_response.breached)))}
             {kpi(Msg::RepliesPerTicket, d.replies_per_ticket.map(|r| r.to_string()).unwrap_or_else(|| "—".into()), None)}
             {kpi(Msg::Satisfaction, percent(d.csat.percent), Some(format!("{} / {} / {}", d.csat.good, d.csat.okay, d.csat.bad)))}
         </div>

@@ -120,6 +120,9 @@ pub struct Dashboard {
     pub resolution: Durations,
     pub sla_first_response: Compliance,
     pub sla_resolution: Compliance,
+    /// Next responses owed to customers on tickets solved in the period: answered in time, or
+    /// late (a breach the scheduler raised counts even if the answer came later).
+    pub sla_next_response: Compliance,
     /// Agent replies per ticket solved in the period.
     pub replies_per_ticket: Option<f64>,
     pub csat: CsatSummary,

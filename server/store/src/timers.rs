@@ -222,7 +222,7 @@ impl Store {
                 AlertKind::Breach => {
                     report.sla_breaches += 1;
                     breached = true;
-                    crate::reports::metrics::mark_breached(&self.db, &tx.tx, ticket_id, alert.target).await?;
+                    crate::reports::metrics::mark_breached(&self.db, &tx.tx, ticket_id, alert.target, now).await?;
                     ("sla.breached", NotificationKind::SlaBreach)
                 }
             };

@@ -13,6 +13,8 @@ use tandem_store::{
 backend_tests! {
     the_dashboard_counts_what_happened,
     pre_aggregates_agree_with_the_tickets,
+    the_backlog_keeps_its_history,
+    next_responses_are_measured,
 }
 
 /// Three weeks of varied work (two inboxes, tags added and removed, reassignments, solves
@@ -35,7 +37,7 @@ async fn pre_aggregates_agree_with_the_tickets(backend: Backend) {
         tag: None,
         company: None,
         first_response_minutes: Some(120),
-        next_response_minutes: None,
+        next_response_minutes: Some(90),
         resolution_minutes: Some(24 * 60),
         calendar_id: None,
         warn_before_minutes: 0,
@@ -75,6 +77,13 @@ async fn pre_aggregates_agree_with_the_tickets(backend: Backend) {
             0 => proto::UpdateTicket { tags: Some(vec![tags[next(3) as usize].to_owned()]), version: t.version, ..Default::default() },
             1 if t.status != TicketStatus::Closed && t.status != TicketStatus::Spam => {
                 store.add_customer_message(old, "Still broken").await.expect("customer");
+                if next(2) == 0 {
+                    // Answered, in time or late (next response within 90 minutes), and solved.
+                    clock.advance(Duration::minutes(next(180) as i64));
+                    let version = store.get_ticket(&admin, old).await.expect("t").ticket.version;
+                    let input = proto::PostMessage { body_text: "Again".into(), seen_version: Some(version), set_status: Some(TicketStatus::Solved), ..Default::default() };
+                    store.post_message(&admin, old, MessageKind::Reply, input).await.expect("reply");
+                }
                 continue;
             }
             2 if t.status != TicketStatus::Closed => proto::UpdateTicket { status: Some(TicketStatus::Solved), version: t.version, ..Default::default() },
@@ -114,8 +123,19 @@ async fn pre_aggregates_agree_with_the_tickets(backend: Backend) {
             }
         }
     }
+    // Recomputed from scratch (an upgrade of the figures' definition), the pre-aggregates
+    // still agree with the tickets' own figures and the spells rebuilt from them.
+    store.rebuild_ticket_metrics().await.expect("rebuild");
+    for q in &queries[..8] {
+        let aggregated = store.report_dashboard(&admin, q).await.expect("dashboard");
+        assert_eq!(aggregated, store.report_dashboard_unaggregated(&admin, q).await.expect("dashboard"), "rebuilt: dashboard {q:?}");
+        let q = ReportQuery { by: Some(ReportDimension::Agent), ..q.clone() };
+        let aggregated = store.report_breakdown(&admin, &q).await.expect("breakdown");
+        assert_eq!(aggregated, store.report_breakdown_unaggregated(&admin, &q).await.expect("breakdown"), "rebuilt: breakdown {q:?}");
+    }
     let everything = store.report_dashboard(&admin, &queries[0]).await.expect("dashboard");
     assert!(everything.created > 30 && everything.solved > 5 && everything.sla_first_response.breached > 0, "{everything:?}");
+    assert!(everything.sla_next_response.met + everything.sla_next_response.breached > 0, "{everything:?}");
     assert!(store.report_dashboard(&agent, &queries[0]).await.is_err());
 }
 
@@ -249,4 +269,120 @@ async fn the_dashboard_counts_what_happened(backend: Backend) {
     let series = store.report_csv(&admin, &period).await.expect("series csv");
     assert!(series.contains("2026-03-02,4,1,3\r\n"), "{series}");
     assert!(clock.now() > Utc.with_ymd_and_hms(2026, 3, 9, 0, 0, 0).single().expect("t"));
+}
+
+/// A ticket solved on Tuesday and reopened on Friday is out of the backlog in between, even
+/// after it was reopened; a ticket handed from one agent to another leaves the first one's
+/// backlog on the day it moved, not before.
+async fn the_backlog_keeps_its_history(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let clock = clock(); // Monday 2 March 2026, 09:00 UTC; the desk's tickets A and B exist.
+    let store = open_store(&db, clock.clone()).await;
+    let desk = desk(&store).await;
+    let admin = actor(&store, &desk.admin).await;
+    let assign = async |number: i64, user: i64| {
+        let input = proto::AssignTicket { assignee_id: Some(user), team_id: None, version: None };
+        store.assign_ticket(&admin, number, input).await.expect("assign");
+    };
+    let set_status = async |number: i64, status: TicketStatus| {
+        let version = store.get_ticket(&admin, number).await.expect("ticket").ticket.version;
+        store.update_ticket(&admin, number, proto::UpdateTicket { status: Some(status), version, ..Default::default() }).await.expect("status");
+    };
+    let mut input = new_ticket(desk.inbox_a.id, "Refund", "r@customer.test");
+    input.tags = vec!["billing".into()];
+    let t = store.create_ticket(&admin, input).await.expect("ticket").ticket.number;
+    assign(t, desk.agent.id).await;
+    clock.set(Utc.with_ymd_and_hms(2026, 3, 3, 15, 0, 0).single().expect("time"));
+    set_status(t, TicketStatus::Solved).await;
+    clock.set(Utc.with_ymd_and_hms(2026, 3, 6, 10, 0, 0).single().expect("time"));
+    store.add_customer_message(t, "It came back").await.expect("reopened");
+    assert_eq!(store.get_ticket(&admin, t).await.expect("ticket").ticket.status, TicketStatus::Open);
+    clock.set(Utc.with_ymd_and_hms(2026, 3, 9, 10, 0, 0).single().expect("time"));
+    assign(t, desk.admin.id).await;
+
+    let period = ReportQuery { from: Some(date(2)), to: Some(date(10)), ..Default::default() };
+    let backlog = |d: &proto::Dashboard| d.series.iter().map(|p| p.backlog).collect::<Vec<_>>();
+    // Everything: the desk's A and B stay open; the refund is out from the 3rd to the 5th.
+    let all = store.report_dashboard(&admin, &period).await.expect("dashboard");
+    assert_eq!(backlog(&all), vec![3, 2, 2, 2, 3, 3, 3, 3, 3], "{all:?}");
+    assert_eq!(all, store.report_dashboard_unaggregated(&admin, &period).await.expect("direct"));
+    // The tag and the agents see the same history.
+    let billing = ReportQuery { tag: Some("billing".into()), ..period.clone() };
+    let d = store.report_dashboard(&admin, &billing).await.expect("billing");
+    assert_eq!(backlog(&d), vec![1, 0, 0, 0, 1, 1, 1, 1, 1], "{d:?}");
+    let agent = ReportQuery { agent: Some(desk.agent.id), ..period.clone() };
+    let d = store.report_dashboard(&admin, &agent).await.expect("agent");
+    assert_eq!(backlog(&d), vec![1, 0, 0, 0, 1, 1, 1, 0, 0], "{d:?}");
+    assert_eq!(d, store.report_dashboard_unaggregated(&admin, &agent).await.expect("direct"));
+    let taker = ReportQuery { agent: Some(desk.admin.id), ..period.clone() };
+    let d = store.report_dashboard(&admin, &taker).await.expect("admin");
+    assert_eq!(backlog(&d), vec![0, 0, 0, 0, 0, 0, 0, 1, 1], "{d:?}");
+    // A tag and an agent together are answered from the spells themselves.
+    let both = ReportQuery { tag: Some("billing".into()), agent: Some(desk.agent.id), ..period.clone() };
+    let d = store.report_dashboard(&admin, &both).await.expect("both");
+    assert_eq!(backlog(&d), vec![1, 0, 0, 0, 1, 1, 1, 0, 0], "{d:?}");
+    // Spam leaves the backlog from the day it is marked.
+    set_status(t, TicketStatus::Spam).await;
+    let d = store.report_dashboard(&admin, &billing).await.expect("billing");
+    assert_eq!(backlog(&d), vec![1, 0, 0, 0, 1, 1, 1, 0, 0], "{d:?}");
+    assert_eq!(d, store.report_dashboard_unaggregated(&admin, &billing).await.expect("direct"));
+}
+
+/// Each time a customer writes again, the answer is due within the policy's next-response
+/// time: in time counts as met, late as breached, once, whether the scheduler saw it first or
+/// the late answer did; tickets count when they are solved.
+async fn next_responses_are_measured(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let clock = clock();
+    let store = open_store(&db, clock.clone()).await;
+    let desk = desk(&store).await;
+    let admin = actor(&store, &desk.admin).await;
+    let policy = proto::SaveSlaPolicy {
+        name: "Replies".into(),
+        position: 0,
+        enabled: true,
+        inbox_id: Some(desk.inbox_a.id),
+        priority: None,
+        tag: Some("sync".into()),
+        company: None,
+        first_response_minutes: Some(60),
+        next_response_minutes: Some(60),
+        resolution_minutes: None,
+        calendar_id: None,
+        warn_before_minutes: 0,
+        escalation: proto::SlaEscalation::default(),
+    };
+    store.save_sla_policy(&admin, None, policy).await.expect("policy");
+    let mut input = new_ticket(desk.inbox_a.id, "Sync", "s@customer.test");
+    input.tags = vec!["sync".into()];
+    let t = store.create_ticket(&admin, input).await.expect("ticket").ticket.number;
+    let reply = async |status: Option<TicketStatus>| {
+        let version = store.get_ticket(&admin, t).await.expect("ticket").ticket.version;
+        let input = proto::PostMessage { body_text: "Answer".into(), seen_version: Some(version), set_status: status, ..Default::default() };
+        store.post_message(&admin, t, MessageKind::Reply, input).await.expect("reply");
+    };
+    clock.advance(Duration::minutes(10));
+    reply(None).await; // The first response: not a next response.
+    clock.advance(Duration::minutes(30));
+    store.add_customer_message(t, "One more thing").await.expect("customer");
+    clock.advance(Duration::minutes(20));
+    reply(None).await; // Met: 20 minutes.
+    clock.advance(Duration::minutes(5));
+    store.add_customer_message(t, "And another").await.expect("customer");
+    clock.advance(Duration::minutes(150));
+    reply(None).await; // Late, and the scheduler never saw it.
+    clock.advance(Duration::minutes(5));
+    store.add_customer_message(t, "Hello?").await.expect("customer");
+    clock.advance(Duration::minutes(61));
+    assert_eq!(store.run_timers().await.expect("timers").sla_breaches, 1);
+    clock.advance(Duration::minutes(30));
+    reply(None).await; // Late, already counted by the scheduler.
+    let today = ReportQuery { from: Some(date(2)), to: Some(date(2)), ..Default::default() };
+    let d = store.report_dashboard(&admin, &today).await.expect("dashboard");
+    assert_eq!((d.sla_next_response.met, d.sla_next_response.breached), (0, 0), "counted when solved: {:?}", d.sla_next_response);
+    reply(Some(TicketStatus::Solved)).await;
+    let d = store.report_dashboard(&admin, &today).await.expect("dashboard");
+    assert_eq!((d.sla_next_response.met, d.sla_next_response.breached, d.sla_next_response.percent), (1, 2, Some(33.3)), "{:?}", d.sla_next_response);
+    assert_eq!(d, store.report_dashboard_unaggregated(&admin, &today).await.expect("direct"));
+    assert_eq!((d.sla_first_response.met, d.sla_first_response.breached), (1, 0));
 }

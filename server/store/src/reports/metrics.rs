@@ -4,8 +4,15 @@
 //! buckets, its replies, its channel, its tags, and whether it met its SLA targets.
 //!
 //! Every change of a row also moves the pre-aggregates (`report_counts`; `report_hist` per
-//! week and per month; their per-tag twins) by the difference between the old and the new figures, so reports
-//! over a year read a few thousand pre-aggregated rows instead of every ticket.
+//! week and per month; their per-tag twins) by the difference between the old and the new
+//! figures, so reports over a year read a few thousand pre-aggregated rows instead of every
+//! ticket.
+//!
+//! The backlog is history, not a difference: `ticket_backlog` holds each spell a ticket spent
+//! open under one key (its inbox, team, assignee, channel, and each of its tags), opened and
+//! closed on the day of the change (see [`Timing`]), and the `backlog` counter moves by +1 on
+//! the day a spell starts and -1 on the day it ends. A ticket solved on Monday and reopened on
+//! Friday is out of the backlog from Monday to Thursday, whatever happens to it later.
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use tandem_domain::{
@@ -35,6 +42,22 @@ pub(crate) struct MetricsInput {
     pub replies: i64,
     pub by_email: bool,
     pub tags: Vec<String>,
+    /// Next-response targets met and breached so far (kept on the ticket).
+    pub next_met: i64,
+    pub next_breached: i64,
+    /// The customer's satisfaction rating (`good`/`okay`/`bad`) and when it was given.
+    pub rating: Option<String>,
+    pub rated_at: Option<i64>,
+}
+
+/// When the backlog changes a write causes happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timing {
+    /// A live write: whatever changes, changes on this day.
+    Live(i64),
+    /// A recomputation from scratch (an upgrade, a bulk load): the pre-aggregates were
+    /// emptied, and the ticket's spell in the backlog runs from its creation to its solving.
+    Backfill,
 }
 
 /// A ticket's figures, as stored.
@@ -54,6 +77,10 @@ pub(crate) struct Facts {
     pub sla_first_response_met: Option<i64>,
     pub sla_resolution_met: Option<i64>,
     pub tags: String,
+    pub next_met: i64,
+    pub next_breached: i64,
+    pub rating: Option<String>,
+    pub rated_day: Option<i64>,
 }
 
 /// The figures of a ticket under its policy and hours; `None` for spam and merged tickets,
@@ -93,6 +120,10 @@ fn compute(m: &MetricsInput, policy: Option<&Policy>, hours: &Hours, clock: &Sla
         sla_first_response_met: first_met.map(i64::from).or_else(|| old.and_then(|o| o.sla_first_response_met)),
         sla_resolution_met: resolution_met.map(i64::from).or_else(|| old.and_then(|o| o.sla_resolution_met)),
         tags: json(&tags),
+        next_met: m.next_met,
+        next_breached: m.next_breached,
+        rating: m.rating.clone().filter(|_| m.rated_at.is_some()),
+        rated_day: m.rated_at.filter(|_| m.rating.is_some()).map(day_of),
     })
 }
 
@@ -101,21 +132,22 @@ async fn load<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64) -> Result<O
         conn,
         db.stmt(
             "SELECT inbox_id, team_id, assignee_id, channel, created_day, solved_day, first_response_secs, first_response_bucket, \
-             resolution_secs, resolution_bucket, replies, sla_first_response_met, sla_resolution_met, tags \
-             FROM ticket_metrics WHERE ticket_id = ?",
+             resolution_secs, resolution_bucket, replies, sla_first_response_met, sla_resolution_met, tags, next_met, next_breached, \
+             rating, rated_day FROM ticket_metrics WHERE ticket_id = ?",
             vec![ticket_id.into()],
         ),
     )
     .await
 }
 
-/// Stores a ticket's new figures (or removes them) and moves the pre-aggregates by the
-/// difference. Nothing is written when nothing changed.
-async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Option<Facts>, new: Option<Facts>) -> Result<()> {
-    if old == new {
+/// Stores a ticket's new figures (or removes them), moves the pre-aggregates by the
+/// difference and follows its spells in the backlog. Nothing is written when nothing changed
+/// (in a live write).
+async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Option<Facts>, new: Option<Facts>, timing: Timing) -> Result<()> {
+    if old == new && timing != Timing::Backfill {
         return Ok(());
     }
-    if let Some(old) = &old {
+    if let (Some(old), Timing::Live(_)) = (&old, timing) {
         aggregate(db, conn, old, -1).await?;
     }
     match &new {
@@ -125,13 +157,15 @@ async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Opt
         Some(f) => {
             conn.execute_raw(db.stmt(
                 "INSERT INTO ticket_metrics (ticket_id, inbox_id, team_id, assignee_id, channel, created_day, solved_day, first_response_secs, \
-                 first_response_bucket, resolution_secs, resolution_bucket, replies, sla_first_response_met, sla_resolution_met, tags) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET inbox_id = excluded.inbox_id, \
+                 first_response_bucket, resolution_secs, resolution_bucket, replies, sla_first_response_met, sla_resolution_met, tags, \
+                 next_met, next_breached, rating, rated_day) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET inbox_id = excluded.inbox_id, \
                  team_id = excluded.team_id, assignee_id = excluded.assignee_id, channel = excluded.channel, created_day = excluded.created_day, \
                  solved_day = excluded.solved_day, first_response_secs = excluded.first_response_secs, \
                  first_response_bucket = excluded.first_response_bucket, resolution_secs = excluded.resolution_secs, \
                  resolution_bucket = excluded.resolution_bucket, replies = excluded.replies, \
-                 sla_first_response_met = excluded.sla_first_response_met, sla_resolution_met = excluded.sla_resolution_met, tags = excluded.tags",
+                 sla_first_response_met = excluded.sla_first_response_met, sla_resolution_met = excluded.sla_resolution_met, tags = excluded.tags, \
+                 next_met = excluded.next_met, next_breached = excluded.next_breached, rating = excluded.rating, rated_day = excluded.rated_day",
                 vec![
                     ticket_id.into(),
                     f.inbox_id.into(),
@@ -148,59 +182,113 @@ async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Opt
                     f.sla_first_response_met.into(),
                     f.sla_resolution_met.into(),
                     f.tags.clone().into(),
+                    f.next_met.into(),
+                    f.next_breached.into(),
+                    f.rating.clone().into(),
+                    f.rated_day.into(),
                 ],
             ))
             .await?;
             aggregate(db, conn, f, 1).await?;
         }
     }
-    Ok(())
+    crate::reports::backlog::follow(db, conn, ticket_id, old.as_ref(), new.as_ref(), timing).await
 }
 
-/// The counters one ticket adds to its creation day and to its solving day.
-fn counters(f: &Facts) -> ([i64; 10], Option<[i64; 10]>) {
+/// The counters of the pre-aggregates, in the order [`counters`] fills them.
+pub(crate) const COUNTERS: [&str; 16] = [
+    "created",
+    "fr_n",
+    "fr_secs",
+    "fr_met",
+    "fr_breached",
+    "solved",
+    "res_secs",
+    "res_met",
+    "res_breached",
+    "replies",
+    "next_met",
+    "next_breached",
+    "csat_good",
+    "csat_okay",
+    "csat_bad",
+    "backlog",
+];
+
+/// Index of the `backlog` counter, which [`crate::reports::backlog`] moves.
+pub(crate) const BACKLOG: usize = 15;
+
+/// The counters one ticket adds, per day: its creation day (the ticket, its first response),
+/// its solving day (resolution, replies, next responses) and the day it was rated. The
+/// backlog counter is not among them (see [`crate::reports::backlog`]).
+fn counters(f: &Facts) -> Vec<(i64, [i64; 16])> {
     let is = |v: Option<i64>, want: i64| i64::from(v == Some(want));
-    let created = [
+    let mut created = [0; 16];
+    created[..5].copy_from_slice(&[
         1,
         i64::from(f.first_response_secs.is_some()),
         f.first_response_secs.unwrap_or(0),
         is(f.sla_first_response_met, 1),
         is(f.sla_first_response_met, 0),
-        0,
-        0,
-        0,
-        0,
-        0,
-    ];
-    let solved = f.solved_day.map(|_| {
-        [0, 0, 0, 0, 0, 1, f.resolution_secs.unwrap_or(0), is(f.sla_resolution_met, 1), is(f.sla_resolution_met, 0), f.replies]
-    });
-    (created, solved)
+    ]);
+    let mut days = vec![(f.created_day, created)];
+    if let Some(day) = f.solved_day {
+        let mut solved = [0; 16];
+        solved[5..12].copy_from_slice(&[
+            1,
+            f.resolution_secs.unwrap_or(0),
+            is(f.sla_resolution_met, 1),
+            is(f.sla_resolution_met, 0),
+            f.replies,
+            f.next_met,
+            f.next_breached,
+        ]);
+        days.push((day, solved));
+    }
+    if let (Some(day), Some(rating)) = (f.rated_day, f.rating.as_deref()) {
+        let mut rated = [0; 16];
+        rated[match rating {
+            "good" => 12,
+            "okay" => 13,
+            _ => 14,
+        }] = 1;
+        days.push((day, rated));
+    }
+    // One write per day: the sides that fall on the same day are added up.
+    let mut merged: Vec<(i64, [i64; 16])> = Vec::with_capacity(days.len());
+    for (day, values) in days {
+        match merged.iter_mut().find(|(d, _)| *d == day) {
+            Some((_, sum)) => sum.iter_mut().zip(values).for_each(|(s, v)| *s += v),
+            None => merged.push((day, values)),
+        }
+    }
+    merged
 }
 
 /// The key columns of a pre-aggregate row with their values.
-type Key<'a> = Vec<(&'a str, Value)>;
+pub(crate) type Key<'a> = Vec<(&'a str, Value)>;
 
-const COUNTERS: [&str; 10] = ["created", "fr_n", "fr_secs", "fr_met", "fr_breached", "solved", "res_secs", "res_met", "res_breached", "replies"];
-
-/// Adds (`sign` 1) or takes away (`sign` -1) one ticket's figures from the pre-aggregates.
-async fn aggregate<C: ConnectionTrait>(db: &Db, conn: &C, f: &Facts, sign: i64) -> Result<()> {
-    let tags: Vec<String> = parse_json("ticket_metrics", "tags", &f.tags)?;
-    let combo: Key<'_> = vec![
+/// The key of the per-combination pre-aggregates for a ticket's figures.
+pub(crate) fn combo_key(f: &Facts) -> Key<'static> {
+    vec![
         ("inbox_id", f.inbox_id.into()),
         ("team_id", f.team_id.unwrap_or(0).into()),
         ("assignee_id", f.assignee_id.unwrap_or(0).into()),
         ("channel", f.channel.clone().into()),
-    ];
-    let mut keys: Vec<(&str, &str, Key<'_>)> = vec![("report_counts", "report_hist", combo)];
+    ]
+}
+
+/// Adds (`sign` 1) or takes away (`sign` -1) one ticket's figures from the pre-aggregates.
+async fn aggregate<C: ConnectionTrait>(db: &Db, conn: &C, f: &Facts, sign: i64) -> Result<()> {
+    let tags: Vec<String> = parse_json("ticket_metrics", "tags", &f.tags)?;
+    let mut keys: Vec<(&str, &str, Key<'_>)> = vec![("report_counts", "report_hist", combo_key(f))];
     for tag in &tags {
         keys.push(("report_tag_counts", "report_tag_hist", vec![("inbox_id", f.inbox_id.into()), ("tag", tag.clone().into())]));
     }
-    let (created, solved) = counters(f);
+    let days = counters(f);
     for (counts_table, hist_table, key) in &keys {
-        add_counts(db, conn, counts_table, f.created_day, key, created, sign).await?;
-        if let (Some(day), Some(solved)) = (f.solved_day, solved) {
-            add_counts(db, conn, counts_table, day, key, solved, sign).await?;
+        for (day, values) in &days {
+            add_counts(db, conn, counts_table, *day, key, *values, sign).await?;
         }
         let mut durations = Vec::new();
         if let Some(b) = f.first_response_bucket {
@@ -217,7 +305,7 @@ async fn aggregate<C: ConnectionTrait>(db: &Db, conn: &C, f: &Facts, sign: i64) 
     Ok(())
 }
 
-async fn add_counts<C: ConnectionTrait>(db: &Db, conn: &C, table: &str, day: i64, key: &[(&str, Value)], values: [i64; 10], sign: i64) -> Result<()> {
+pub(crate) async fn add_counts<C: ConnectionTrait>(db: &Db, conn: &C, table: &str, day: i64, key: &[(&str, Value)], values: [i64; 16], sign: i64) -> Result<()> {
     let key_columns: Vec<&str> = key.iter().map(|(c, _)| *c).collect();
     let columns = format!("day, {}, {}", key_columns.join(", "), COUNTERS.join(", "));
     let marks = vec!["?"; 1 + key.len() + COUNTERS.len()].join(", ");
@@ -251,28 +339,39 @@ async fn add_hist<C: ConnectionTrait>(db: &Db, conn: &C, table: &str, period: (&
 }
 
 /// Writes (or, for spam and merged tickets, removes) a ticket's figures.
-pub(crate) async fn write<C: ConnectionTrait>(db: &Db, conn: &C, m: &MetricsInput, policy: Option<&Policy>, hours: &Hours, clock: &SlaClock) -> Result<()> {
+pub(crate) async fn write<C: ConnectionTrait>(
+    db: &Db,
+    conn: &C,
+    m: &MetricsInput,
+    policy: Option<&Policy>,
+    hours: &Hours,
+    clock: &SlaClock,
+    timing: Timing,
+) -> Result<()> {
     let old = load(db, conn, m.ticket_id).await?;
     let new = compute(m, policy, hours, clock, old.as_ref());
-    replace(db, conn, m.ticket_id, old, new).await
+    replace(db, conn, m.ticket_id, old, new, timing).await
 }
 
 /// A breach raised by the scheduler counts against the target even before the ticket is
-/// answered or solved.
-pub(crate) async fn mark_breached<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, target: tandem_proto::SlaTarget) -> Result<()> {
+/// answered or solved; a next-response breach is also counted on the ticket.
+pub(crate) async fn mark_breached<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, target: tandem_proto::SlaTarget, now: i64) -> Result<()> {
+    if target == tandem_proto::SlaTarget::NextResponse {
+        conn.execute_raw(db.stmt("UPDATE tickets SET sla_next_breached = sla_next_breached + 1 WHERE id = ?", vec![ticket_id.into()])).await?;
+    }
     let Some(old) = load(db, conn, ticket_id).await? else { return Ok(()) };
     let mut new = old.clone();
     match target {
         tandem_proto::SlaTarget::FirstResponse => new.sla_first_response_met = Some(0),
         tandem_proto::SlaTarget::Resolution => new.sla_resolution_met = Some(0),
-        tandem_proto::SlaTarget::NextResponse => return Ok(()),
+        tandem_proto::SlaTarget::NextResponse => new.next_breached += 1,
     }
-    replace(db, conn, ticket_id, Some(old), Some(new)).await
+    replace(db, conn, ticket_id, Some(old), Some(new), Timing::Live(day_of(now))).await
 }
 
 /// A message was added after the ticket's figures were written in the same transaction: an
 /// agent reply counts, an inbound email makes the ticket an email ticket.
-pub(crate) async fn on_message<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, kind: tandem_proto::MessageKind, by_email: bool) -> Result<()> {
+pub(crate) async fn on_message<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, kind: tandem_proto::MessageKind, by_email: bool, at: i64) -> Result<()> {
     let email = kind == tandem_proto::MessageKind::Inbound && by_email;
     if kind != tandem_proto::MessageKind::Reply && !email {
         return Ok(());
@@ -285,5 +384,5 @@ pub(crate) async fn on_message<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id:
     if email {
         new.channel = "email".to_owned();
     }
-    replace(db, conn, ticket_id, Some(old), Some(new)).await
+    replace(db, conn, ticket_id, Some(old), Some(new), Timing::Live(day_of(at))).await
 }

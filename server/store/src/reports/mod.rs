@@ -3,14 +3,19 @@
 //! columns, so their cost follows the number of days and groups, not a sort of every ticket.
 //!
 //! Definitions: *created* and *first response* count tickets created in the period; *solved*,
-//! *resolution*, *replies per ticket* and resolution compliance count tickets solved in it
-//! (a reopened ticket counts when it is solved again); *backlog* is the tickets created by the
-//! end of a period and not solved by then, as the tickets stand now. Spam and merged tickets
-//! are left out. Everyone sees only the inboxes they belong to.
+//! *resolution*, *replies per ticket*, resolution and next-response compliance count tickets
+//! solved in it (a reopened ticket counts when it is solved again); *satisfaction* counts the
+//! ratings given in it; *backlog* is the tickets open at the end of each day, as they were
+//! that day (`backlog.rs`), under the filters' inbox, team, agent, channel and tag as they
+//! were that day. Spam and merged tickets are left out. Everyone sees only the inboxes they
+//! belong to.
 
+pub(crate) mod backlog;
 pub(crate) mod metrics;
 
 use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use tandem_domain::{
@@ -48,6 +53,8 @@ struct Cell {
     met: i64,
     breached: i64,
     replies: i64,
+    next_met: i64,
+    next_breached: i64,
 }
 
 /// Which day a ticket counts on: its creation (first response) or its solving (resolution).
@@ -83,6 +90,8 @@ struct Scope {
     combo: Option<(String, Vec<Value>)>,
     /// The filters on `report_tag_counts`/`report_tag_hist` (no team, agent or channel filter).
     tagged: Option<(String, Vec<Value>)>,
+    /// The filters on `ticket_backlog` (`s`), including its tag (empty: the tickets themselves).
+    spells: (String, Vec<Value>),
 }
 
 /// The pre-aggregates a report reads: counts per day and histograms per week, per combination
@@ -122,6 +131,12 @@ struct Sums {
     res_met: i64,
     res_breached: i64,
     replies: i64,
+    next_met: i64,
+    next_breached: i64,
+    csat_good: i64,
+    csat_okay: i64,
+    csat_bad: i64,
+    backlog: i64,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -135,19 +150,21 @@ struct HistRow {
 const SUMS: &str = "CAST(SUM(r.created) AS BIGINT) AS created, CAST(SUM(r.fr_secs) AS BIGINT) AS fr_secs, \
     CAST(SUM(r.fr_met) AS BIGINT) AS fr_met, CAST(SUM(r.fr_breached) AS BIGINT) AS fr_breached, CAST(SUM(r.solved) AS BIGINT) AS solved, \
     CAST(SUM(r.res_secs) AS BIGINT) AS res_secs, CAST(SUM(r.res_met) AS BIGINT) AS res_met, CAST(SUM(r.res_breached) AS BIGINT) AS res_breached, \
-    CAST(SUM(r.replies) AS BIGINT) AS replies";
+    CAST(SUM(r.replies) AS BIGINT) AS replies, CAST(SUM(r.next_met) AS BIGINT) AS next_met, \
+    CAST(SUM(r.next_breached) AS BIGINT) AS next_breached, CAST(SUM(r.csat_good) AS BIGINT) AS csat_good, \
+    CAST(SUM(r.csat_okay) AS BIGINT) AS csat_okay, CAST(SUM(r.csat_bad) AS BIGINT) AS csat_bad, CAST(SUM(r.backlog) AS BIGINT) AS backlog";
 
-/// The key of a breakdown in the pre-aggregates (`None` for "none").
-fn rollup_key(by: ReportDimension) -> &'static str {
+/// The key of a breakdown in the pre-aggregates (`None` for "none"), and the column it is
+/// grouped by (grouping by the plain column spares the database an expression per row).
+fn rollup_key(by: ReportDimension) -> (&'static str, &'static str) {
     match by {
-        ReportDimension::Agent => "CASE WHEN r.assignee_id = 0 THEN NULL ELSE CAST(r.assignee_id AS TEXT) END",
-        ReportDimension::Team => "CASE WHEN r.team_id = 0 THEN NULL ELSE CAST(r.team_id AS TEXT) END",
-        ReportDimension::Inbox => "CAST(r.inbox_id AS TEXT)",
-        ReportDimension::Channel => "r.channel",
-        ReportDimension::Tag => "r.tag",
+        ReportDimension::Agent => ("CASE WHEN r.assignee_id = 0 THEN NULL ELSE CAST(r.assignee_id AS TEXT) END", "r.assignee_id"),
+        ReportDimension::Team => ("CASE WHEN r.team_id = 0 THEN NULL ELSE CAST(r.team_id AS TEXT) END", "r.team_id"),
+        ReportDimension::Inbox => ("CAST(r.inbox_id AS TEXT)", "r.inbox_id"),
+        ReportDimension::Channel => ("r.channel", "r.channel"),
+        ReportDimension::Tag => ("r.tag", "r.tag"),
     }
 }
-
 
 impl Scope {
     fn params(&self, leading: Vec<Value>) -> Vec<Value> {
@@ -186,6 +203,8 @@ struct Totals {
     met: i64,
     breached: i64,
     replies: i64,
+    next_met: i64,
+    next_breached: i64,
 }
 
 impl Totals {
@@ -198,6 +217,8 @@ impl Totals {
             t.met += c.met;
             t.breached += c.breached;
             t.replies += c.replies;
+            t.next_met += c.next_met;
+            t.next_breached += c.next_breached;
             if let Some(b) = c.b {
                 *buckets.entry(b).or_default() += c.n;
             }
@@ -221,6 +242,8 @@ impl Totals {
             s.met += x.res_met;
             s.breached += x.res_breached;
             s.replies += x.replies;
+            s.next_met += x.next_met;
+            s.next_breached += x.next_breached;
         }
         let (mut fr, mut res): (BTreeMap<i64, i64>, BTreeMap<i64, i64>) = (BTreeMap::new(), BTreeMap::new());
         for h in hist {
@@ -273,12 +296,16 @@ impl Store {
         let mut combo_params: Vec<Value> = Vec::new();
         let mut tagged = visible_clause(actor, "r");
         let mut tagged_params: Vec<Value> = Vec::new();
+        let mut spells = visible_clause(actor, "s");
+        let mut spell_params: Vec<Value> = Vec::new();
         let narrow = q.team.is_some() || q.agent.is_some() || q.channel.is_some();
         let mut eq = |column: &str, value: Value| {
             condition.push_str(&format!(" AND m.{column} = ?"));
             params.push(value.clone());
             combo.push_str(&format!(" AND r.{column} = ?"));
             combo_params.push(value.clone());
+            spells.push_str(&format!(" AND s.{column} = ?"));
+            spell_params.push(value.clone());
             if column == "inbox_id" {
                 tagged.push_str(" AND r.inbox_id = ?");
                 tagged_params.push(value);
@@ -305,8 +332,12 @@ impl Store {
             condition.push_str(" AND EXISTS (SELECT 1 FROM ticket_tags t WHERE t.ticket_id = m.ticket_id AND t.tag = ?)");
             params.push(tag.clone().into());
             tagged.push_str(" AND r.tag = ?");
-            tagged_params.push(tag.into());
+            tagged_params.push(tag.clone().into());
+            spells.push_str(" AND s.tag = ?");
+            spell_params.push(tag.into());
             has_tag = true;
+        } else {
+            spells.push_str(" AND s.tag = ''");
         }
         Ok(Scope {
             from,
@@ -316,6 +347,7 @@ impl Store {
             params,
             combo: (!has_tag).then_some((combo, combo_params)),
             tagged: (!narrow).then_some((tagged, tagged_params)),
+            spells: (spells, spell_params),
         })
     }
 
@@ -323,16 +355,27 @@ impl Store {
     /// (if `per_day`) and histogram bucket. The covering indexes on `ticket_metrics` hold every
     /// column read, so the scan never touches the table.
     async fn cells<C: ConnectionTrait>(&self, conn: &C, by: Option<ReportDimension>, side: Side, per_day: bool, scope: &Scope) -> Result<Vec<Cell>> {
-        let (day, metric, met, replies) = match side {
-            Side::Created => ("created_day", "first_response", "sla_first_response_met", "CAST(0 AS BIGINT)"),
-            Side::Solved => ("solved_day", "resolution", "sla_resolution_met", "CAST(COALESCE(SUM(m.replies), 0) AS BIGINT)"),
+        let (day, metric, met, solved_sums) = match side {
+            Side::Created => (
+                "created_day",
+                "first_response",
+                "sla_first_response_met",
+                "CAST(0 AS BIGINT) AS replies, CAST(0 AS BIGINT) AS next_met, CAST(0 AS BIGINT) AS next_breached",
+            ),
+            Side::Solved => (
+                "solved_day",
+                "resolution",
+                "sla_resolution_met",
+                "CAST(COALESCE(SUM(m.replies), 0) AS BIGINT) AS replies, CAST(COALESCE(SUM(m.next_met), 0) AS BIGINT) AS next_met, \
+                 CAST(COALESCE(SUM(m.next_breached), 0) AS BIGINT) AS next_breached",
+            ),
         };
         let (key, join, group) = grouping(by);
         let (day_expr, day_group) = if per_day { (format!("m.{day}"), format!("m.{day}, ")) } else { ("CAST(0 AS BIGINT)".to_owned(), String::new()) };
         let sql = format!(
             "SELECT {key} AS k, {day_expr} AS d, m.{metric}_bucket AS b, COUNT(*) AS n, \
              CAST(COALESCE(SUM(m.{metric}_secs), 0) AS BIGINT) AS s, COUNT(CASE WHEN m.{met} = 1 THEN 1 END) AS met, \
-             COUNT(CASE WHEN m.{met} = 0 THEN 1 END) AS breached, {replies} AS replies \
+             COUNT(CASE WHEN m.{met} = 0 THEN 1 END) AS breached, {solved_sums} \
              FROM ticket_metrics m{join} WHERE m.{day} BETWEEN ? AND ?{} GROUP BY {group}{day_group}m.{metric}_bucket",
             scope.condition
         );
@@ -357,7 +400,7 @@ impl Store {
         }
         let (tables, condition, params) = t;
         let (key, group) = match by {
-            Some(by) => (rollup_key(by).to_owned(), format!("GROUP BY {}", rollup_key(by))),
+            Some(by) => (rollup_key(by).0.to_owned(), format!("GROUP BY {}", rollup_key(by).1)),
             None => ("CAST(NULL AS TEXT)".to_owned(), "GROUP BY r.day".to_owned()),
         };
         let day = if by.is_some() { "CAST(0 AS BIGINT)" } else { "r.day" };
@@ -373,24 +416,24 @@ impl Store {
     }
 
     /// Histograms (per group, if `by`) of both sides over the period: whole months and whole
-    /// weeks from the pre-aggregates, the loose days at the edges from `ticket_metrics`.
+    /// weeks from the pre-aggregates, the loose days at the edges from `ticket_metrics`. The
+    /// pieces are read at the same time, each on its own pooled connection.
     async fn rollup_hist<C: ConnectionTrait>(&self, conn: &C, t: (Tables, &str, &[Value]), by: Option<ReportDimension>, scope: &Scope) -> Result<Vec<HistRow>> {
         let (tables, condition, params) = t;
-        let mut out = Vec::new();
-        let key = by.map(rollup_key).unwrap_or("CAST(NULL AS TEXT)");
-        let group = by.map(|b| format!("{}, ", rollup_key(b))).unwrap_or_default();
+        let key = by.map(|b| rollup_key(b).0).unwrap_or("CAST(NULL AS TEXT)");
+        let group = by.map(|b| format!("{}, ", rollup_key(b).1)).unwrap_or_default();
+        let mut pieces: Vec<BoxFuture<'_, Result<Vec<HistRow>>>> = Vec::new();
         for span in report::cover(scope.from, scope.to) {
             let (name, first, last) = match span {
                 Span::Months(a, b) => ("month", a, b),
                 Span::Weeks(a, b) => ("week", a, b),
                 Span::Days(from, to) => {
-                    let edge = Scope { from, to, ..scope.clone() };
                     for (side, name) in [(Side::Created, "fr"), (Side::Solved, "res")] {
-                        for c in self.cells(conn, by, side, false, &edge).await? {
-                            if let Some(b) = c.b {
-                                out.push(HistRow { k: c.k, side: name.to_owned(), b, n: c.n });
-                            }
-                        }
+                        let edge = Scope { from, to, ..scope.clone() };
+                        pieces.push(Box::pin(async move {
+                            let cells = self.cells(conn, by, side, false, &edge).await?;
+                            Ok(cells.into_iter().filter_map(|c| Some(HistRow { b: c.b?, k: c.k, side: name.to_owned(), n: c.n })).collect())
+                        }));
                     }
                     continue;
                 }
@@ -402,35 +445,52 @@ impl Store {
             );
             let mut all = vec![name.into(), first.into(), last.into()];
             all.extend(params.iter().cloned());
-            out.extend(query_all::<HistRow, _>(conn, self.db.stmt(&sql, all)).await?);
+            pieces.push(Box::pin(async move { query_all::<HistRow, _>(conn, self.db.stmt(&sql, all)).await }));
         }
-        Ok(out)
+        Ok(futures::future::try_join_all(pieces).await?.into_iter().flatten().collect())
     }
 
-    /// Tickets created before the period and not solved before it began.
-    async fn open_before<C: ConnectionTrait>(&self, conn: &C, scope: &Scope) -> Result<i64> {
+    /// The backlog from the spells themselves: how many were open at the end of the day before
+    /// the period, and how the count moved on each day of it.
+    async fn spells<C: ConnectionTrait>(&self, conn: &C, scope: &Scope) -> Result<(i64, Vec<(i64, i64)>)> {
+        #[derive(FromQueryResult)]
+        struct Move {
+            d: i64,
+            n: i64,
+        }
+        let (condition, params) = &scope.spells;
+        let with = |leading: Vec<Value>| {
+            let mut all = leading;
+            all.extend(params.iter().cloned());
+            all
+        };
+        let before: Vec<Count> = query_all(
+            conn,
+            self.db.stmt(
+                &format!("SELECT COUNT(*) AS n FROM ticket_backlog s WHERE s.from_day < ? AND (s.to_day IS NULL OR s.to_day >= ?){condition}"),
+                with(vec![scope.from.into(), scope.from.into()]),
+            ),
+        )
+        .await?;
         let sql = format!(
-            "SELECT COUNT(*) AS n FROM ticket_metrics m WHERE m.solved_day IS NULL AND m.created_day < ?{c} \
-             UNION ALL SELECT COUNT(*) AS n FROM ticket_metrics m WHERE m.solved_day >= ? AND m.created_day < ?{c}",
-            c = scope.condition
+            "SELECT s.from_day AS d, COUNT(*) AS n FROM ticket_backlog s WHERE s.from_day BETWEEN ? AND ?{condition} GROUP BY s.from_day \
+             UNION ALL SELECT s.to_day AS d, -COUNT(*) AS n FROM ticket_backlog s WHERE s.to_day BETWEEN ? AND ?{condition} GROUP BY s.to_day"
         );
-        let mut params = scope.params(vec![scope.from.into()]);
-        params.extend([scope.from.into(), scope.from.into()]);
-        params.extend(scope.params.iter().cloned());
-        let rows: Vec<Count> = query_all(conn, self.db.stmt(&sql, params)).await?;
-        Ok(rows.iter().map(|c| c.n).sum())
+        let mut all = with(vec![scope.from.into(), scope.to.into()]);
+        all.extend(with(vec![scope.from.into(), scope.to.into()]));
+        let moves: Vec<Move> = query_all(conn, self.db.stmt(&sql, all)).await?;
+        Ok((before.first().map_or(0, |c| c.n), moves.into_iter().map(|m| (m.d, m.n)).collect()))
     }
 
+    /// Ratings given in the period, per group, from the tickets' figures.
     async fn ratings<C: ConnectionTrait>(&self, conn: &C, by: Option<ReportDimension>, scope: &Scope) -> Result<Vec<Rating>> {
         let (key, join, group) = grouping(by);
-        let start = scope.from * 86_400_000_000;
-        let end = (scope.to + 1) * 86_400_000_000;
         let sql = format!(
-            "SELECT {key} AS k, r.rating, COUNT(*) AS n FROM csat_ratings r JOIN ticket_metrics m ON m.ticket_id = r.ticket_id{join} \
-             WHERE r.rated_at >= ? AND r.rated_at < ?{} GROUP BY {group}r.rating",
+            "SELECT {key} AS k, m.rating, COUNT(*) AS n FROM ticket_metrics m{join} \
+             WHERE m.rated_day BETWEEN ? AND ? AND m.rating IS NOT NULL{} GROUP BY {group}m.rating",
             scope.condition
         );
-        query_all(conn, self.db.stmt(&sql, scope.params(vec![start.into(), end.into()]))).await
+        query_all(conn, self.db.stmt(&sql, scope.params(vec![scope.from.into(), scope.to.into()]))).await
     }
 
     /// `GET /api/v1/reports/dashboard`: volume, backlog, response and resolution times, SLA
@@ -455,27 +515,24 @@ impl Store {
     async fn dashboard(&self, actor: &Actor, q: &ReportQuery, aggregated: bool) -> Result<proto::Dashboard> {
         let scope = self.report_scope(actor, q)?;
         let conn = self.db.connection();
-        let ratings = self.ratings(conn, None, &scope).await?;
-        let (created_days, solved_days, open_before, c, s) = match Self::tables(&scope, None).filter(|_| aggregated) {
+        let (created_days, solved_days, open_before, moves, c, s, csat) = match Self::tables(&scope, None).filter(|_| aggregated) {
             Some((tables, condition, params)) => {
                 let t = (tables, condition.as_str(), params.as_slice());
-                let days = self.rollup_sums(conn, t, None, scope.from, scope.to).await?;
-                let hist = self.rollup_hist(conn, t, None, &scope).await?;
-                let sql = format!(
-                    "SELECT CAST(COALESCE(SUM(r.created) - SUM(r.solved), 0) AS BIGINT) AS n FROM {} r WHERE r.day < ?{condition}",
-                    tables.counts()
-                );
+                let sql = format!("SELECT CAST(COALESCE(SUM(r.backlog), 0) AS BIGINT) AS n FROM {} r WHERE r.day < ?{condition}", tables.counts());
                 let mut all = vec![scope.from.into()];
                 all.extend(params.iter().cloned());
-                let before: Vec<Count> = query_all(conn, self.db.stmt(&sql, all)).await?;
-                let created_days = days.iter().map(|(d, x)| (*d, x.created)).collect();
-                let solved_days = days.iter().map(|(d, x)| (*d, x.solved)).collect();
+                let (days, hist, before) = tokio::try_join!(
+                    self.rollup_sums(conn, t, None, scope.from, scope.to),
+                    self.rollup_hist(conn, t, None, &scope),
+                    query_all::<Count, _>(conn, self.db.stmt(&sql, all)),
+                )?;
+                let series = |f: fn(&Sums) -> i64| days.iter().map(|(d, x)| (*d, f(x))).collect::<Vec<_>>();
                 let (c, s) = Totals::of_rollup(days.iter().map(|(_, x)| x), hist.iter());
-                (created_days, solved_days, before.first().map_or(0, |c| c.n), c, s)
+                let csat = days.iter().flat_map(|(_, x)| [("good", x.csat_good), ("okay", x.csat_okay), ("bad", x.csat_bad)]);
+                (series(|x| x.created), series(|x| x.solved), before.first().map_or(0, |c| c.n), series(|x| x.backlog), c, s, csat_summary(csat))
             }
             None => {
-                let created = self.cells(conn, None, Side::Created, true, &scope).await?;
-                let solved = self.cells(conn, None, Side::Solved, true, &scope).await?;
+                let (created, solved) = tokio::try_join!(self.cells(conn, None, Side::Created, true, &scope), self.cells(conn, None, Side::Solved, true, &scope))?;
                 let per_day = |cells: &[Cell]| {
                     let mut days: BTreeMap<i64, i64> = BTreeMap::new();
                     for c in cells {
@@ -483,11 +540,13 @@ impl Store {
                     }
                     days.into_iter().collect::<Vec<(i64, i64)>>()
                 };
-                let open_before = self.open_before(conn, &scope).await?;
-                (per_day(&created), per_day(&solved), open_before, Totals::of(created.iter()), Totals::of(solved.iter()))
+                let (open_before, moves) = self.spells(conn, &scope).await?;
+                let ratings = self.ratings(conn, None, &scope).await?;
+                let csat = csat_summary(ratings.iter().map(|r| (r.rating.as_str(), r.n)));
+                (per_day(&created), per_day(&solved), open_before, moves, Totals::of(created.iter()), Totals::of(solved.iter()), csat)
             }
         };
-        let daily = report::backlog(open_before, scope.from, scope.to, &created_days, &solved_days);
+        let daily = report::backlog(open_before, scope.from, scope.to, &moves, &[]);
         let mut periods: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
         let on = |series: &[(i64, i64)], day: i64| series.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n);
         for (day, open) in &daily {
@@ -515,8 +574,13 @@ impl Store {
             resolution: durations(&s.histogram, s.secs),
             sla_first_response: proto::Compliance { met: c.met, breached: c.breached, percent: percent(c.met, c.met + c.breached) },
             sla_resolution: proto::Compliance { met: s.met, breached: s.breached, percent: percent(s.met, s.met + s.breached) },
+            sla_next_response: proto::Compliance {
+                met: s.next_met,
+                breached: s.next_breached,
+                percent: percent(s.next_met, s.next_met + s.next_breached),
+            },
             replies_per_ticket: ratio(s.replies, s.tickets),
-            csat: csat_summary(ratings.iter().map(|r| (r.rating.as_str(), r.n))),
+            csat,
             series,
         })
     }
@@ -530,30 +594,44 @@ impl Store {
         let scope = self.report_scope(actor, q)?;
         let by = q.by.unwrap_or(ReportDimension::Agent);
         let conn = self.db.connection();
-        let ratings = self.ratings(conn, Some(by), &scope).await?;
-        let labels = self.dimension_labels(conn, by).await?;
         let key_of = |k: &Option<String>| k.clone().unwrap_or_default();
         let mut groups: BTreeMap<String, (Totals, Totals)> = BTreeMap::new();
+        let mut ratings: BTreeMap<String, proto::CsatSummary> = BTreeMap::new();
+        let labels;
         match Self::tables(&scope, Some(by)).filter(|_| aggregated) {
             Some((tables, condition, params)) => {
                 let t = (tables, condition.as_str(), params.as_slice());
-                let sums = self.rollup_sums(conn, t, Some(by), scope.from, scope.to).await?;
-                let hist = self.rollup_hist(conn, t, Some(by), &scope).await?;
+                let (sums, hist, names) = tokio::try_join!(
+                    self.rollup_sums(conn, t, Some(by), scope.from, scope.to),
+                    self.rollup_hist(conn, t, Some(by), &scope),
+                    self.dimension_labels(conn, by),
+                )?;
+                labels = names;
                 for (_, x) in &sums {
                     let key = key_of(&x.k);
                     let of_key = |h: &&HistRow| key_of(&h.k) == key;
                     groups.insert(key.clone(), Totals::of_rollup(std::iter::once(x), hist.iter().filter(of_key)));
+                    ratings.insert(key, csat_summary([("good", x.csat_good), ("okay", x.csat_okay), ("bad", x.csat_bad)].into_iter()));
                 }
             }
             None => {
-                let created = self.cells(conn, Some(by), Side::Created, false, &scope).await?;
-                let solved = self.cells(conn, Some(by), Side::Solved, false, &scope).await?;
+                let (created, solved, names) = tokio::try_join!(
+                    self.cells(conn, Some(by), Side::Created, false, &scope),
+                    self.cells(conn, Some(by), Side::Solved, false, &scope),
+                    self.dimension_labels(conn, by),
+                )?;
+                labels = names;
                 let mut keys: Vec<String> = created.iter().chain(&solved).map(|c| key_of(&c.k)).collect();
                 keys.sort();
                 keys.dedup();
                 for key in keys {
                     let of = |c: &&Cell| key_of(&c.k) == key;
                     groups.insert(key.clone(), (Totals::of(created.iter().filter(of)), Totals::of(solved.iter().filter(of))));
+                }
+                let rated = self.ratings(conn, Some(by), &scope).await?;
+                for key in groups.keys() {
+                    let of = |r: &&Rating| key_of(&r.k) == *key;
+                    ratings.insert(key.clone(), csat_summary(rated.iter().filter(of).map(|r| (r.rating.as_str(), r.n))));
                 }
             }
         }
@@ -564,8 +642,7 @@ impl Store {
             .into_iter()
             .filter(|(key, (c, s))| (c.tickets > 0 || s.tickets > 0) && only_tag.as_ref().is_none_or(|t| t == key))
             .map(|(key, (c, s))| {
-                let of = |k: &Option<String>| k.as_deref().unwrap_or_default() == key;
-                let csat = csat_summary(ratings.iter().filter(|r| of(&r.k)).map(|r| (r.rating.as_str(), r.n)));
+                let csat = ratings.get(&key).and_then(|c| c.percent);
                 let label = match by {
                     ReportDimension::Tag | ReportDimension::Channel => key.clone(),
                     _ => labels.get(&key).cloned().unwrap_or_default(),
@@ -577,7 +654,7 @@ impl Store {
                     first_response_median_secs: percentile(&c.histogram, 0.5),
                     resolution_median_secs: percentile(&s.histogram, 0.5),
                     sla_percent: percent(s.met, s.met + s.breached),
-                    csat_percent: csat.percent,
+                    csat_percent: csat,
                     replies_per_ticket: ratio(s.replies, s.tickets),
                     key,
                 }

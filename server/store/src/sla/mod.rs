@@ -15,7 +15,7 @@ use tandem_proto::{self as proto, SlaEscalation, TicketStatus, WorkingHours};
 use crate::{
     Store,
     db::{Db, from_micros, query_all, query_one},
-    reports::metrics::MetricsInput,
+    reports::metrics::{MetricsInput, Timing},
     error::Result,
     events::{NewEvent, Who, record},
     rows::{parse, parse_json},
@@ -165,7 +165,11 @@ struct ClockRow {
     sla_next_response_due: Option<i64>,
     sla_resolution_due: Option<i64>,
     sla_warn_at: Option<i64>,
+    sla_next_met: i64,
+    sla_next_breached: i64,
     company: Option<String>,
+    rating: Option<String>,
+    rated_at: Option<i64>,
 }
 
 impl ClockRow {
@@ -185,20 +189,21 @@ impl ClockRow {
 /// caller's transaction).
 pub(crate) async fn refresh_ticket<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, now: i64) -> Result<()> {
     let rules = load_rules(db, conn).await?;
-    refresh_with(db, conn, &rules, ticket_id, now).await
+    refresh_with(db, conn, &rules, ticket_id, now, Timing::Live(tandem_domain::report::day_of(now))).await
 }
 
-pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &Rules, ticket_id: i64, now: i64) -> Result<()> {
+pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &Rules, ticket_id: i64, now: i64, timing: Timing) -> Result<()> {
     let row: Option<ClockRow> = query_one(
         conn,
         db.stmt(
             "SELECT t.status, t.priority, t.inbox_id, t.team_id, t.assignee_id, t.solved_at, t.merged_into, t.tags, t.created_at, \
              t.first_response_at, t.last_customer_message_at, t.last_agent_message_at, t.sla_policy_id, t.sla_used, \
-             t.sla_running_since, t.sla_first_response_due, t.sla_next_response_due, t.sla_resolution_due, t.sla_warn_at, c.company, \
+             t.sla_running_since, t.sla_first_response_due, t.sla_next_response_due, t.sla_resolution_due, t.sla_warn_at, \
+             t.sla_next_met, t.sla_next_breached, c.company, r.rating, r.rated_at, \
              (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id AND m.kind = 'reply') AS replies, \
              CAST(CASE WHEN EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.kind = 'inbound' AND m.message_id IS NOT NULL) \
              THEN 1 ELSE 0 END AS BIGINT) AS by_email \
-             FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.id = ?",
+             FROM tickets t JOIN contacts c ON c.id = t.contact_id LEFT JOIN csat_ratings r ON r.ticket_id = t.id WHERE t.id = ?",
             vec![ticket_id.into()],
         ),
     )
@@ -206,7 +211,7 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
     let Some(row) = row else { return Ok(()) };
     let status: TicketStatus = parse("tickets", "status", &row.status)?;
     let tags: Vec<String> = parse_json("tickets", "tags", &row.tags)?;
-    let metrics = MetricsInput {
+    let mut metrics = MetricsInput {
         ticket_id,
         inbox_id: row.inbox_id,
         team_id: row.team_id,
@@ -219,9 +224,13 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
         replies: row.replies,
         by_email: row.by_email != 0,
         tags: tags.clone(),
+        next_met: row.sla_next_met,
+        next_breached: row.sla_next_breached,
+        rating: row.rating.clone(),
+        rated_at: row.rated_at,
     };
     if rules.policies.is_empty() && row.sla_policy_id.is_none() {
-        return crate::reports::metrics::write(db, conn, &metrics, None, &Hours::Always, &row.clock()).await;
+        return crate::reports::metrics::write(db, conn, &metrics, None, &Hours::Always, &row.clock(), timing).await;
     }
     let facts = TicketFacts {
         inbox_id: row.inbox_id,
@@ -241,7 +250,16 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
     let hours = policy.map(|p| rules.hours(p)).unwrap_or(&Hours::Always);
     let after = before.refresh(policy, hours, &progress, now);
     let warn_at = policy.and_then(|p| after.warn_at(p.warn_before_minutes));
-    crate::reports::metrics::write(db, conn, &metrics, policy, hours, &after).await?;
+    if let Some(met) = next_response_answered(db, conn, ticket_id, &before, &progress).await? {
+        let column = if met { "sla_next_met" } else { "sla_next_breached" };
+        conn.execute_raw(db.stmt(&format!("UPDATE tickets SET {column} = {column} + 1 WHERE id = ?"), vec![ticket_id.into()])).await?;
+        if met {
+            metrics.next_met += 1;
+        } else {
+            metrics.next_breached += 1;
+        }
+    }
+    crate::reports::metrics::write(db, conn, &metrics, policy, hours, &after, timing).await?;
     if after == before && warn_at == row.sla_warn_at {
         return Ok(());
     }
@@ -277,6 +295,28 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
     Ok(())
 }
 
+/// Whether this write answered a customer who was owed a next response, and if so whether in
+/// time (`Some(true)`) or late (`Some(false)`). A late answer whose breach the scheduler
+/// already counted (`sla_alerts`) is not counted again (`None`).
+async fn next_response_answered<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, before: &SlaClock, t: &Progress) -> Result<Option<bool>> {
+    let (Some(due), Some(answer)) = (before.next_response_due, t.last_agent_message_at) else { return Ok(None) };
+    if t.last_customer_message_at.is_some_and(|customer| customer > answer) {
+        return Ok(None); // Still waiting for the answer.
+    }
+    if answer <= due {
+        return Ok(Some(true));
+    }
+    let counted: Option<Counter> = query_one(
+        conn,
+        db.stmt(
+            "SELECT COUNT(*) AS value FROM sla_alerts WHERE ticket_id = ? AND target = 'next_response' AND kind = 'breach' AND due_at = ?",
+            vec![ticket_id.into(), due.into()],
+        ),
+    )
+    .await?;
+    Ok((counted.map_or(0, |c| c.value) == 0).then_some(false))
+}
+
 /// Re-evaluates every ticket that is or may come under a policy (after a policy or calendar
 /// changed), in the caller's transaction.
 pub(crate) async fn refresh_all<C: ConnectionTrait>(db: &Db, conn: &C, now: i64) -> Result<u64> {
@@ -293,8 +333,9 @@ pub(crate) async fn refresh_all<C: ConnectionTrait>(db: &Db, conn: &C, now: i64)
         ),
     )
     .await?;
+    let timing = Timing::Live(tandem_domain::report::day_of(now));
     for Id { id } in &ids {
-        refresh_with(db, conn, &rules, *id, now).await?;
+        refresh_with(db, conn, &rules, *id, now, timing).await?;
     }
     Ok(ids.len() as u64)
 }
@@ -321,7 +362,8 @@ pub(crate) fn ticket_sla(
 }
 
 /// The version of the report figures' definition: a change re-computes every ticket's row.
-const METRICS_VERSION: i64 = 1;
+/// Version 2: backlog spells, next-response compliance, ratings in the pre-aggregates.
+const METRICS_VERSION: i64 = 2;
 
 #[derive(Debug, FromQueryResult)]
 struct Counter {
@@ -341,7 +383,10 @@ impl Store {
     }
 
     /// Recomputes every ticket's SLA clock and report figures with the code every ticket write
-    /// runs, 500 tickets per transaction; returns how many tickets it visited.
+    /// runs, 500 tickets per transaction, into emptied pre-aggregates; returns how many tickets
+    /// it visited. Backlog spells are rebuilt from creation to solving (the history of earlier
+    /// reopenings is not kept in the tickets), and the start-up runs this only when the
+    /// definition of the figures changed.
     pub async fn rebuild_ticket_metrics(&self) -> Result<u64> {
         #[derive(FromQueryResult)]
         struct Id {
@@ -350,12 +395,17 @@ impl Store {
         let now = self.now_micros();
         let mut after = 0i64;
         let mut done = 0u64;
+        let tx = self.db.write().await?;
+        for table in ["report_counts", "report_hist", "report_tag_counts", "report_tag_hist", "ticket_backlog"] {
+            tx.tx.execute_unprepared(&format!("DELETE FROM {table}")).await?;
+        }
+        tx.commit().await?;
         loop {
             let tx = self.db.write().await?;
             let rules = load_rules(&self.db, &tx.tx).await?;
             let batch: Vec<Id> = query_all(&tx.tx, self.db.stmt("SELECT id FROM tickets WHERE id > ? ORDER BY id LIMIT 500", vec![after.into()])).await?;
             for Id { id } in &batch {
-                refresh_with(&self.db, &tx.tx, &rules, *id, now).await?;
+                refresh_with(&self.db, &tx.tx, &rules, *id, now, Timing::Backfill).await?;
             }
             if batch.is_empty() {
                 tx.tx

@@ -80,7 +80,7 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
     .await?;
     let id = row.map(|r| r.id).ok_or(StoreError::NotFound("message"))?;
     crate::search::index_ticket(db, conn, m.ticket_id).await?;
-    crate::reports::metrics::on_message(db, conn, m.ticket_id, kind, by_email).await?;
+    crate::reports::metrics::on_message(db, conn, m.ticket_id, kind, by_email, at).await?;
     if m.delivery_state == Some(DeliveryState::Queued) {
         // Outbound mail enters the outbox in the same transaction as the message.
         crate::mail::outbox::enqueue(db, conn, id, m.ticket_id, at).await?;

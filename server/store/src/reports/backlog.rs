@@ -1,0 +1,137 @@
+//! The backlog's history. A ticket that is open (not solved, closed, spam or merged) counts
+//! in the backlog under its inbox, team, assignee and channel, and once more under each of its
+//! tags. Each such stretch of time is a spell in `ticket_backlog`, from the day it began to
+//! the day it ended (`to_day` empty while it lasts); the pre-aggregates' `backlog` counter
+//! moves by +1 on a spell's first day and by -1 on the day after its last, so the backlog at
+//! the end of a day is the sum of that counter up to the day.
+//!
+//! Spells follow the ticket's figures ([`super::metrics::Facts`]): the spells a ticket has are
+//! those of its figures, so a write compares the spells of the old and the new figures and
+//! ends and begins only the ones that differ, on the day of the write.
+
+use sea_orm::{ConnectionTrait, Value};
+
+use super::metrics::{BACKLOG, Facts, Key, Timing, add_counts, combo_key};
+use crate::{db::Db, error::Result, rows::parse_json};
+
+/// One key a ticket counts under: the ticket itself (`tag` empty) or one of its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Spell {
+    tag: String,
+    inbox_id: i64,
+    team_id: i64,
+    assignee_id: i64,
+    channel: String,
+}
+
+impl Spell {
+    /// The pre-aggregate table and key this spell's counter moves in.
+    fn counts(&self, f: &Facts) -> (&'static str, Key<'static>) {
+        if self.tag.is_empty() {
+            ("report_counts", combo_key(f))
+        } else {
+            ("report_tag_counts", vec![("inbox_id", self.inbox_id.into()), ("tag", self.tag.clone().into())])
+        }
+    }
+}
+
+/// Every key of a ticket's figures, open or not.
+fn keys(f: &Facts) -> Result<Vec<Spell>> {
+    let tags: Vec<String> = parse_json("ticket_metrics", "tags", &f.tags)?;
+    let base = Spell {
+        tag: String::new(),
+        inbox_id: f.inbox_id,
+        team_id: f.team_id.unwrap_or(0),
+        assignee_id: f.assignee_id.unwrap_or(0),
+        channel: f.channel.clone(),
+    };
+    let mut out = vec![base.clone()];
+    out.extend(tags.into_iter().map(|tag| Spell { tag, ..base.clone() }));
+    Ok(out)
+}
+
+/// The keys a ticket is in the backlog under: none once it is solved or gone.
+fn open_keys(f: Option<&Facts>) -> Result<Vec<(Spell, &Facts)>> {
+    match f.filter(|f| f.solved_day.is_none()) {
+        Some(f) => Ok(keys(f)?.into_iter().map(|s| (s, f)).collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+async fn count<C: ConnectionTrait>(db: &Db, conn: &C, spell: &Spell, f: &Facts, day: i64, sign: i64) -> Result<()> {
+    let (table, key) = spell.counts(f);
+    let mut values = [0; 16];
+    values[BACKLOG] = 1;
+    add_counts(db, conn, table, day, &key, values, sign).await
+}
+
+async fn begin<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, s: &Spell, from: i64, to: Option<i64>) -> Result<()> {
+    let values: Vec<Value> = vec![
+        ticket_id.into(),
+        s.tag.clone().into(),
+        s.inbox_id.into(),
+        s.team_id.into(),
+        s.assignee_id.into(),
+        s.channel.clone().into(),
+        from.into(),
+        to.into(),
+    ];
+    conn.execute_raw(db.stmt(
+        "INSERT INTO ticket_backlog (ticket_id, tag, inbox_id, team_id, assignee_id, channel, from_day, to_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Ends the ticket's open spell under a tag on `day` (a spell that began that day leaves no trace).
+async fn end<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, s: &Spell, day: i64) -> Result<()> {
+    conn.execute_raw(db.stmt(
+        "DELETE FROM ticket_backlog WHERE ticket_id = ? AND tag = ? AND to_day IS NULL AND from_day >= ?",
+        vec![ticket_id.into(), s.tag.clone().into(), day.into()],
+    ))
+    .await?;
+    conn.execute_raw(db.stmt(
+        "UPDATE ticket_backlog SET to_day = ? WHERE ticket_id = ? AND tag = ? AND to_day IS NULL",
+        vec![day.into(), ticket_id.into(), s.tag.clone().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Brings a ticket's spells and the backlog counters in step with its new figures.
+pub(crate) async fn follow<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Option<&Facts>, new: Option<&Facts>, timing: Timing) -> Result<()> {
+    match timing {
+        Timing::Backfill => {
+            conn.execute_raw(db.stmt("DELETE FROM ticket_backlog WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+            let Some(f) = new else { return Ok(()) };
+            let to = f.solved_day.map(|d| d.max(f.created_day));
+            if to == Some(f.created_day) {
+                return Ok(()); // Solved the day it came: never in a day-end backlog.
+            }
+            for spell in keys(f)? {
+                begin(db, conn, ticket_id, &spell, f.created_day, to).await?;
+                count(db, conn, &spell, f, f.created_day, 1).await?;
+                if let Some(to) = to {
+                    count(db, conn, &spell, f, to, -1).await?;
+                }
+            }
+        }
+        Timing::Live(today) => {
+            let (before, after) = (open_keys(old)?, open_keys(new)?);
+            for (spell, f) in &before {
+                if !after.iter().any(|(s, _)| s == spell) {
+                    end(db, conn, ticket_id, spell, today).await?;
+                    count(db, conn, spell, f, today, -1).await?;
+                }
+            }
+            for (spell, f) in &after {
+                if !before.iter().any(|(s, _)| s == spell) {
+                    begin(db, conn, ticket_id, spell, today, None).await?;
+                    count(db, conn, spell, f, today, 1).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
