@@ -54,6 +54,12 @@ pub async fn fresh_database(backend: Backend) -> TestDb {
     TestDb { url, data_dir: dir.path().join("data"), _dir: dir }
 }
 
+/// Makes PostgreSQL search read its window in slices of `width` ticket ids and up (instead of
+/// 20,000), so a test with a few dozen tickets walks several slices.
+pub fn narrow_search_slices(width: i64) {
+    crate::search::FIRST_SLICE_FOR_TESTS.store(width, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The test clock starts at a fixed, known time.
 pub fn clock() -> Arc<FixedClock> {
     use chrono::TimeZone;

@@ -49,6 +49,26 @@ pub(crate) use index::index_ticket;
 
 /// How many of the newest matches are ranked.
 pub const RANK_WINDOW: usize = 1000;
+/// The newest ticket ids the first PostgreSQL slice covers (see `Store::pg_window`).
+const PG_FIRST_SLICE: i64 = 20_000;
+/// How much wider each further slice is.
+const PG_SLICE_GROWTH: i64 = 4;
+
+/// A first slice width tests set (`testing::narrow_search_slices`) to walk many slices over a
+/// few tickets; 0 keeps [`PG_FIRST_SLICE`].
+#[cfg(feature = "testing")]
+pub(crate) static FIRST_SLICE_FOR_TESTS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+fn first_slice() -> i64 {
+    #[cfg(feature = "testing")]
+    {
+        let width = FIRST_SLICE_FOR_TESTS.load(std::sync::atomic::Ordering::Relaxed);
+        if width > 0 {
+            return width;
+        }
+    }
+    PG_FIRST_SLICE
+}
 /// Longest excerpt of a message, in characters.
 const EXCERPT_CHARS: usize = 200;
 /// How much of each message is looked through for an excerpt: a hit further into a huge
@@ -197,39 +217,64 @@ impl Store {
     /// [`Store::hits`] checks the page against the tickets themselves). The ranking itself is
     /// `tandem_domain::search::rank`, on the short fields the window query returns.
     async fn rank(&self, query: &SearchQuery, index_query: &IndexQuery<'_>, offset: usize, limit: u32) -> Result<(Vec<i64>, usize)> {
-        let (sql, params): (String, Vec<Value>) = if self.db.is_postgres() {
-            let (text, facets) = index_query.tsqueries();
-            let mut conditions = Vec::new();
-            let mut params: Vec<Value> = Vec::new();
-            if let Some(text) = text {
-                conditions.push("s.document @@ to_tsquery('simple', ?)");
-                params.push(text.into());
-            }
-            conditions.push("s.facet_terms @@ to_tsquery('simple', ?)");
-            params.push(facets.into());
-            (
-                format!(
-                    "SELECT s.ticket_id AS id, s.subject, s.tags, s.people FROM search_index s \
-                     WHERE {} ORDER BY s.ticket_id DESC LIMIT {RANK_WINDOW}",
-                    conditions.join(" AND ")
-                ),
-                params,
-            )
+        let window = if self.db.is_postgres() {
+            self.pg_window(index_query).await?
         } else {
-            (
-                format!(
-                    "SELECT rowid AS id, subject, tags, people FROM search_index WHERE search_index MATCH ? \
-                     ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
-                ),
-                vec![index_query.fts5().into()],
-            )
+            let sql = format!(
+                "SELECT rowid AS id, subject, tags, people FROM search_index WHERE search_index MATCH ? \
+                 ORDER BY rowid DESC LIMIT {RANK_WINDOW}"
+            );
+            query_all(self.db.connection(), self.db.stmt(&sql, vec![index_query.fts5().into()])).await?
         };
-        let window: Vec<Candidate> = query_all(self.db.connection(), self.db.stmt(&sql, params)).await?;
         let total = window.len();
         let mut scored: Vec<(u32, i64)> = window.into_iter().map(|c| (rank::score(query, &c.subject, &c.tags, &c.people), c.id)).collect();
         // Best first; among equals the newest.
         scored.sort_unstable_by(|a, b| b.cmp(a));
         Ok((scored.into_iter().skip(offset).take(limit as usize).map(|(_, id)| id).collect(), total))
+    }
+
+    /// The newest [`RANK_WINDOW`] matches on PostgreSQL, read in slices of ticket ids from the
+    /// newest back, each [`PG_SLICE_GROWTH`] times wider than the one before, until the
+    /// window is full or the oldest ticket is passed. A GIN bitmap holds every match of a
+    /// word, and PostgreSQL fetches (and, with bitmaps too large to be exact, re-reads the
+    /// documents of) every row in it before it can sort them by recency: for a common word
+    /// among a million messages that was over a second. A slice bounds the rows fetched to its
+    /// own matches; a rare word costs a few cheap slices instead.
+    async fn pg_window(&self, index_query: &IndexQuery<'_>) -> Result<Vec<Candidate>> {
+        #[derive(FromQueryResult)]
+        struct Newest {
+            id: Option<i64>,
+        }
+        let (text, facets) = index_query.tsqueries();
+        let mut conditions = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        if let Some(text) = text {
+            conditions.push("s.document @@ to_tsquery('simple', ?)");
+            params.push(text.into());
+        }
+        conditions.push("s.facet_terms @@ to_tsquery('simple', ?)");
+        params.push(facets.into());
+        let newest: Vec<Newest> = query_all(self.db.connection(), self.db.stmt("SELECT MAX(ticket_id) AS id FROM search_index", vec![])).await?;
+        let Some(mut high) = newest.first().and_then(|n| n.id) else { return Ok(Vec::new()) };
+        let mut width = first_slice();
+        let mut window: Vec<Candidate> = Vec::new();
+        loop {
+            let low = high.saturating_sub(width);
+            let sql = format!(
+                "SELECT s.ticket_id AS id, s.subject, s.tags, s.people FROM search_index s \
+                 WHERE s.ticket_id > ? AND s.ticket_id <= ? AND {} ORDER BY s.ticket_id DESC LIMIT {}",
+                conditions.join(" AND "),
+                RANK_WINDOW - window.len()
+            );
+            let mut all: Vec<Value> = vec![low.into(), high.into()];
+            all.extend(params.iter().cloned());
+            window.extend(query_all::<Candidate, _>(self.db.connection(), self.db.stmt(&sql, all)).await?);
+            if window.len() >= RANK_WINDOW || low <= 0 {
+                return Ok(window);
+            }
+            high = low;
+            width = width.saturating_mul(PG_SLICE_GROWTH);
+        }
     }
 
     /// The page is checked against the tickets themselves (visibility, every filter, not
