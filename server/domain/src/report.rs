@@ -1,6 +1,6 @@
 //! Report arithmetic without I/O: durations as log-scale histogram buckets (so medians and
 //! 90th percentiles come from a `GROUP BY` instead of sorting every ticket), percentiles from
-//! such a histogram, days and ISO weeks, and the backlog series from daily counts.
+//! such a histogram, days and ISO weeks, and the backlog series from its daily moves.
 
 use chrono::{Datelike, Duration, NaiveDate};
 
@@ -113,14 +113,13 @@ pub fn cover(from: i64, to: i64) -> Vec<Span> {
     out
 }
 
-/// Open tickets at the end of each day `from..=to`, from the count open before `from` and the
-/// tickets created and solved each day.
-pub fn backlog(open_before: i64, from: i64, to: i64, created: &[(i64, i64)], solved: &[(i64, i64)]) -> Vec<(i64, i64)> {
-    let count = |series: &[(i64, i64)], day: i64| series.iter().filter(|(d, _)| *d == day).map(|(_, n)| n).sum::<i64>();
+/// Open tickets at the end of each day `from..=to`, from the count open before `from` and how
+/// the count moved each day (tickets that came into the backlog minus those that left it).
+pub fn backlog(open_before: i64, from: i64, to: i64, moves: &[(i64, i64)]) -> Vec<(i64, i64)> {
     let mut open = open_before;
     (from..=to)
         .map(|day| {
-            open += count(created, day) - count(solved, day);
+            open += moves.iter().filter(|(d, _)| *d == day).map(|(_, n)| n).sum::<i64>();
             (day, open.max(0))
         })
         .collect()
@@ -156,7 +155,7 @@ mod tests {
         assert_eq!(week_start(monday), monday);
         assert_eq!(date_of_day(monday).to_string(), "2026-11-23");
         assert_eq!(day_of(86_400_000_000 * 3 + 5), 3);
-        let series = backlog(10, 1, 3, &[(1, 5), (3, 2)], &[(2, 4), (3, 1)]);
+        let series = backlog(10, 1, 3, &[(1, 5), (3, 2), (2, -4), (3, -1)]);
         assert_eq!(series, vec![(1, 15), (2, 11), (3, 12)]);
     }
 

@@ -546,7 +546,7 @@ impl Store {
                 (per_day(&created), per_day(&solved), open_before, moves, Totals::of(created.iter()), Totals::of(solved.iter()), csat)
             }
         };
-        let daily = report::backlog(open_before, scope.from, scope.to, &moves, &[]);
+        let daily = report::backlog(open_before, scope.from, scope.to, &moves);
         let mut periods: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new();
         let on = |series: &[(i64, i64)], day: i64| series.iter().find(|(d, _)| *d == day).map_or(0, |(_, n)| *n);
         for (day, open) in &daily {
