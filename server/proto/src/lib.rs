@@ -19,6 +19,7 @@ mod search;
 mod sla;
 mod templates;
 mod tickets;
+pub mod timestamp;
 
 pub use auth::*;
 pub use csat::*;

@@ -163,10 +163,14 @@ pub struct TicketSla {
     pub policy_id: i64,
     pub policy_name: String,
     pub state: SlaState,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub first_response_due_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub next_response_due_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub resolution_due_at: Option<DateTime<Utc>>,
     /// The earliest of the due times above.
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub due_at: Option<DateTime<Utc>>,
 }
 

@@ -22,13 +22,21 @@ pub struct Ticket {
     pub tags: Vec<String>,
     pub category: Option<String>,
     pub language: Option<String>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamp::serialize")]
     pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub first_response_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub last_customer_message_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub last_agent_message_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub solved_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub closed_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::timestamp::serialize_opt")]
     pub snoozed_until: Option<DateTime<Utc>>,
     /// Set when this ticket was merged: the number of the ticket that absorbed it.
     pub merged_into: Option<i64>,
