@@ -57,12 +57,14 @@ pub(crate) fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// argon2id's working memory (19 MiB with the default parameters), kept by the password
-/// thread and reused by every hash and verification.
+/// argon2id's working memory (19 MiB with the default parameters), owned by the password
+/// thread: reused while hashes are queued (a burst of sign-ins), dropped when the queue is
+/// empty.
 ///
 /// Allocating it per call (as `Argon2::hash_password` does) left ~19 MiB more resident after
 /// every sign-in, up to the 64 MiB of a malloc arena (measured: 16 MiB idle, 75 MiB after four
-/// sign-ins); one buffer, reused, keeps the server at its idle size plus this buffer.
+/// sign-ins). Dropping it gives it back only because the `tandem` binary pins glibc's mmap
+/// threshold (`main.rs`); elsewhere the block may stay with the allocator.
 type WorkingMemory = Vec<Block>;
 
 /// Runs argon2 work (hashing, verifying) on one dedicated thread, one job after another: a
@@ -76,8 +78,17 @@ fn run_argon2<T: Send + 'static>(job: impl FnOnce(&mut WorkingMemory) -> T + Sen
             .name("tandem-argon2".into())
             .spawn(move || {
                 let mut memory = WorkingMemory::new();
-                for job in jobs {
+                let mut next = jobs.recv().ok();
+                while let Some(job) = next {
                     job(&mut memory);
+                    next = match jobs.try_recv() {
+                        Ok(job) => Some(job),
+                        Err(_) => {
+                            // Nothing queued: the working memory goes until the next sign-in.
+                            memory = WorkingMemory::new();
+                            jobs.recv().ok()
+                        }
+                    };
                 }
             })
             .map(|_| sender)
