@@ -416,7 +416,6 @@ fn idle_rss(bin: &Path) -> Result<IdleRss, String> {
     Ok(IdleRss { rss_kb, hwm_kb, restart_rss_kb, restart_hwm_kb, after_s: idle.as_secs_f64() })
 }
 
-/// (VmRSS, VmHWM) in kB from /proc/PID/status.
 /// CPU time (user + system, clock ticks) the process has used so far.
 fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -426,8 +425,7 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
 }
 
 /// Waits (at most 60 s) until the process used under 5 ticks (5 % of a core at the usual
-/// 100 ticks per second) over one second; returns
-/// the seconds waited.
+/// 100 ticks per second) over one second; returns the seconds waited.
 fn settle(pid: u32) -> f64 {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
@@ -442,6 +440,7 @@ fn settle(pid: u32) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
+/// (VmRSS, VmHWM) in kB from /proc/PID/status.
 fn proc_rss(pid: u32) -> (Option<u64>, Option<u64>) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
