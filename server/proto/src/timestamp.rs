@@ -35,21 +35,11 @@ fn write(at: &DateTime<Utc>, buf: &mut [u8; 32]) -> Option<usize> {
     if nanos >= 1_000_000_000 {
         return None; // a leap second
     }
-    let mut len = 0;
-    let mut put = |value: u32, digits: u32| {
-        for i in (0..digits).rev() {
-            buf[len] = b'0' + (value / 10u32.pow(i) % 10) as u8;
-            len += 1;
-        }
-    };
-    put(year, 4);
-    put(at.month(), 2);
-    put(at.day(), 2);
-    put(at.hour(), 2);
-    put(at.minute(), 2);
-    put(at.second(), 2);
-    // Digits so far: YYYYMMDDHHMMSS; the separators go in below.
-    let (fraction, digits) = if nanos == 0 {
+    buf[..20].copy_from_slice(b"0000-00-00T00:00:00.");
+    for (range, value) in [(0..4, year), (5..7, at.month()), (8..10, at.day()), (11..13, at.hour()), (14..16, at.minute()), (17..19, at.second())] {
+        digits(&mut buf[range], value);
+    }
+    let (fraction, width) = if nanos == 0 {
         (0, 0)
     } else if nanos.is_multiple_of(1_000_000) {
         (nanos / 1_000_000, 3)
@@ -58,30 +48,21 @@ fn write(at: &DateTime<Utc>, buf: &mut [u8; 32]) -> Option<usize> {
     } else {
         (nanos, 9)
     };
-    put(fraction, digits);
-    let raw = *buf;
-    let mut out = 0;
-    let mut emit = |bytes: &[u8]| {
-        buf[out..out + bytes.len()].copy_from_slice(bytes);
-        out += bytes.len();
-    };
-    emit(&raw[0..4]);
-    emit(b"-");
-    emit(&raw[4..6]);
-    emit(b"-");
-    emit(&raw[6..8]);
-    emit(b"T");
-    emit(&raw[8..10]);
-    emit(b":");
-    emit(&raw[10..12]);
-    emit(b":");
-    emit(&raw[12..14]);
-    if digits > 0 {
-        emit(b".");
-        emit(&raw[14..14 + digits as usize]);
+    // Whole seconds end before the dot; a fraction goes after it.
+    let end = if width == 0 { 19 } else { 20 + width };
+    if width > 0 {
+        digits(&mut buf[20..end], fraction);
     }
-    emit(b"Z");
-    Some(out)
+    buf[end] = b'Z';
+    Some(end + 1)
+}
+
+/// Fills `out` with the last `out.len()` decimal digits of `value`, zero-padded.
+fn digits(out: &mut [u8], mut value: u32) {
+    for byte in out.iter_mut().rev() {
+        *byte = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 #[cfg(test)]
