@@ -40,11 +40,25 @@ pub struct TimerReport {
     pub snoozes_ended: u64,
     pub reminders_fired: u64,
     pub auto_solved: u64,
+    /// Some kind filled its batch: more may be due now, and the next round should not wait.
+    pub backlog: bool,
 }
 
 impl TimerReport {
+    /// Nothing was raised, ended, fired or solved (whether or not a batch was full).
     pub fn is_empty(&self) -> bool {
-        *self == TimerReport::default()
+        self.sla_warnings + self.sla_breaches + self.snoozes_ended + self.reminders_fired + self.auto_solved == 0
+    }
+
+    /// Another round should follow at once: a batch was full and this round got something
+    /// done (a full batch of items that all stay due would otherwise spin).
+    pub fn more_due(&self) -> bool {
+        self.backlog && !self.is_empty()
+    }
+
+    /// Notes that a round of one kind fetched `fetched` due items (at most [`BATCH`]).
+    fn fetched(&mut self, fetched: usize) {
+        self.backlog |= fetched as u64 >= BATCH;
     }
 }
 
@@ -153,6 +167,7 @@ impl Store {
             self.db.stmt("SELECT id FROM tickets WHERE sla_check_at <= ? ORDER BY sla_check_at LIMIT ?", vec![now.into(), (BATCH as i64).into()]),
         )
         .await?;
+        report.fetched(due.len());
         if due.is_empty() {
             return Ok(());
         }
@@ -296,11 +311,13 @@ impl Store {
         let due: Vec<NumberRow> = query_all(
             self.db.connection(),
             self.db.stmt(
-                "SELECT number FROM tickets WHERE snoozed_until <= ? AND status IN ('new', 'open', 'pending', 'on_hold') ORDER BY snoozed_until LIMIT ?",
+                "SELECT number FROM tickets WHERE snoozed_until <= ? AND status IN ('new', 'open', 'pending', 'on_hold') \
+                 AND merged_into IS NULL ORDER BY snoozed_until LIMIT ?",
                 vec![now.into(), (BATCH as i64).into()],
             ),
         )
         .await?;
+        report.fetched(due.len());
         for NumberRow { number } in due {
             let tx = self.db.write().await?;
             let row = load_ticket(&self.db, &tx.tx, number, true).await?;
@@ -337,6 +354,7 @@ impl Store {
             ),
         )
         .await?;
+        report.fetched(due.len());
         for r in due {
             let tx = self.db.write().await?;
             let done = tx
@@ -384,6 +402,7 @@ impl Store {
             ),
         )
         .await?;
+        report.fetched(due.len());
         for Due { number, days } in due {
             let tx = self.db.write().await?;
             let row = load_ticket(&self.db, &tx.tx, number, true).await?;
@@ -429,3 +448,20 @@ impl Store {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_batch_with_progress_asks_for_another_round() {
+        let mut report = TimerReport::default();
+        report.fetched(BATCH as usize - 1);
+        report.snoozes_ended = 3;
+        assert!(!report.more_due(), "a batch that was not full leaves nothing behind");
+        report.fetched(BATCH as usize);
+        assert!(report.more_due());
+        let stuck = TimerReport { backlog: true, ..TimerReport::default() };
+        assert!(stuck.is_empty() && !stuck.more_due(), "a full batch that changed nothing waits for the next period");
+    }
+}

@@ -32,12 +32,24 @@ pub fn start(store: Store) -> Scheduler {
     Scheduler(tokio::spawn(async move {
         let mut tick = tokio::time::interval(ROUND);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut backlog = false;
         loop {
-            tick.tick().await;
+            // A round that left due work behind (a catch-up after downtime, or a bulk change)
+            // is followed at once instead of after a whole period.
+            if backlog {
+                tokio::task::yield_now().await;
+            } else {
+                tick.tick().await;
+            }
+            backlog = false;
             match store.take_lease("timers", &holder, LEASE_SECS).await {
                 Ok(true) => match store.run_timers().await {
-                    Ok(report) if !report.is_empty() => tracing::info!(?report, "timers round"),
-                    Ok(_) => {}
+                    Ok(report) => {
+                        backlog = report.more_due();
+                        if !report.is_empty() {
+                            tracing::info!(?report, "timers round");
+                        }
+                    }
                     Err(e) => tracing::warn!(error = %e, "timers round failed; retrying next round"),
                 },
                 Ok(false) => tracing::debug!("another node holds the timers lease"),
