@@ -388,7 +388,9 @@ pub async fn bulk_seed(store: &Store, spec: BulkSpec) -> Result<BulkReport> {
             let updated = last + 60_000_000 * (1 + i as i64 % 30);
             let solved_at = matches!(status, TicketStatus::Solved | TicketStatus::Closed).then_some(updated);
             let closed_at = (status == TicketStatus::Closed).then_some(updated);
-            let snoozed = (status == TicketStatus::OnHold).then_some(updated + 3 * 86_400_000_000);
+            // On hold for three days after the last change; one still on hold today is snoozed
+            // into the future (1–14 days), as a running server would have woken it otherwise.
+            let snoozed = (status == TicketStatus::OnHold).then(|| (updated + 3 * 86_400_000_000).max(now + (1 + i as i64 % 14) * 86_400_000_000));
             // One version per message, plus the status change for anything past `new`.
             let version = m.max(1) + i64::from(status != TicketStatus::New);
             let language = ["en", "en", "fr", "pl", "ru", "en", "de"][(i as usize) % 7];
