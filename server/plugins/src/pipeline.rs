@@ -67,6 +67,8 @@ impl Pipeline {
         let mut view = store.pipeline_view(number, message_id).await?;
         let inbox_id = view.ticket.inbox_id;
         let mut report = Report::default();
+        // Successful calls are counted in the plugins' health at the end, in one statement.
+        let mut succeeded = Vec::new();
 
         for entry in snapshot.enabled(PluginWorld::Classifier, inbox_id) {
             let input = convert::classify_input(&view);
@@ -77,7 +79,7 @@ impl Pipeline {
             match outcome.result {
                 Ok(decision) => {
                     view.ticket = store.apply_classification(number, &plugin_ref(entry), &decision, &outcome.usage).await?;
-                    self.health(entry, None).await?;
+                    succeeded.push(entry.plugin.id);
                     report.push(entry, StepOutcome::Applied(PluginDecision::Classifier(decision)));
                 }
                 Err(f) => self.failed(number, entry, f, &outcome.usage, &mut report).await?,
@@ -100,7 +102,7 @@ impl Pipeline {
                     Ok(ticket) => {
                         view.ticket = ticket;
                         routed = true;
-                        self.health(entry, None).await?;
+                        succeeded.push(entry.plugin.id);
                         report.push(entry, StepOutcome::Applied(PluginDecision::Router(decision)));
                     }
                     // The store's own checks (an assignee who may not hold the ticket) make it an
@@ -113,7 +115,7 @@ impl Pipeline {
                 },
                 Ok(decision) => {
                     store.record_plugin_outcome(number, &plugin_ref(entry), "plugin.no_decision", &outcome.usage, json!({ "reason": decision.reason })).await?;
-                    self.health(entry, None).await?;
+                    succeeded.push(entry.plugin.id);
                     report.push(entry, StepOutcome::NoDecision(decision.reason));
                 }
                 Err(f) => self.failed(number, entry, f, &outcome.usage, &mut report).await?,
@@ -136,18 +138,19 @@ impl Pipeline {
                     Some(reply) => {
                         store.add_auto_reply(number, &plugin_ref(entry), reply, &decision.reason, &outcome.usage).await?;
                         replied = true;
-                        self.health(entry, None).await?;
+                        succeeded.push(entry.plugin.id);
                         report.push(entry, StepOutcome::Applied(PluginDecision::Responder(decision)));
                     }
                     None => {
                         store.record_plugin_outcome(number, &plugin_ref(entry), "plugin.no_reply", &outcome.usage, json!({ "reason": decision.reason })).await?;
-                        self.health(entry, None).await?;
+                        succeeded.push(entry.plugin.id);
                         report.push(entry, StepOutcome::NoDecision(decision.reason));
                     }
                 },
                 Err(f) => self.failed(number, entry, f, &outcome.usage, &mut report).await?,
             }
         }
+        store.record_plugin_successes(&succeeded).await?;
         Ok(report)
     }
 
@@ -161,7 +164,7 @@ impl Pipeline {
             .store()
             .record_plugin_outcome(number, &plugin_ref(entry), "plugin.failed", usage, json!({ "failure": f }))
             .await?;
-        self.health(entry, Some(&f)).await?;
+        self.health(entry, &f).await?;
         report.push(entry, StepOutcome::Failed(f));
         Ok(())
     }
@@ -173,9 +176,9 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Counts the call; publishes a new snapshot when the plugin just got disabled.
-    async fn health(&self, entry: &Entry, failure: Option<&PluginFailure>) -> Result<(), PluginError> {
-        if let Some(reason) = self.registry.store().record_plugin_call(entry.plugin.id, failure).await? {
+    /// Counts the failed call; publishes a new snapshot when the plugin just got disabled.
+    async fn health(&self, entry: &Entry, failure: &PluginFailure) -> Result<(), PluginError> {
+        if let Some(reason) = self.registry.store().record_plugin_failure(entry.plugin.id, failure).await? {
             tracing::error!(plugin = %entry.plugin.name, %reason, "plugin disabled");
             self.registry.reload().await?;
         }

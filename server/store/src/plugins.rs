@@ -488,56 +488,63 @@ impl Store {
         Ok((row.into_proto(), bytes))
     }
 
-    /// Counts a call in the plugin's health. After `max_consecutive_failures` failures in a
-    /// row the plugin is disabled; returns the reason when this call did that.
-    pub async fn record_plugin_call(&self, plugin_id: i64, failure: Option<&PluginFailure>) -> Result<Option<String>> {
+    /// Counts successful calls in the plugins' health (each id once per call): one statement
+    /// for a whole pipeline run, the common case.
+    pub async fn record_plugin_successes(&self, plugin_ids: &[i64]) -> Result<()> {
+        if plugin_ids.is_empty() {
+            return Ok(());
+        }
+        let marks = vec!["?"; plugin_ids.len()].join(", ");
+        let tx = self.db.write().await?;
+        tx.tx
+            .execute_raw(self.db.stmt(
+                &format!("UPDATE plugins SET calls = calls + 1, consecutive_failures = 0 WHERE id IN ({marks})"),
+                plugin_ids.iter().map(|&id| id.into()).collect(),
+            ))
+            .await?;
+        tx.commit().await
+    }
+
+    /// Counts a failed call in the plugin's health. After `max_consecutive_failures` failures
+    /// in a row the plugin is disabled; returns the reason when this call did that.
+    pub async fn record_plugin_failure(&self, plugin_id: i64, failure: &PluginFailure) -> Result<Option<String>> {
         let now = self.now_micros();
         let tx = self.db.write().await?;
         let row: Option<PluginRow> =
             query_one(&tx.tx, self.db.stmt(&format!("SELECT {PLUGIN_COLUMNS} FROM plugins p WHERE p.id = ?{}", self.db.for_update()), vec![plugin_id.into()]))
                 .await?;
         let row = row.ok_or(StoreError::NotFound("plugin"))?;
-        let mut disabled = None;
-        match failure {
-            None => {
-                tx.tx
-                    .execute_raw(self.db.stmt("UPDATE plugins SET calls = calls + 1, consecutive_failures = 0 WHERE id = ?", vec![plugin_id.into()]))
-                    .await?;
-            }
-            Some(f) => {
-                let streak = row.consecutive_failures + 1;
-                let trip = row.enabled && streak >= row.max_consecutive_failures;
-                let reason = trip.then(|| format!("disabled after {streak} consecutive failures; the last: {} ({})", f.message, f.kind));
-                tx.tx
-                    .execute_raw(self.db.stmt(
-                        "UPDATE plugins SET calls = calls + 1, failures = failures + 1, consecutive_failures = ?, last_failure_kind = ?, \
-                         last_failure_message = ?, last_failure_at = ?, enabled = ?, auto_disabled_reason = COALESCE(?, auto_disabled_reason) WHERE id = ?",
-                        vec![
-                            streak.into(),
-                            f.kind.as_str().into(),
-                            f.message.chars().take(2_000).collect::<String>().into(),
-                            now.into(),
-                            (row.enabled && !trip).into(),
-                            reason.clone().into(),
-                            plugin_id.into(),
-                        ],
-                    ))
-                    .await?;
-                if let Some(reason) = &reason {
-                    record(&self.db, &tx.tx, &Who::system(), now, NewEvent {
-                        ticket_id: None,
-                        kind: "plugin.auto_disabled",
-                        field: Some("enabled"),
-                        before: json!({ "plugin_id": plugin_id, "name": row.name, "enabled": true }),
-                        after: json!({ "plugin_id": plugin_id, "name": row.name, "enabled": false, "reason": reason }),
-                    })
-                    .await?;
-                }
-                disabled = reason;
-            }
+        let f = failure;
+        let streak = row.consecutive_failures + 1;
+        let trip = row.enabled && streak >= row.max_consecutive_failures;
+        let reason = trip.then(|| format!("disabled after {streak} consecutive failures; the last: {} ({})", f.message, f.kind));
+        tx.tx
+            .execute_raw(self.db.stmt(
+                "UPDATE plugins SET calls = calls + 1, failures = failures + 1, consecutive_failures = ?, last_failure_kind = ?, \
+                 last_failure_message = ?, last_failure_at = ?, enabled = ?, auto_disabled_reason = COALESCE(?, auto_disabled_reason) WHERE id = ?",
+                vec![
+                    streak.into(),
+                    f.kind.as_str().into(),
+                    f.message.chars().take(2_000).collect::<String>().into(),
+                    now.into(),
+                    (row.enabled && !trip).into(),
+                    reason.clone().into(),
+                    plugin_id.into(),
+                ],
+            ))
+            .await?;
+        if let Some(reason) = &reason {
+            record(&self.db, &tx.tx, &Who::system(), now, NewEvent {
+                ticket_id: None,
+                kind: "plugin.auto_disabled",
+                field: Some("enabled"),
+                before: json!({ "plugin_id": plugin_id, "name": row.name, "enabled": true }),
+                after: json!({ "plugin_id": plugin_id, "name": row.name, "enabled": false, "reason": reason }),
+            })
+            .await?;
         }
         tx.commit().await?;
-        Ok(disabled)
+        Ok(reason)
     }
 }
 
