@@ -101,6 +101,8 @@ pub(crate) struct NewTicket<'a> {
 }
 
 /// Inserts a new ticket opened by a customer message received `at`, with its tags; returns its id.
+/// Both callers insert that first message next, in the same transaction: [`insert_message`]
+/// indexes the ticket for search then, so this does not.
 pub(crate) async fn insert_ticket<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, t: NewTicket<'_>) -> Result<i64> {
     let row: Option<IdRow> = query_one(
         conn,
@@ -126,7 +128,6 @@ pub(crate) async fn insert_ticket<C: ConnectionTrait>(db: &Db, conn: &C, at: i64
     .await?;
     let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
     write_tags(db, conn, ticket_id, t.tags).await?;
-    crate::search::index_ticket(db, conn, ticket_id).await?;
     crate::sla::refresh_ticket(db, conn, ticket_id, at).await?;
     Ok(ticket_id)
 }
@@ -176,9 +177,12 @@ pub(crate) async fn save_state<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, o
 
 pub(crate) async fn write_tags<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, tags: &[String]) -> Result<()> {
     conn.execute_raw(db.stmt("DELETE FROM ticket_tags WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
-    for tag in tags {
-        conn.execute_raw(db.stmt("INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)", vec![ticket_id.into(), tag.clone().into()])).await?;
+    if tags.is_empty() {
+        return Ok(());
     }
+    let marks = vec!["(?, ?)"; tags.len()].join(", ");
+    let values = tags.iter().flat_map(|tag| [Value::from(ticket_id), tag.clone().into()]).collect();
+    conn.execute_raw(db.stmt(&format!("INSERT INTO ticket_tags (ticket_id, tag) VALUES {marks}"), values)).await?;
     Ok(())
 }
 
