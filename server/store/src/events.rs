@@ -59,7 +59,8 @@ pub(crate) async fn record<C: ConnectionTrait>(db: &Db, conn: &C, who: &Who, at:
     Ok(())
 }
 
-/// Records one `ticket.updated` event per changed field.
+/// Records one `ticket.updated` event per changed field, in one statement (their ids follow
+/// the order of `changes`).
 pub(crate) async fn record_changes<C: ConnectionTrait>(
     db: &Db,
     conn: &C,
@@ -68,16 +69,29 @@ pub(crate) async fn record_changes<C: ConnectionTrait>(
     ticket_id: i64,
     changes: &[Change],
 ) -> Result<()> {
-    for change in changes {
-        record(db, conn, who, at, NewEvent {
-            ticket_id: Some(ticket_id),
-            kind: "ticket.updated",
-            field: Some(change.field),
-            before: change.before.clone(),
-            after: change.after.clone(),
-        })
-        .await?;
+    if changes.is_empty() {
+        return Ok(());
     }
+    let mut values = Vec::with_capacity(changes.len() * 9);
+    for change in changes {
+        values.extend([
+            Some(ticket_id).into(),
+            who.kind.as_str().into(),
+            who.id.into(),
+            who.name.clone().into(),
+            "ticket.updated".into(),
+            Some(change.field.to_owned()).into(),
+            json(&change.before).into(),
+            json(&change.after).into(),
+            at.into(),
+        ]);
+    }
+    let marks = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
+    let stmt = db.stmt(
+        &format!("INSERT INTO events (ticket_id, actor_kind, actor_id, actor_name, kind, field, before_json, after_json, created_at) VALUES {marks}"),
+        values,
+    );
+    conn.execute_raw(stmt).await?;
     Ok(())
 }
 
