@@ -11,7 +11,7 @@
 
 use sea_orm::{ConnectionTrait, Value};
 
-use super::metrics::{BACKLOG, Facts, Key, Timing, add_counts, combo_key};
+use super::metrics::{BACKLOG, Deltas, Facts, Key, Timing, combo_key};
 use crate::{db::Db, error::Result, rows::parse_json};
 
 /// One key a ticket counts under: the ticket itself (`tag` empty) or one of its tags.
@@ -58,11 +58,12 @@ fn open_keys(f: Option<&Facts>) -> Result<Vec<(Spell, &Facts)>> {
     }
 }
 
-async fn count<C: ConnectionTrait>(db: &Db, conn: &C, spell: &Spell, f: &Facts, day: i64, sign: i64) -> Result<()> {
+/// Moves the backlog counter of a spell's key on `day` (written with the figures' other moves).
+fn count(deltas: &mut Deltas, spell: &Spell, f: &Facts, day: i64, sign: i64) {
     let (table, key) = spell.counts(f);
     let mut values = [0; 16];
     values[BACKLOG] = 1;
-    add_counts(db, conn, table, day, &key, values, sign).await
+    deltas.add_counts(table, day, &key, &values, sign);
 }
 
 async fn begin<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, s: &Spell, from: i64, to: Option<i64>) -> Result<()> {
@@ -99,8 +100,17 @@ async fn end<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, s: &Spell, d
     Ok(())
 }
 
-/// Brings a ticket's spells and the backlog counters in step with its new figures.
-pub(crate) async fn follow<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Option<&Facts>, new: Option<&Facts>, timing: Timing) -> Result<()> {
+/// Brings a ticket's spells in step with its new figures; the backlog counters' moves go to
+/// `deltas`, which the caller writes.
+pub(crate) async fn follow<C: ConnectionTrait>(
+    db: &Db,
+    conn: &C,
+    ticket_id: i64,
+    old: Option<&Facts>,
+    new: Option<&Facts>,
+    timing: Timing,
+    deltas: &mut Deltas,
+) -> Result<()> {
     match timing {
         Timing::Backfill => {
             conn.execute_raw(db.stmt("DELETE FROM ticket_backlog WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
@@ -111,9 +121,9 @@ pub(crate) async fn follow<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64
             }
             for spell in keys(f)? {
                 begin(db, conn, ticket_id, &spell, f.created_day, to).await?;
-                count(db, conn, &spell, f, f.created_day, 1).await?;
+                count(deltas, &spell, f, f.created_day, 1);
                 if let Some(to) = to {
-                    count(db, conn, &spell, f, to, -1).await?;
+                    count(deltas, &spell, f, to, -1);
                 }
             }
         }
@@ -122,13 +132,13 @@ pub(crate) async fn follow<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64
             for (spell, f) in &before {
                 if !after.iter().any(|(s, _)| s == spell) {
                     end(db, conn, ticket_id, spell, today).await?;
-                    count(db, conn, spell, f, today, -1).await?;
+                    count(deltas, spell, f, today, -1);
                 }
             }
             for (spell, f) in &after {
                 if !before.iter().any(|(s, _)| s == spell) {
                     begin(db, conn, ticket_id, spell, today, None).await?;
-                    count(db, conn, spell, f, today, 1).await?;
+                    count(deltas, spell, f, today, 1);
                 }
             }
         }

@@ -147,8 +147,9 @@ async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Opt
     if old == new && timing != Timing::Backfill {
         return Ok(());
     }
+    let mut deltas = Deltas::default();
     if let (Some(old), Timing::Live(_)) = (&old, timing) {
-        aggregate(db, conn, old, -1).await?;
+        deltas.aggregate(old, -1)?;
     }
     match &new {
         None => {
@@ -189,10 +190,11 @@ async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Opt
                 ],
             ))
             .await?;
-            aggregate(db, conn, f, 1).await?;
+            deltas.aggregate(f, 1)?;
         }
     }
-    crate::reports::backlog::follow(db, conn, ticket_id, old.as_ref(), new.as_ref(), timing).await
+    crate::reports::backlog::follow(db, conn, ticket_id, old.as_ref(), new.as_ref(), timing, &mut deltas).await?;
+    deltas.write(db, conn).await
 }
 
 /// The counters of the pre-aggregates, in the order [`counters`] fills them.
@@ -278,64 +280,137 @@ pub(crate) fn combo_key(f: &Facts) -> Key<'static> {
     ]
 }
 
-/// Adds (`sign` 1) or takes away (`sign` -1) one ticket's figures from the pre-aggregates.
-async fn aggregate<C: ConnectionTrait>(db: &Db, conn: &C, f: &Facts, sign: i64) -> Result<()> {
-    let tags: Vec<String> = parse_json("ticket_metrics", "tags", &f.tags)?;
-    let mut keys: Vec<(&str, &str, Key<'_>)> = vec![("report_counts", "report_hist", combo_key(f))];
-    for tag in &tags {
-        keys.push(("report_tag_counts", "report_tag_hist", vec![("inbox_id", f.inbox_id.into()), ("tag", tag.clone().into())]));
-    }
-    let days = counters(f);
-    for (counts_table, hist_table, key) in &keys {
-        for (day, values) in &days {
-            add_counts(db, conn, counts_table, *day, key, *values, sign).await?;
-        }
-        let mut durations = Vec::new();
-        if let Some(b) = f.first_response_bucket {
-            durations.push((f.created_day, "fr", b));
-        }
-        if let (Some(day), Some(b)) = (f.solved_day, f.resolution_bucket) {
-            durations.push((day, "res", b));
-        }
-        for (day, side, b) in durations {
-            add_hist(db, conn, hist_table, ("week", week_start(day)), key, side, b, sign).await?;
-            add_hist(db, conn, hist_table, ("month", month_start(day)), key, side, b, sign).await?;
-        }
-    }
-    Ok(())
+/// Moves of the pre-aggregates, netted in memory (a reassignment takes a ticket's figures
+/// from one row and adds them to another; the rows it does not change cancel out) and
+/// written with one statement per table.
+#[derive(Debug, Default)]
+pub(crate) struct Deltas {
+    counts: Vec<CountsMove>,
+    hist: Vec<HistMove>,
 }
 
-pub(crate) async fn add_counts<C: ConnectionTrait>(db: &Db, conn: &C, table: &str, day: i64, key: &[(&str, Value)], values: [i64; 16], sign: i64) -> Result<()> {
-    let key_columns: Vec<&str> = key.iter().map(|(c, _)| *c).collect();
-    let columns = format!("day, {}, {}", key_columns.join(", "), COUNTERS.join(", "));
-    let marks = vec!["?"; 1 + key.len() + COUNTERS.len()].join(", ");
-    let updates: Vec<String> = COUNTERS.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
-    let sql = format!(
-        "INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT (day, {}) DO UPDATE SET {}",
-        key_columns.join(", "),
-        updates.join(", ")
-    );
-    let mut params: Vec<Value> = vec![day.into()];
-    params.extend(key.iter().map(|(_, v)| v.clone()));
-    params.extend(values.iter().map(|v| Value::from(v * sign)));
-    conn.execute_raw(db.stmt(&sql, params)).await?;
-    Ok(())
+/// A move of one day's counters under one key.
+#[derive(Debug)]
+struct CountsMove {
+    table: &'static str,
+    day: i64,
+    key: Key<'static>,
+    values: [i64; 16],
 }
 
-#[allow(clippy::too_many_arguments)] // the key columns differ per table; they travel as one slice
-async fn add_hist<C: ConnectionTrait>(db: &Db, conn: &C, table: &str, period: (&str, i64), key: &[(&str, Value)], side: &str, bucket: i64, sign: i64) -> Result<()> {
-    let key_columns: Vec<&str> = key.iter().map(|(c, _)| *c).collect();
-    let marks = vec!["?"; key.len()].join(", ");
-    let sql = format!(
-        "INSERT INTO {table} (span, period, {k}, side, bucket, n) VALUES (?, ?, {marks}, ?, ?, ?) \
-         ON CONFLICT (span, period, {k}, side, bucket) DO UPDATE SET n = {table}.n + excluded.n",
-        k = key_columns.join(", ")
-    );
-    let mut params: Vec<Value> = vec![period.0.to_owned().into(), period.1.into()];
-    params.extend(key.iter().map(|(_, v)| v.clone()));
-    params.extend([Value::from(side.to_owned()), bucket.into(), sign.into()]);
-    conn.execute_raw(db.stmt(&sql, params)).await?;
-    Ok(())
+/// A move of one histogram bucket: (span, period), key, side, bucket, by `n`.
+#[derive(Debug)]
+struct HistMove {
+    table: &'static str,
+    period: (&'static str, i64),
+    key: Key<'static>,
+    side: &'static str,
+    bucket: i64,
+    n: i64,
+}
+
+impl Deltas {
+    /// Adds (`sign` 1) or takes away (`sign` -1) one ticket's figures.
+    fn aggregate(&mut self, f: &Facts, sign: i64) -> Result<()> {
+        let tags: Vec<String> = parse_json("ticket_metrics", "tags", &f.tags)?;
+        let mut keys: Vec<(&'static str, &'static str, Key<'static>)> = vec![("report_counts", "report_hist", combo_key(f))];
+        for tag in tags {
+            keys.push(("report_tag_counts", "report_tag_hist", vec![("inbox_id", f.inbox_id.into()), ("tag", tag.into())]));
+        }
+        let days = counters(f);
+        for (counts_table, hist_table, key) in keys {
+            for (day, values) in &days {
+                self.add_counts(counts_table, *day, &key, values, sign);
+            }
+            let mut durations = Vec::new();
+            if let Some(b) = f.first_response_bucket {
+                durations.push((f.created_day, "fr", b));
+            }
+            if let (Some(day), Some(b)) = (f.solved_day, f.resolution_bucket) {
+                durations.push((day, "res", b));
+            }
+            for (day, side, b) in durations {
+                self.add_hist(hist_table, ("week", week_start(day)), &key, side, b, sign);
+                self.add_hist(hist_table, ("month", month_start(day)), &key, side, b, sign);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn add_counts(&mut self, table: &'static str, day: i64, key: &Key<'static>, values: &[i64; 16], sign: i64) {
+        let at = match self.counts.iter().position(|m| m.table == table && m.day == day && m.key == *key) {
+            Some(i) => i,
+            None => {
+                self.counts.push(CountsMove { table, day, key: key.clone(), values: [0; 16] });
+                self.counts.len() - 1
+            }
+        };
+        self.counts[at].values.iter_mut().zip(values).for_each(|(sum, v)| *sum += v * sign);
+    }
+
+    fn add_hist(&mut self, table: &'static str, period: (&'static str, i64), key: &Key<'static>, side: &'static str, bucket: i64, sign: i64) {
+        match self.hist.iter_mut().find(|m| m.table == table && m.period == period && m.key == *key && m.side == side && m.bucket == bucket) {
+            Some(m) => m.n += sign,
+            None => self.hist.push(HistMove { table, period, key: key.clone(), side, bucket, n: sign }),
+        }
+    }
+
+    /// One multi-row upsert per table, of the rows that move.
+    async fn write<C: ConnectionTrait>(self, db: &Db, conn: &C) -> Result<()> {
+        let counts: Vec<_> = self.counts.into_iter().filter(|m| m.values.iter().any(|&v| v != 0)).collect();
+        for table in tables(counts.iter().map(|m| m.table)) {
+            let rows: Vec<_> = counts.iter().filter(|m| m.table == table).collect();
+            let key_columns: Vec<&str> = rows[0].key.iter().map(|(c, _)| *c).collect();
+            let one = format!("({})", vec!["?"; 1 + key_columns.len() + COUNTERS.len()].join(", "));
+            let updates: Vec<String> = COUNTERS.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
+            let sql = format!(
+                "INSERT INTO {table} (day, {}, {}) VALUES {} ON CONFLICT (day, {}) DO UPDATE SET {}",
+                key_columns.join(", "),
+                COUNTERS.join(", "),
+                vec![one; rows.len()].join(", "),
+                key_columns.join(", "),
+                updates.join(", ")
+            );
+            let mut params: Vec<Value> = Vec::new();
+            for m in rows {
+                params.push(m.day.into());
+                params.extend(m.key.iter().map(|(_, v)| v.clone()));
+                params.extend(m.values.iter().map(|&v| Value::from(v)));
+            }
+            conn.execute_raw(db.stmt(&sql, params)).await?;
+        }
+        let hist: Vec<_> = self.hist.into_iter().filter(|m| m.n != 0).collect();
+        for table in tables(hist.iter().map(|m| m.table)) {
+            let rows: Vec<_> = hist.iter().filter(|m| m.table == table).collect();
+            let key_columns: Vec<&str> = rows[0].key.iter().map(|(c, _)| *c).collect();
+            let one = format!("(?, ?, {}, ?, ?, ?)", vec!["?"; key_columns.len()].join(", "));
+            let k = key_columns.join(", ");
+            let sql = format!(
+                "INSERT INTO {table} (span, period, {k}, side, bucket, n) VALUES {} \
+                 ON CONFLICT (span, period, {k}, side, bucket) DO UPDATE SET n = {table}.n + excluded.n",
+                vec![one; rows.len()].join(", ")
+            );
+            let mut params: Vec<Value> = Vec::new();
+            for m in rows {
+                params.extend([Value::from(m.period.0), m.period.1.into()]);
+                params.extend(m.key.iter().map(|(_, v)| v.clone()));
+                params.extend([Value::from(m.side), m.bucket.into(), m.n.into()]);
+            }
+            conn.execute_raw(db.stmt(&sql, params)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The distinct table names, in order of first appearance.
+fn tables(names: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for name in names {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// Writes (or, for spam and merged tickets, removes) a ticket's figures.
@@ -385,4 +460,56 @@ pub(crate) async fn on_message<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id:
         new.channel = "email".to_owned();
     }
     replace(db, conn, ticket_id, Some(old), Some(new), Timing::Live(day_of(at))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(assignee: Option<i64>, tags: &str) -> Facts {
+        Facts {
+            inbox_id: 1,
+            team_id: None,
+            assignee_id: assignee,
+            channel: "email".into(),
+            created_day: 20_000,
+            solved_day: None,
+            first_response_secs: Some(600),
+            first_response_bucket: Some(3),
+            resolution_secs: None,
+            resolution_bucket: None,
+            replies: 1,
+            sla_first_response_met: None,
+            sla_resolution_met: None,
+            tags: tags.into(),
+            next_met: 0,
+            next_breached: 0,
+            rating: None,
+            rated_day: None,
+        }
+    }
+
+    #[test]
+    fn a_reassignment_moves_only_the_rows_that_change() {
+        let mut deltas = Deltas::default();
+        deltas.aggregate(&facts(Some(7), r#"["billing","vip"]"#), -1).expect("old");
+        deltas.aggregate(&facts(Some(8), r#"["billing","vip"]"#), 1).expect("new");
+        let moving: Vec<_> = deltas.counts.iter().filter(|m| m.values.iter().any(|&v| v != 0)).collect();
+        assert_eq!(moving.len(), 2, "the old and the new assignee's rows; the tags' rows net out");
+        assert!(moving.iter().all(|m| m.table == "report_counts" && m.values[0].abs() == 1));
+        assert_eq!(moving.iter().map(|m| m.values[0]).sum::<i64>(), 0);
+        let hist: Vec<_> = deltas.hist.iter().filter(|m| m.n != 0).collect();
+        assert_eq!(hist.len(), 4, "week and month of the first response, for each assignee");
+        assert!(hist.iter().all(|m| m.table == "report_hist"));
+    }
+
+    #[test]
+    fn the_same_figures_taken_away_and_added_move_nothing() {
+        let mut deltas = Deltas::default();
+        let f = facts(None, r#"["billing"]"#);
+        deltas.aggregate(&f, -1).expect("old");
+        deltas.aggregate(&f, 1).expect("new");
+        assert!(deltas.counts.iter().all(|m| m.values == [0; 16]));
+        assert!(deltas.hist.iter().all(|m| m.n == 0));
+    }
 }
