@@ -16,7 +16,7 @@ use crate::{
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
     rows::{TicketRow, parse, parse_json},
-    tickets::{load_ticket, write::{MailExtras, NewMessage, insert_message, save_state}},
+    tickets::{load_ticket, write::{MailExtras, NewMessage, insert_message, save_state, save_state_before_message}},
 };
 
 /// The plugin a decision comes from, for the timeline.
@@ -430,7 +430,7 @@ impl Store {
         let (in_reply_to, references) = self.thread_headers(&tx.tx, row.id).await?;
         let inbox = self.inbox_view(row.inbox_id).await?;
         let message_id = crate::tickets::write::outbound_message_id(number, &inbox.address)?;
-        let version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
+        let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
         let who = plugin.who();
         let id = insert_message(&self.db, &tx.tx, at, NewMessage {
             ticket_id: row.id,

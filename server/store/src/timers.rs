@@ -24,7 +24,7 @@ use crate::{
     sla::{Rules, load_rules},
     tickets::{
         load_ticket,
-        write::{MailExtras, NewMessage, insert_message, outbound_message_id, save_state},
+        write::{MailExtras, NewMessage, insert_message, outbound_message_id, save_state, save_state_before_message},
     },
 };
 
@@ -414,7 +414,7 @@ impl Store {
                 continue;
             }
             let changes = ticket::auto_solve(&mut state, from_micros(now))?;
-            let version = save_state(&self.db, &tx.tx, row.id, row.version, &state, now, false).await?;
+            let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, now).await?;
             let (in_reply_to, references) = self.thread_headers(&tx.tx, row.id).await?;
             let address = self.inbox_address(&tx.tx, row.inbox_id).await?;
             let who = Who::system();

@@ -13,7 +13,7 @@ use crate::{
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
     rows::{IdRow, parse},
-    tickets::{authorize_ticket, load_ticket, write::{MailExtras, NewMessage, NewTicket, insert_message, insert_ticket, next_number, save_state}},
+    tickets::{authorize_ticket, load_ticket, write::{MailExtras, NewMessage, NewTicket, insert_message, insert_ticket, next_number, save_state_before_message}},
 };
 
 /// The outcome of recording a raw message.
@@ -391,7 +391,7 @@ impl Store {
             } else {
                 let automatic = !matches!(m.nature, Nature::Person | Nature::Bulk { .. });
                 let changes = if automatic { Vec::new() } else { ticket::on_customer_message(&mut state, now)? };
-                let version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
+                let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
                 let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(row.id, version)).await?;
                 record_changes(&self.db, &tx.tx, &contact, at, row.id, &changes).await?;
                 let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Reply, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: !automatic };

@@ -134,6 +134,26 @@ pub(crate) async fn insert_ticket<C: ConnectionTrait>(db: &Db, conn: &C, at: i64
 
 /// Writes a ticket's state back, bumping its version; fails on a concurrent change.
 pub(crate) async fn save_state<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, old_version: i64, s: &TicketState, at: i64, tags_changed: bool) -> Result<i64> {
+    let version = update_row(db, conn, id, old_version, s, at).await?;
+    if tags_changed {
+        write_tags(db, conn, id, &s.tags).await?;
+    }
+    crate::search::index_ticket(db, conn, id).await?;
+    crate::sla::refresh_ticket(db, conn, id, at).await?;
+    Ok(version)
+}
+
+/// [`save_state`] (tags unchanged) for a write that adds a message to the ticket next, in the
+/// same transaction: [`insert_message`] builds the ticket's search document then, so this
+/// does not build it first.
+pub(crate) async fn save_state_before_message<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, old_version: i64, s: &TicketState, at: i64) -> Result<i64> {
+    let version = update_row(db, conn, id, old_version, s, at).await?;
+    crate::sla::refresh_ticket(db, conn, id, at).await?;
+    Ok(version)
+}
+
+/// The ticket row's fields and the version bump, checked against `old_version`.
+async fn update_row<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, old_version: i64, s: &TicketState, at: i64) -> Result<i64> {
     let opt = |t: Option<chrono::DateTime<chrono::Utc>>| -> Value { t.map(to_micros).into() };
     let done = conn
         .execute_raw(db.stmt(
@@ -167,11 +187,6 @@ pub(crate) async fn save_state<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, o
     if done.rows_affected() != 1 {
         return Err(StoreError::Domain(tandem_domain::DomainError::State("the ticket changed concurrently: reload it".into())));
     }
-    if tags_changed {
-        write_tags(db, conn, id, &s.tags).await?;
-    }
-    crate::search::index_ticket(db, conn, id).await?;
-    crate::sla::refresh_ticket(db, conn, id, at).await?;
     Ok(old_version + 1)
 }
 
@@ -402,7 +417,7 @@ impl Store {
             body_text = format!("{}\n\n{invitation}", body_text.trim_end());
             body_html = body_html.map(|html| format!("{html}<p>{}</p>", html::escape(&invitation)));
         }
-        let new_version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
+        let new_version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
         let who = Who::user(actor);
         let id = insert_message(&self.db, &tx.tx, at, NewMessage {
             ticket_id: row.id,
@@ -446,7 +461,7 @@ impl Store {
         let row = load_ticket(&self.db, &tx.tx, number, true).await?;
         let mut state = row.state()?;
         let changes = ticket::on_customer_message(&mut state, now)?;
-        let version = save_state(&self.db, &tx.tx, row.id, row.version, &state, at, false).await?;
+        let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
         let contact = Who { kind: ActorKind::Contact, id: Some(row.contact_id), name: row.contact_name.clone() };
         let id = insert_message(&self.db, &tx.tx, at, NewMessage {
             ticket_id: row.id,
