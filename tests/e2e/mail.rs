@@ -276,6 +276,20 @@ async fn raw_intake_threads_and_defends(backend: Backend) {
     let (_, r) = post_raw(customer_mail("token@client.test", &format!("Re: [#{number}] Cannot log in"), "still broken", "")).await;
     assert_eq!(r["inbound"]["ticket_number"], number, "{r}");
 
+    // A reply without any threading header joins an open ticket with its subject that the
+    // sender takes part in: here one they wrote on without owning it; a stranger's does not.
+    let mail = |from: &str, id: &str, headers: &str| {
+        format!("From: {from}\r\nTo: support@desk.test\r\nSubject: Re: Cannot log in\r\nMessage-ID: <{id}>\r\n{headers}\r\nsame here\r\n").into_bytes()
+    };
+    let (_, r) = post_raw(mail("colleague@client.test", "c1@client.test", "In-Reply-To: <root@client.test>\r\n")).await;
+    assert_eq!(r["inbound"]["ticket_number"], number, "{r}");
+    let (_, r) = post_raw(mail("colleague@client.test", "c2@client.test", "")).await;
+    assert_eq!(r["inbound"]["state"], "reply", "{r}");
+    assert_eq!(r["inbound"]["ticket_number"], number, "{r}");
+    let (_, r) = post_raw(mail("outsider@else.test", "o1@else.test", "")).await;
+    assert_eq!(r["inbound"]["state"], "ticket", "{r}");
+    assert_ne!(r["inbound"]["ticket_number"], number);
+
     // An auto-reply that matches no ticket: recorded, no ticket.
     let ooo = "From: away@client.test\r\nTo: support@desk.test\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <ooo@client.test>\r\n\r\nI am away.\r\n";
     let (_, r) = post_raw(ooo.as_bytes().to_vec()).await;

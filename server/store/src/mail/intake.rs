@@ -506,11 +506,14 @@ impl Store {
                 number: i64,
                 subject: String,
             }
+            // Starts from the sender's tickets (both lookups indexed), not from the inbox's.
             let candidates: Vec<Candidate> = query_all(conn, self.db.stmt(
-                "SELECT t.number, t.subject FROM tickets t WHERE t.inbox_id = ? AND t.status NOT IN ('closed', 'spam') AND t.merged_into IS NULL \
-                 AND (t.contact_id = ? OR EXISTS (SELECT 1 FROM messages x WHERE x.ticket_id = t.id AND x.author_kind = 'contact' AND x.author_id = ?)) \
+                "SELECT t.number, t.subject FROM (SELECT id FROM tickets WHERE contact_id = ? \
+                 UNION SELECT ticket_id FROM messages WHERE author_kind = 'contact' AND author_id = ?) p \
+                 JOIN tickets t ON t.id = p.id \
+                 WHERE t.inbox_id = ? AND t.status NOT IN ('closed', 'spam') AND t.merged_into IS NULL \
                  ORDER BY t.updated_at DESC LIMIT 20",
-                vec![inbox_id.into(), contact_id.into(), contact_id.into()],
+                vec![contact_id.into(), contact_id.into(), inbox_id.into()],
             )).await?;
             found = candidates.into_iter().find(|c| thread::normalize_subject(&c.subject).as_deref() == Some(wanted.as_str())).map(|c| c.number);
         }
