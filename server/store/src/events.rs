@@ -40,23 +40,7 @@ pub(crate) struct NewEvent<'a> {
 }
 
 pub(crate) async fn record<C: ConnectionTrait>(db: &Db, conn: &C, who: &Who, at: i64, event: NewEvent<'_>) -> Result<()> {
-    let stmt = db.stmt(
-        "INSERT INTO events (ticket_id, actor_kind, actor_id, actor_name, kind, field, before_json, after_json, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            event.ticket_id.into(),
-            who.kind.as_str().into(),
-            who.id.into(),
-            who.name.clone().into(),
-            event.kind.into(),
-            event.field.map(str::to_owned).into(),
-            json(&event.before).into(),
-            json(&event.after).into(),
-            at.into(),
-        ],
-    );
-    conn.execute_raw(stmt).await?;
-    Ok(())
+    insert_events(db, conn, who, at, std::slice::from_ref(&event)).await
 }
 
 /// Records one `ticket.updated` event per changed field, in one statement (their ids follow
@@ -69,24 +53,39 @@ pub(crate) async fn record_changes<C: ConnectionTrait>(
     ticket_id: i64,
     changes: &[Change],
 ) -> Result<()> {
-    if changes.is_empty() {
+    let events: Vec<NewEvent<'_>> = changes
+        .iter()
+        .map(|change| NewEvent {
+            ticket_id: Some(ticket_id),
+            kind: "ticket.updated",
+            field: Some(change.field),
+            before: change.before.clone(),
+            after: change.after.clone(),
+        })
+        .collect();
+    insert_events(db, conn, who, at, &events).await
+}
+
+/// Inserts events by one actor at one time with one statement, ids in the given order.
+async fn insert_events<C: ConnectionTrait>(db: &Db, conn: &C, who: &Who, at: i64, events: &[NewEvent<'_>]) -> Result<()> {
+    if events.is_empty() {
         return Ok(());
     }
-    let mut values = Vec::with_capacity(changes.len() * 9);
-    for change in changes {
+    let mut values = Vec::with_capacity(events.len() * 9);
+    for event in events {
         values.extend([
-            Some(ticket_id).into(),
+            event.ticket_id.into(),
             who.kind.as_str().into(),
             who.id.into(),
             who.name.clone().into(),
-            "ticket.updated".into(),
-            Some(change.field.to_owned()).into(),
-            json(&change.before).into(),
-            json(&change.after).into(),
+            event.kind.into(),
+            event.field.map(str::to_owned).into(),
+            json(&event.before).into(),
+            json(&event.after).into(),
             at.into(),
         ]);
     }
-    let marks = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; changes.len()].join(", ");
+    let marks = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; events.len()].join(", ");
     let stmt = db.stmt(
         &format!("INSERT INTO events (ticket_id, actor_kind, actor_id, actor_name, kind, field, before_json, after_json, created_at) VALUES {marks}"),
         values,
