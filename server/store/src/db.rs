@@ -122,6 +122,16 @@ impl WriteTx {
     }
 }
 
+/// `n` placeholders: `?, ?, ?` (an `IN` list, or one row's values).
+pub(crate) fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The placeholders of a multi-row `VALUES`: `rows` tuples of `columns` each, `(?, ?), (?, ?)`.
+pub(crate) fn value_rows(columns: usize, rows: usize) -> String {
+    vec![format!("({})", marks(columns)); rows].join(", ")
+}
+
 /// Rewrites `?` placeholders to `$1, $2, …` for PostgreSQL. Our SQL never has `?` in literals.
 pub(crate) fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
     if backend != DatabaseBackend::Postgres {
@@ -176,6 +186,13 @@ mod tests {
             placeholders(DatabaseBackend::Postgres, sql),
             "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3)"
         );
+    }
+
+    #[test]
+    fn value_rows_make_tuples_of_marks() {
+        assert_eq!(marks(3), "?, ?, ?");
+        assert_eq!(value_rows(2, 3), "(?, ?), (?, ?), (?, ?)");
+        assert_eq!(value_rows(1, 1), "(?)");
     }
 
     #[test]

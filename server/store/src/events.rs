@@ -85,7 +85,7 @@ async fn insert_events<C: ConnectionTrait>(db: &Db, conn: &C, who: &Who, at: i64
             at.into(),
         ]);
     }
-    let marks = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; events.len()].join(", ");
+    let marks = crate::db::value_rows(9, events.len());
     let stmt = db.stmt(
         &format!("INSERT INTO events (ticket_id, actor_kind, actor_id, actor_name, kind, field, before_json, after_json, created_at) VALUES {marks}"),
         values,

@@ -494,7 +494,7 @@ impl Store {
         if plugin_ids.is_empty() {
             return Ok(());
         }
-        let marks = vec!["?"; plugin_ids.len()].join(", ");
+        let marks = crate::db::marks(plugin_ids.len());
         let tx = self.db.write().await?;
         tx.tx
             .execute_raw(self.db.stmt(
@@ -507,14 +507,13 @@ impl Store {
 
     /// Counts a failed call in the plugin's health. After `max_consecutive_failures` failures
     /// in a row the plugin is disabled; returns the reason when this call did that.
-    pub async fn record_plugin_failure(&self, plugin_id: i64, failure: &PluginFailure) -> Result<Option<String>> {
+    pub async fn record_plugin_failure(&self, plugin_id: i64, f: &PluginFailure) -> Result<Option<String>> {
         let now = self.now_micros();
         let tx = self.db.write().await?;
         let row: Option<PluginRow> =
             query_one(&tx.tx, self.db.stmt(&format!("SELECT {PLUGIN_COLUMNS} FROM plugins p WHERE p.id = ?{}", self.db.for_update()), vec![plugin_id.into()]))
                 .await?;
         let row = row.ok_or(StoreError::NotFound("plugin"))?;
-        let f = failure;
         let streak = row.consecutive_failures + 1;
         let trip = row.enabled && streak >= row.max_consecutive_failures;
         let reason = trip.then(|| format!("disabled after {streak} consecutive failures; the last: {} ({})", f.message, f.kind));

@@ -526,7 +526,7 @@ pub async fn bulk_seed(store: &Store, spec: BulkSpec) -> Result<BulkReport> {
 /// limit allow: `(sql, values)` for each.
 fn statements(insert: &Insert, rows: Vec<Vec<Value>>, per_statement: usize, max_params: usize) -> Vec<(String, Vec<Value>)> {
     let chunk = per_statement.min(max_params / insert.columns).max(1);
-    let tuple = format!("({})", vec!["?"; insert.columns].join(", "));
+    let tuple = crate::db::value_rows(insert.columns, 1);
     let mut out = Vec::with_capacity(rows.len().div_ceil(chunk));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {

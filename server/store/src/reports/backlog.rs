@@ -11,7 +11,7 @@
 
 use sea_orm::{ConnectionTrait, Value};
 
-use super::metrics::{BACKLOG, Deltas, Facts, Key, Timing, combo_key};
+use super::metrics::{BACKLOG, Deltas, Facts, Key, Timing, combo_key, tag_key};
 use crate::{db::Db, error::Result, rows::parse_json};
 
 /// One key a ticket counts under: the ticket itself (`tag` empty) or one of its tags.
@@ -30,7 +30,7 @@ impl Spell {
         if self.tag.is_empty() {
             ("report_counts", combo_key(f))
         } else {
-            ("report_tag_counts", vec![("inbox_id", self.inbox_id.into()), ("tag", self.tag.clone().into())])
+            ("report_tag_counts", tag_key(self.inbox_id, self.tag.clone()))
         }
     }
 }

@@ -270,6 +270,11 @@ fn counters(f: &Facts) -> Vec<(i64, [i64; 16])> {
 /// The key columns of a pre-aggregate row with their values.
 pub(crate) type Key<'a> = Vec<(&'a str, Value)>;
 
+/// The key of the per-tag pre-aggregates.
+pub(crate) fn tag_key(inbox_id: i64, tag: String) -> Key<'static> {
+    vec![("inbox_id", inbox_id.into()), ("tag", tag.into())]
+}
+
 /// The key of the per-combination pre-aggregates for a ticket's figures.
 pub(crate) fn combo_key(f: &Facts) -> Key<'static> {
     vec![
@@ -315,7 +320,7 @@ impl Deltas {
         let tags: Vec<String> = parse_json("ticket_metrics", "tags", &f.tags)?;
         let mut keys: Vec<(&'static str, &'static str, Key<'static>)> = vec![("report_counts", "report_hist", combo_key(f))];
         for tag in tags {
-            keys.push(("report_tag_counts", "report_tag_hist", vec![("inbox_id", f.inbox_id.into()), ("tag", tag.into())]));
+            keys.push(("report_tag_counts", "report_tag_hist", tag_key(f.inbox_id, tag)));
         }
         let days = counters(f);
         for (counts_table, hist_table, key) in keys {
@@ -361,13 +366,12 @@ impl Deltas {
         for table in tables(counts.iter().map(|m| m.table)) {
             let rows: Vec<_> = counts.iter().filter(|m| m.table == table).collect();
             let key_columns: Vec<&str> = rows[0].key.iter().map(|(c, _)| *c).collect();
-            let one = format!("({})", vec!["?"; 1 + key_columns.len() + COUNTERS.len()].join(", "));
             let updates: Vec<String> = COUNTERS.iter().map(|c| format!("{c} = {table}.{c} + excluded.{c}")).collect();
             let sql = format!(
                 "INSERT INTO {table} (day, {}, {}) VALUES {} ON CONFLICT (day, {}) DO UPDATE SET {}",
                 key_columns.join(", "),
                 COUNTERS.join(", "),
-                vec![one; rows.len()].join(", "),
+                crate::db::value_rows(1 + key_columns.len() + COUNTERS.len(), rows.len()),
                 key_columns.join(", "),
                 updates.join(", ")
             );
@@ -383,12 +387,11 @@ impl Deltas {
         for table in tables(hist.iter().map(|m| m.table)) {
             let rows: Vec<_> = hist.iter().filter(|m| m.table == table).collect();
             let key_columns: Vec<&str> = rows[0].key.iter().map(|(c, _)| *c).collect();
-            let one = format!("(?, ?, {}, ?, ?, ?)", vec!["?"; key_columns.len()].join(", "));
             let k = key_columns.join(", ");
             let sql = format!(
                 "INSERT INTO {table} (span, period, {k}, side, bucket, n) VALUES {} \
                  ON CONFLICT (span, period, {k}, side, bucket) DO UPDATE SET n = {table}.n + excluded.n",
-                vec![one; rows.len()].join(", ")
+                crate::db::value_rows(5 + key_columns.len(), rows.len())
             );
             let mut params: Vec<Value> = Vec::new();
             for m in rows {

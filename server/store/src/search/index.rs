@@ -101,7 +101,7 @@ pub(crate) async fn index_tickets<C: ConnectionTrait>(db: &Db, conn: &C, ids: &[
     if count == 0 {
         return Ok(());
     }
-    let marks = vec!["(?, ?, ?, ?, ?, ?, ?)"; count].join(", ");
+    let marks = crate::db::value_rows(7, count);
     conn.execute_raw(db.stmt(&format!("INSERT INTO search_index ({key}, subject, body, people, tags, stems, facets) VALUES {marks}"), rows)).await?;
     Ok(())
 }

@@ -103,7 +103,7 @@ struct Conditions {
 
 impl Conditions {
     fn any(&mut self, column: &str, facets: Vec<String>, values: Vec<Value>) {
-        let marks = vec!["?"; values.len()].join(", ");
+        let marks = crate::db::marks(values.len());
         self.sql.push_str(&format!(" AND {column} IN ({marks})"));
         self.params.extend(values);
         self.facets.push(facets);

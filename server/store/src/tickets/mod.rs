@@ -91,7 +91,7 @@ fn sort_key(row: &TicketRow, sort: TicketSort) -> i64 {
 }
 
 fn in_list(column: &str, values: &[&'static str], params: &mut Vec<Value>) -> String {
-    let marks = vec!["?"; values.len()].join(", ");
+    let marks = crate::db::marks(values.len());
     params.extend(values.iter().map(|v| Value::from(*v)));
     format!(" AND {column} IN ({marks})")
 }

@@ -195,7 +195,7 @@ pub(crate) async fn write_tags<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id:
     if tags.is_empty() {
         return Ok(());
     }
-    let marks = vec!["(?, ?)"; tags.len()].join(", ");
+    let marks = crate::db::value_rows(2, tags.len());
     let values = tags.iter().flat_map(|tag| [Value::from(ticket_id), tag.clone().into()]).collect();
     conn.execute_raw(db.stmt(&format!("INSERT INTO ticket_tags (ticket_id, tag) VALUES {marks}"), values)).await?;
     Ok(())
