@@ -457,7 +457,60 @@ async fn live_counts_and_snoozed_filter(backend: Backend) {
     assert_eq!(totals(&counts(&sup).await)[4], 0);
 }
 
+fn cache_hits(metrics: &str, cache: &str) -> u64 {
+    let line = format!("tandem_read_cache_lookups_total{{cache=\"{cache}\",result=\"hit\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(&line)).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
+}
+
+/// The list and the counts that every open UI reloads are answered from memory between
+/// writes (`response_cache`): a write shows at once, to every caller, within what each may see,
+/// and a snooze that runs out shows without any write.
+async fn cached_reads_follow_every_write(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let desk = server.desk.clone();
+    let sup = server.token_for(&desk.supervisor).await;
+    let agent = server.token_for(&desk.agent).await;
+    let admin = server.token_for(&desk.admin).await;
+    let a = desk.ticket_a;
+    let metrics = || async { server.anonymous().send(Method::GET, "/metrics", None).await.text().await.expect("text") };
+    for _ in 0..3 {
+        assert_eq!(numbers(&agent, "status=new").await, [a]);
+        assert_eq!(totals(&counts(&agent).await), [1, 0, 1, 0, 0, 0]);
+    }
+    let text = metrics().await;
+    assert!(cache_hits(&text, "tickets") >= 2 && cache_hits(&text, "counts") >= 2, "the repeated reads came from the cache: {text}");
+
+    // Another caller's write: the agent's very next reads see it.
+    let (status, body) = sup.patch(&format!("/api/v1/tickets/{a}"), &json!({ "version": version(&sup, a).await, "status": "open" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(numbers(&agent, "status=new").await, Vec::<i64>::new());
+    assert_eq!(numbers(&agent, "status=open").await, [a]);
+    // A write that does not go through HTTP (the store itself, as mail intake does).
+    let tomorrow = tandem_domain::Clock::now(server.clock.as_ref()) + chrono::Duration::days(1);
+    let actor = tandem_store::testing::actor(&server.store, &desk.supervisor).await;
+    let current = server.store.get_ticket(&actor, a).await.expect("ticket").ticket;
+    server
+        .store
+        .update_ticket(&actor, a, tandem_proto::UpdateTicket { version: current.version, snoozed_until: Some(Some(tomorrow)), ..Default::default() })
+        .await
+        .expect("snooze");
+    assert_eq!(numbers(&agent, "snoozed=true").await, [a]);
+    assert_eq!(totals(&counts(&agent).await)[4], 1);
+    // The clock passing the snooze changes the answer with no write at all.
+    server.clock.advance(chrono::Duration::days(2));
+    assert_eq!(numbers(&agent, "snoozed=true").await, Vec::<i64>::new());
+    assert_eq!(totals(&counts(&agent).await)[4], 0);
+    // Membership is part of what a caller sees: removed from inbox A, the agent's list and
+    // counts are empty at once; the admin's are not.
+    let (status, body) = admin.call(Method::DELETE, &format!("/api/v1/inboxes/{}/members/{}", desk.inbox_a.id, desk.agent.id), None).await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(numbers(&agent, "status=open").await, Vec::<i64>::new());
+    assert_eq!(totals(&counts(&agent).await), [0, 0, 0, 0, 0, 0]);
+    assert_eq!(numbers(&admin, "status=open").await, [a]);
+}
+
 backend_tests! {
+    cached_reads_follow_every_write,
     live_handshake_is_authenticated_and_same_origin,
     live_presence_between_two_users,
     live_ticket_changes_follow_visibility,

@@ -6,7 +6,10 @@
 //! `TANDEM_LOG=warn`, sign-in as a demo agent through `POST /api/v1/session`, a check that the
 //! first page really has 50 open tickets of the inbox, a warm-up, then
 //! `wrk -t2 -cN -dDs --latency` with a small Lua `done()` that prints exact percentiles, for
-//! every N of `--connections`. Everything ends with a Markdown report (stdout, and `--out`).
+//! every N of `--connections`, in three modes: the response cache off (`TANDEM_READ_CACHE_MS=0`:
+//! every request reads the database), on (the default), and on while a writer adds a note to a
+//! listed ticket ten times a second (each write makes every cached answer stale). Everything
+//! ends with a Markdown report (stdout, and `--out`).
 //!
 //! Servers, temp dirs and the PostgreSQL cluster are cleaned up by Drop guards.
 
@@ -45,8 +48,37 @@ struct Options {
     connections: Vec<u32>,
     threads: u32,
     backends: Vec<Backend>,
+    modes: Vec<Mode>,
     out: Option<PathBuf>,
     skip_build: bool,
+}
+
+/// How the server answers the measured list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `TANDEM_READ_CACHE_MS=0`: every request runs the query.
+    Uncached,
+    /// The default response cache, nothing written meanwhile.
+    Cached,
+    /// The default response cache while notes are added at [`WRITES_PER_SECOND`].
+    CachedWithWrites,
+}
+
+/// The writer's pace in [`Mode::CachedWithWrites`].
+const WRITES_PER_SECOND: u64 = 10;
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Uncached => "cache off",
+            Mode::Cached => "cache on",
+            Mode::CachedWithWrites => "cache on, 10 writes/s",
+        }
+    }
+
+    fn cache_ms(self) -> &'static str {
+        if self == Mode::Uncached { "0" } else { "1000" }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +104,7 @@ fn parse_options(args: &[std::ffi::OsString]) -> Result<Options, String> {
         connections: vec![8, 16, 32],
         threads: 2,
         backends: vec![Backend::Sqlite, Backend::Postgres],
+        modes: vec![Mode::Uncached, Mode::Cached, Mode::CachedWithWrites],
         out: None,
         skip_build: false,
     };
@@ -104,6 +137,17 @@ fn parse_options(args: &[std::ffi::OsString]) -> Result<Options, String> {
                     })
                     .collect::<Result<_, _>>()?
             }
+            "--modes" => {
+                o.modes = value()?
+                    .split(',')
+                    .map(|m| match m.trim() {
+                        "off" => Ok(Mode::Uncached),
+                        "on" => Ok(Mode::Cached),
+                        "writes" => Ok(Mode::CachedWithWrites),
+                        other => Err(format!("--modes: unknown mode `{other}` (off, on, writes)")),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
             "--out" => o.out = Some(PathBuf::from(value()?)),
             "--skip-build" => o.skip_build = true,
             other => return Err(format!("bench: unknown option `{other}`\n{BENCH_HELP}")),
@@ -114,7 +158,7 @@ fn parse_options(args: &[std::ffi::OsString]) -> Result<Options, String> {
 
 pub const BENCH_HELP: &str = "\
 ./x bench [--tickets N] [--messages-per-ticket M] [--duration SECONDS] [--connections 8,16,32]
-          [--threads T] [--backends sqlite,postgres] [--out FILE] [--skip-build]";
+          [--threads T] [--backends sqlite,postgres] [--modes off,on,writes] [--out FILE] [--skip-build]";
 
 /// `./x bench [OPTIONS]`.
 pub fn bench(root: &Path, args: &[std::ffi::OsString]) -> Result<ExitCode, String> {
@@ -156,6 +200,9 @@ pub fn bench(root: &Path, args: &[std::ffi::OsString]) -> Result<ExitCode, Strin
 
 #[derive(Debug, Clone)]
 struct WrkResult {
+    mode: Mode,
+    /// Notes the writer added during the run ([`Mode::CachedWithWrites`]).
+    writes: u64,
     connections: u32,
     requests: u64,
     rps: f64,
@@ -229,12 +276,78 @@ fn bench_backend(bin: &Path, backend: Backend, o: &Options) -> Result<BackendRes
         }
     }
 
-    // Serve.
-    let server = Server::start(bin, &dir.path, &database_url, false)?;
-    let port = server.port;
-    let (cookie, inbox_id) = login(port)?;
-    let path = format!("/api/v1/tickets?status=open&inbox={inbox_id}");
-    let page = http(port, "GET", &path, &[("Cookie", &format!("tandem_session={cookie}"))], None)?;
+    // Serve, once per cache setting.
+    let script = dir.path.join("report.lua");
+    std::fs::write(&script, WRK_SCRIPT).map_err(|e| format!("writing {}: {e}", script.display()))?;
+    let mut runs = Vec::new();
+    let mut checked = None;
+    let (mut rss_after_kb, mut hwm_kb) = (None, None);
+    for cached in [false, true] {
+        let modes: Vec<Mode> = o.modes.iter().copied().filter(|m| (*m != Mode::Uncached) == cached).collect();
+        if modes.is_empty() {
+            continue;
+        }
+        let server = Server::start(bin, &dir.path, &database_url, false, modes[0].cache_ms())?;
+        let port = server.port;
+        let (cookie, inbox_id) = login(port)?;
+        let path = format!("/api/v1/tickets?status=open&inbox={inbox_id}");
+        let page = check_first_page(port, &cookie, inbox_id, &path)?;
+        if checked.is_none() {
+            let open_in_inbox = count_pages(port, &cookie, inbox_id).ok();
+            checked = Some((inbox_id, page.len(), open_in_inbox));
+        }
+        let url = format!("http://127.0.0.1:{port}{path}");
+        // A fresh server catches up on background work first (SLA checks of the seeded tickets,
+        // their notifications); measuring during that measured the catch-up as well.
+        let settled = settle(server.child.id());
+        eprintln!("bench: server idle after {settled:.1} s; warm-up (5 s)");
+        wrk(&script, &url, &cookie, o.threads, 16, 5)?;
+        for mode in modes {
+            for &c in &o.connections {
+                let writer = (mode == Mode::CachedWithWrites).then(|| Writer::start(port, &cookie, &page));
+                let mut r = wrk(&script, &url, &cookie, o.threads, c, o.duration_s)?;
+                r.mode = mode;
+                if let Some(w) = writer {
+                    r.writes = w.stop()?;
+                }
+                eprintln!(
+                    "bench: {} ({}) -c{c}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, errors {}/{}, writes {}",
+                    backend.name(),
+                    mode.name(),
+                    r.rps,
+                    r.p50_us / 1000.0,
+                    r.p99_us / 1000.0,
+                    r.p999_us / 1000.0,
+                    r.status_errors,
+                    r.socket_errors,
+                    r.writes
+                );
+                runs.push(r);
+            }
+        }
+        (rss_after_kb, hwm_kb) = proc_rss(server.child.id());
+    }
+    let (inbox_id, first_page_items, open_in_inbox) = checked.ok_or("--modes is empty")?;
+    drop(cluster.take());
+    Ok(BackendResult {
+        backend,
+        version,
+        seed: seed_figures,
+        seed_wall_s,
+        sizes,
+        inbox_id,
+        open_in_inbox,
+        first_page_items,
+        runs,
+        rss_after_kb,
+        hwm_kb,
+    })
+}
+
+/// Fetches the measured page once and checks it holds 50 open tickets of the inbox and a
+/// cursor; returns the tickets' numbers.
+fn check_first_page(port: u16, cookie: &str, inbox_id: i64, path: &str) -> Result<Vec<i64>, String> {
+    let page = http(port, "GET", path, &[("Cookie", &format!("tandem_session={cookie}"))], None)?;
     if page.status != 200 {
         return Err(format!("GET {path} answered {}: {}", page.status, page.body));
     }
@@ -247,47 +360,45 @@ fn bench_backend(bin: &Path, backend: Backend, o: &Options) -> Result<BackendRes
         return Err(format!("the first page should hold 50 open tickets of inbox {inbox_id} and a cursor; it has {} items", items.len()));
     }
     eprintln!("bench: first page of {path}: {} items, {} bytes", items.len(), page.body.len());
-    let open_in_inbox = count_pages(port, &cookie, inbox_id).ok();
+    Ok(items.iter().filter_map(|t| t.get("number").and_then(Json::as_f64)).map(|n| n as i64).collect())
+}
 
-    let script = dir.path.join("report.lua");
-    std::fs::write(&script, WRK_SCRIPT).map_err(|e| format!("writing {}: {e}", script.display()))?;
-    let url = format!("http://127.0.0.1:{port}{path}");
-    // A fresh server catches up on background work first (SLA checks of the seeded tickets,
-    // their notifications); measuring during that measured the catch-up as well.
-    let settled = settle(server.child.id());
-    eprintln!("bench: server idle after {settled:.1} s; warm-up (5 s)");
-    wrk(&script, &url, &cookie, o.threads, 16, 5)?;
-    let mut runs = Vec::new();
-    for &c in &o.connections {
-        let r = wrk(&script, &url, &cookie, o.threads, c, o.duration_s)?;
-        eprintln!(
-            "bench: {} -c{c}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, errors {}/{}",
-            backend.name(),
-            r.rps,
-            r.p50_us / 1000.0,
-            r.p99_us / 1000.0,
-            r.p999_us / 1000.0,
-            r.status_errors,
-            r.socket_errors
-        );
-        runs.push(r);
+/// Adds an internal note to one of the listed tickets [`WRITES_PER_SECOND`] times a second
+/// until stopped, as the signed-in agent.
+struct Writer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Result<u64, String>>,
+}
+
+impl Writer {
+    fn start(port: u16, cookie: &str, tickets: &[i64]) -> Writer {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, cookie, tickets) = (stop.clone(), format!("tandem_session={cookie}"), tickets.to_vec());
+        let thread = std::thread::spawn(move || {
+            let period = Duration::from_millis(1000 / WRITES_PER_SECOND);
+            let mut next = Instant::now();
+            let mut done = 0u64;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let number = tickets[done as usize % tickets.len().max(1)];
+                let body = format!(r#"{{"body_text":"bench note {done}"}}"#);
+                let headers = [("Cookie", cookie.as_str()), ("Content-Type", "application/json")];
+                let answer = http(port, "POST", &format!("/api/v1/tickets/{number}/notes"), &headers, Some(&body))?;
+                if answer.status != 201 {
+                    return Err(format!("adding a note to #{number} answered {}: {}", answer.status, answer.body));
+                }
+                done += 1;
+                next += period;
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            }
+            Ok(done)
+        });
+        Writer { stop, thread }
     }
-    let (rss_after_kb, hwm_kb) = proc_rss(server.child.id());
-    drop(server);
-    drop(cluster.take());
-    Ok(BackendResult {
-        backend,
-        version,
-        seed: seed_figures,
-        seed_wall_s,
-        sizes,
-        inbox_id,
-        open_in_inbox,
-        first_page_items: items.len(),
-        runs,
-        rss_after_kb,
-        hwm_kb,
-    })
+
+    fn stop(self) -> Result<u64, String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().map_err(|_| "the writer thread panicked".to_owned())?
+    }
 }
 
 /// The bundled plugins the measured server installs (set once by `bench`).
@@ -373,6 +484,8 @@ fn wrk(script: &Path, url: &str, cookie: &str, threads: u32, connections: u32, s
     let f = |k: &str| kv.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
     let requests = f("requests");
     Ok(WrkResult {
+        mode: Mode::Cached,
+        writes: 0,
         connections,
         requests: requests as u64,
         rps: requests / (f("duration_us") / 1e6),
@@ -403,13 +516,13 @@ fn idle_rss(bin: &Path) -> Result<IdleRss, String> {
     eprintln!("\nbench: ===== idle RSS (serve --demo, fresh SQLite) =====");
     let dir = TempDir::new("tandem-bench-idle")?;
     let url = format!("sqlite://{}?mode=rwc", dir.path.join("tandem.db").display());
-    let server = Server::start(bin, &dir.path, &url, true)?;
+    let server = Server::start(bin, &dir.path, &url, true, "1000")?;
     let idle = Duration::from_secs(5);
     std::thread::sleep(idle);
     let (rss_kb, hwm_kb) = proc_rss(server.child.id());
     eprintln!("bench: idle VmRSS {:?} kB, VmHWM {:?} kB", rss_kb, hwm_kb);
     drop(server);
-    let server = Server::start(bin, &dir.path, &url, true)?;
+    let server = Server::start(bin, &dir.path, &url, true, "1000")?;
     std::thread::sleep(idle);
     let (restart_rss_kb, restart_hwm_kb) = proc_rss(server.child.id());
     eprintln!("bench: idle after a restart: VmRSS {:?} kB, VmHWM {:?} kB", restart_rss_kb, restart_hwm_kb);
@@ -459,13 +572,13 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path, dir: &Path, database_url: &str, demo: bool) -> Result<Server, String> {
+    fn start(bin: &Path, dir: &Path, database_url: &str, demo: bool, read_cache_ms: &str) -> Result<Server, String> {
         let port = util::free_port()?;
         let log = dir.join(format!("serve-{port}.log"));
         let log_file = std::fs::File::create(&log).map_err(|e| format!("creating {}: {e}", log.display()))?;
         let err_file = log_file.try_clone().map_err(|e| e.to_string())?;
         let mut cmd = tandem(bin, dir, database_url);
-        cmd.env("TANDEM_LISTEN", format!("127.0.0.1:{port}")).arg("serve");
+        cmd.env("TANDEM_LISTEN", format!("127.0.0.1:{port}")).env("TANDEM_READ_CACHE_MS", read_cache_ms).arg("serve");
         if demo {
             cmd.arg("--demo");
         }
@@ -671,28 +784,33 @@ fn markdown(m: &Machine, o: &Options, results: &[BackendResult], idle: &IdleRss)
     line(w, "");
     line(w, "Ticket list under load (latencies in ms, from wrk's exact histogram via a Lua `done()`):");
     line(w, "");
-    line(w, "| backend | connections | requests | req/s | mean | p50 | p90 | p99 | p99.9 | max | non-2xx | socket errors | goal (p99 ≤ 5 ms and ≥ 5,000 req/s) |");
-    line(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    line(w, "| backend | response cache | connections | requests | req/s | mean | p50 | p90 | p99 | p99.9 | max | non-2xx | socket errors | notes written | goal (p99 ≤ 5 ms and ≥ 5,000 req/s) |");
+    line(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in results {
         for run in &r.runs {
             line(w, &format!(
-                "| {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                r.backend.name(), run.connections, run.requests, run.rps, ms(run.mean_us), ms(run.p50_us), ms(run.p90_us), ms(run.p99_us), ms(run.p999_us), ms(run.max_us),
-                run.status_errors, run.socket_errors, if run.meets_goal() { "met" } else { "missed" }
+                "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.backend.name(), run.mode.name(), run.connections, run.requests, run.rps, ms(run.mean_us), ms(run.p50_us), ms(run.p90_us), ms(run.p99_us), ms(run.p999_us), ms(run.max_us),
+                run.status_errors, run.socket_errors, run.writes, if run.meets_goal() { "met" } else { "missed" }
             ));
         }
     }
     line(w, "");
     for r in results {
-        let best = r.runs.iter().max_by(|a, b| a.rps.total_cmp(&b.rps));
-        let best_p99 = r.runs.iter().filter(|x| x.p99_us <= GOAL_P99_US).max_by(|a, b| a.rps.total_cmp(&b.rps));
         let mut parts = vec![format!("**{}** ({})", r.backend.name(), r.version)];
-        if let Some(b) = best {
-            parts.push(format!("best throughput {:.0} req/s at -c{} (p99 {} ms)", b.rps, b.connections, ms(b.p99_us)));
-        }
-        match best_p99 {
-            Some(b) => parts.push(format!("best with p99 ≤ 5 ms: {:.0} req/s at -c{} (p99 {} ms)", b.rps, b.connections, ms(b.p99_us))),
-            None => parts.push("no configuration had p99 ≤ 5 ms".into()),
+        for mode in &o.modes {
+            let runs = || r.runs.iter().filter(|x| x.mode == *mode);
+            let best = runs().max_by(|a, b| a.rps.total_cmp(&b.rps));
+            let best_p99 = runs().filter(|x| x.p99_us <= GOAL_P99_US).max_by(|a, b| a.rps.total_cmp(&b.rps));
+            let mut said = Vec::new();
+            if let Some(b) = best {
+                said.push(format!("best throughput {:.0} req/s at -c{} (p99 {} ms)", b.rps, b.connections, ms(b.p99_us)));
+            }
+            match best_p99 {
+                Some(b) => said.push(format!("best with p99 ≤ 5 ms {:.0} req/s at -c{} (p99 {} ms)", b.rps, b.connections, ms(b.p99_us))),
+                None => said.push("no run had p99 ≤ 5 ms".into()),
+            }
+            parts.push(format!("{}: {}", mode.name(), said.join(", ")));
         }
         if let Some(n) = r.open_in_inbox {
             parts.push(format!("{n} open tickets in inbox {}, first page {} items", r.inbox_id, r.first_page_items));
@@ -740,6 +858,10 @@ mod tests {
         let args: Vec<std::ffi::OsString> = ["--tickets", "1_000", "--connections=4,8", "--backends", "sqlite"].iter().map(Into::into).collect();
         let o = parse_options(&args).expect("parses");
         assert_eq!((o.tickets, o.connections.clone(), o.backends.clone()), (1000, vec![4, 8], vec![Backend::Sqlite]));
+        assert_eq!(o.modes, [Mode::Uncached, Mode::Cached, Mode::CachedWithWrites]);
+        let o = parse_options(&["--modes=writes,off".into()]).expect("parses");
+        assert_eq!(o.modes, [Mode::CachedWithWrites, Mode::Uncached]);
         assert!(parse_options(&["--nope".into()]).is_err());
+        assert!(parse_options(&["--modes".into(), "fast".into()]).is_err());
     }
 }

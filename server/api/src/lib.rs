@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod live;
 pub mod metrics;
+pub mod response_cache;
 pub mod routes;
 pub mod state;
 
@@ -16,7 +17,6 @@ use std::time::Duration;
 
 use axum::{
     Router,
-    body::Body,
     extract::{DefaultBodyLimit, Request},
     http::{HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
@@ -123,7 +123,6 @@ async fn uniform_errors(request: Request, next: Next) -> Response {
     if let Some(id) = request_id {
         out.headers_mut().insert(REQUEST_ID, id);
     }
-    let _ = Body::empty();
     out
 }
 

@@ -35,6 +35,12 @@ struct PoolLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    cache: &'static str,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct TaskLabels {
     pub task: &'static str,
 }
@@ -48,6 +54,8 @@ pub struct Metrics {
     pub background_tasks: Family<TaskLabels, Gauge>,
     /// Live WebSockets connected to this process (set when the metrics are read).
     live_connections: Gauge,
+    /// Reads answered from the response cache or not, by cache.
+    read_cache: Family<CacheLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -70,12 +78,19 @@ impl Metrics {
         let pool = Family::<PoolLabels, Gauge>::default();
         let background_tasks = Family::<TaskLabels, Gauge>::default();
         let live_connections = Gauge::default();
+        let read_cache = Family::<CacheLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("db_pool_connections", "Database pool connections by state", pool.clone());
         registry.register("background_tasks", "Background tasks running, by task", background_tasks.clone());
         registry.register("live_connections", "Live WebSockets connected to this process", live_connections.clone());
-        Metrics { registry, requests, latency, pool, background_tasks, live_connections }
+        registry.register("read_cache_lookups", "Cached reads (ticket list, view counts) by cache and result", read_cache.clone());
+        Metrics { registry, requests, latency, pool, background_tasks, live_connections, read_cache }
+    }
+
+    /// Counts one lookup of the response cache `cache`.
+    pub fn read_cache_lookup(&self, cache: &'static str, hit: bool) {
+        self.read_cache.get_or_create(&CacheLabels { cache, result: if hit { "hit" } else { "miss" } }).inc();
     }
 
     fn render(&self, pool: (u32, u32)) -> String {

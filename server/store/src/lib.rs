@@ -117,6 +117,12 @@ impl Store {
         Ok(())
     }
 
+    /// Changes whenever this process commits a write transaction: read caches remember it
+    /// and are stale once it moved (see `Db`'s `generation`).
+    pub fn write_generation(&self) -> u64 {
+        self.db.generation()
+    }
+
     /// Pool figures for metrics: (connections open, idle).
     pub fn pool_state(&self) -> (u32, u32) {
         pool_state(self.db.connection())

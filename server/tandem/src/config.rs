@@ -17,6 +17,7 @@
 //! | `max_message_attachment_bytes` | `TANDEM_MAX_MESSAGE_ATTACHMENT_BYTES` | `52428800` (per inbound message) |
 //! | `imap_poll_secs` | `TANDEM_IMAP_POLL_SECS` | `30` (servers without IDLE) |
 //! | `smtp_retry_base_secs` | `TANDEM_SMTP_RETRY_BASE_SECS` | `30` (first retry; doubles, capped at 60×) |
+//! | `read_cache_ms` | `TANDEM_READ_CACHE_MS` | `1000` (ticket list and view counts; `0`: off) |
 
 use std::{io::IsTerminal, net::SocketAddr, path::{Path, PathBuf}};
 
@@ -45,6 +46,9 @@ pub struct Config {
     pub max_message_attachment_bytes: usize,
     pub imap_poll_secs: u64,
     pub smtp_retry_base_secs: u64,
+    /// How long the ticket list and view counts may be answered from memory when this
+    /// process wrote nothing since (milliseconds; 0 turns the cache off).
+    pub read_cache_ms: u64,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             max_message_attachment_bytes: 50 * 1024 * 1024,
             imap_poll_secs: 30,
             smtp_retry_base_secs: 30,
+            read_cache_ms: 1000,
         }
     }
 }
@@ -126,6 +131,7 @@ const KEYS: &[(&str, &str)] = &[
     ("max_message_attachment_bytes", "TANDEM_MAX_MESSAGE_ATTACHMENT_BYTES"),
     ("imap_poll_secs", "TANDEM_IMAP_POLL_SECS"),
     ("smtp_retry_base_secs", "TANDEM_SMTP_RETRY_BASE_SECS"),
+    ("read_cache_ms", "TANDEM_READ_CACHE_MS"),
 ];
 
 impl Config {
@@ -225,6 +231,13 @@ impl Config {
                         }
                         if *key == "imap_poll_secs" { config.imap_poll_secs = n as u64 } else { config.smtp_retry_base_secs = n as u64 }
                     }
+                    "read_cache_ms" => {
+                        let n = source.integer()?;
+                        if !(0..=60_000).contains(&n) {
+                            return Err(format!("{}: must be between 0 (off) and 60000 milliseconds", source.name));
+                        }
+                        config.read_cache_ms = n as u64;
+                    }
                     _ => {}
                 }
                 Ok(())
@@ -321,6 +334,15 @@ mod tests {
         assert!(errors.iter().any(|e| e.contains("TANDEM_SECURE_COOKIES")));
         assert!(errors.iter().any(|e| e.contains("DATABASE_URL")));
         assert!(errors.iter().any(|e| e.contains("`xml`")));
+    }
+
+    #[test]
+    fn the_read_cache_can_be_turned_off_but_not_made_endless() {
+        assert_eq!(Config::from_parts(None, "tandem.toml", &[]).expect("defaults").read_cache_ms, 1000);
+        let off = Config::from_parts(Some("read_cache_ms = 0"), "tandem.toml", &[]).expect("valid");
+        assert_eq!(off.read_cache_ms, 0);
+        let errors = Config::from_parts(None, "tandem.toml", &env(&[("TANDEM_READ_CACHE_MS", "3600000")])).expect_err("too long");
+        assert!(errors[0].contains("TANDEM_READ_CACHE_MS"), "{errors:?}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
         web_dir,
         max_body_bytes: config.max_body_bytes,
         max_raw_message_bytes: config.max_raw_message_bytes,
+        read_cache_ttl: std::time::Duration::from_millis(config.read_cache_ms),
     };
     let plugins = open_plugins(&config, &store).await?;
     let intake = tandem_channel::Intake::new(store.clone(), Some(plugins.clone()), config.mail_limits());

@@ -16,6 +16,7 @@ use crate::{
     auth::Auth,
     error::{ApiError, ApiResult},
     extract::{Json, Path, Query},
+    response_cache::cached_json,
     state::AppState,
 };
 
@@ -56,17 +57,19 @@ fn filter_from(query: TicketQuery, auth: &Auth) -> Result<TicketFilter, ApiError
 /// Tickets the caller can see, filtered and sorted, one page at a time.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", params(TicketQuery),
     responses((status = 200, body = Page<Ticket>), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(query): Query<TicketQuery>) -> ApiResult<Json<Page<Ticket>>> {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(query): Query<TicketQuery>) -> ApiResult<Response> {
     let filter = filter_from(query, &auth)?;
-    Ok(Json(state.store.list_tickets(&auth.actor, filter).await?))
+    let key = (auth.actor.visible_inboxes().cloned(), filter.clone());
+    cached_json(&state, &state.reads.tickets, "tickets", key, state.store.list_tickets(&auth.actor, filter)).await
 }
 
 /// Sizes of the sidebar views (unassigned, mine, open, pending, snoozed, solved; active
 /// tickets per inbox and per team) among the tickets the caller can see.
 #[utoipa::path(get, path = "/api/v1/tickets/counts", tag = "tickets",
     responses((status = 200, body = ViewCounts), (status = 401, body = ErrorBody)))]
-pub async fn counts(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<ViewCounts>> {
-    Ok(Json(state.store.ticket_counts(&auth.actor).await?))
+pub async fn counts(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
+    let key = (auth.actor.user_id, auth.actor.visible_inboxes().cloned());
+    cached_json(&state, &state.reads.counts, "counts", key, state.store.ticket_counts(&auth.actor)).await
 }
 
 /// Opens a ticket: a new inbound message on behalf of a contact.

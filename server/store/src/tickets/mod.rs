@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Who a ticket list is filtered to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum AssigneeFilter {
     #[default]
     Any,
@@ -32,7 +32,7 @@ pub enum AssigneeFilter {
 }
 
 /// Filters of the ticket list; they combine with AND.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TicketFilter {
     pub statuses: Vec<TicketStatus>,
     pub inbox_id: Option<i64>,
