@@ -364,7 +364,8 @@ fn check_first_page(port: u16, cookie: &str, inbox_id: i64, path: &str) -> Resul
 }
 
 /// Adds an internal note to one of the listed tickets [`WRITES_PER_SECOND`] times a second
-/// until stopped, as the signed-in agent.
+/// until stopped, as the signed-in agent (reading the ticket first for the send guard's
+/// `seen_version`).
 struct Writer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: std::thread::JoinHandle<Result<u64, String>>,
@@ -380,7 +381,14 @@ impl Writer {
             let mut done = 0u64;
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                 let number = tickets[done as usize % tickets.len().max(1)];
-                let body = format!(r#"{{"body_text":"bench note {done}"}}"#);
+                // The send guard wants the version the writer saw.
+                let seen = http(port, "GET", &format!("/api/v1/tickets/{number}"), &[("Cookie", cookie.as_str())], None)?;
+                let version = parse_json(&seen.body)?
+                    .get("ticket")
+                    .and_then(|t| t.get("version"))
+                    .and_then(Json::as_f64)
+                    .ok_or_else(|| format!("GET /api/v1/tickets/{number} answered {} without a version", seen.status))?;
+                let body = format!(r#"{{"body_text":"bench note {done}","seen_version":{version}}}"#);
                 let headers = [("Cookie", cookie.as_str()), ("Content-Type", "application/json")];
                 let answer = http(port, "POST", &format!("/api/v1/tickets/{number}/notes"), &headers, Some(&body))?;
                 if answer.status != 201 {

@@ -2,6 +2,7 @@
 //! unknown fields, oversized bodies and bad paths all become clear 4xx answers).
 
 use axum::{
+    body::Bytes,
     extract::{FromRequest, FromRequestParts, Request, rejection::{JsonRejection, PathRejection, QueryRejection}},
     http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
@@ -57,15 +58,28 @@ const RESPONSE_CAPACITY: usize = 8 * 1024;
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        let mut body = Vec::with_capacity(RESPONSE_CAPACITY);
-        match serde_json::to_writer(&mut body, &self.0) {
-            Ok(()) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response(),
-            Err(e) => {
-                tracing::error!(error = %e, "serialising a JSON answer");
-                ApiError::internal().into_response()
-            }
+        match json_bytes(&self.0) {
+            Ok(body) => json_response(body),
+            Err(e) => e.into_response(),
         }
     }
+}
+
+/// `value` as JSON text (an internal error, logged, if it cannot be written).
+pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Result<Bytes, ApiError> {
+    let mut body = Vec::with_capacity(RESPONSE_CAPACITY);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => Ok(Bytes::from(body)),
+        Err(e) => {
+            tracing::error!(error = %e, "serialising a JSON answer");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+/// A 200 answer with a JSON body.
+pub(crate) fn json_response(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
 /// Query string, with the API's error format.

@@ -12,14 +12,14 @@
 
 use std::{collections::HashMap, future::Future, hash::Hash, sync::Mutex, time::Duration};
 
-use axum::{
-    body::{Body, Bytes},
-    http::{HeaderValue, header},
-    response::Response,
-};
+use axum::{body::Bytes, response::Response};
 use serde::Serialize;
 
-use crate::{ApiError, ApiResult, state::AppState};
+use crate::{
+    ApiResult,
+    extract::{json_bytes, json_response},
+    state::AppState,
+};
 
 /// Bytes all entries of one cache may hold; past it, stale entries go, then all of them.
 pub const DEFAULT_MAX_BYTES: usize = 8 * 1024 * 1024;
@@ -114,22 +114,12 @@ pub async fn cached_json<K: Hash + Eq, T: Serialize>(
         state.metrics.read_cache_lookup(name, true);
         return Ok(json_response(body));
     }
-    let value = load.await?;
-    let body = Bytes::from(serde_json::to_vec(&value).map_err(|e| {
-        tracing::error!(error = %e, "serialising a response");
-        ApiError::internal()
-    })?);
+    let body = json_bytes(&load.await?)?;
     if cache.enabled() {
         state.metrics.read_cache_lookup(name, false);
         cache.put(key, generation, now, body.clone());
     }
     Ok(json_response(body))
-}
-
-fn json_response(body: Bytes) -> Response {
-    let mut response = Response::new(Body::from(body));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
 }
 
 #[cfg(test)]
