@@ -28,8 +28,9 @@ pub struct Db {
     /// SQLite allows one writer at a time; writes queue here instead of failing with
     /// SQLITE_BUSY. PostgreSQL relies on row locks (`FOR UPDATE`) instead.
     write_lock: Option<Arc<Mutex<()>>>,
-    /// Counts the write transactions this process has committed. Read caches (the session
-    /// cache) remember the generation they were filled at and are stale once it moved.
+    /// Moves on every write transaction this process commits (just before and just after the
+    /// commit). Read caches (sessions, API answers) remember the generation they were filled
+    /// at and are stale once it moved.
     generation: Arc<AtomicU64>,
     /// Session → actor lookups of this process (see `auth.rs`).
     pub(crate) sessions: Arc<SessionCache>,
@@ -73,7 +74,7 @@ impl Db {
         Ok(Db { conn, write_lock, generation: Arc::new(AtomicU64::new(0)), sessions: Arc::new(SessionCache::default()) })
     }
 
-    /// How many write transactions this process has committed (see [`Db::generation`]'s field).
+    /// The write generation (see [`Db::generation`]'s field).
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -113,9 +114,12 @@ impl Db {
 
 impl WriteTx {
     pub(crate) async fn commit(self) -> Result<()> {
+        // Before the commit: a cache lookup from the moment the commit lands on is a miss
+        // (an entry filled now still holds the old state, but carries the new number)…
+        self.generation.fetch_add(1, Ordering::AcqRel);
         let result = self.tx.commit().await;
-        // After the commit (and also when it failed, to be safe): whatever a cache read
-        // before this point may be stale now.
+        // …and after it (also when it failed, to be safe): entries filled before this point
+        // may hold the old state.
         self.generation.fetch_add(1, Ordering::AcqRel);
         result?;
         Ok(())
