@@ -22,6 +22,7 @@ fn kind_label(kind: NotificationKind) -> &'static str {
         NotificationKind::SlaWarning => Msg::SlaAtRisk,
         NotificationKind::SlaBreach => Msg::SlaBreached,
         NotificationKind::Reminder => Msg::Reminder,
+        NotificationKind::Mention => Msg::Mention,
     })
 }
 

@@ -22,6 +22,7 @@ pub mod csat;
 pub mod error;
 pub mod guard;
 pub mod html;
+pub mod mention;
 pub mod policy;
 pub mod report;
 pub mod search;

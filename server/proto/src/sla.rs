@@ -179,6 +179,8 @@ wire_enum! {
         SlaWarning => "sla_warning",
         SlaBreach => "sla_breach",
         Reminder => "reminder",
+        /// A colleague @mentioned the user in an internal note.
+        Mention => "mention",
     }
 }
 

@@ -1,5 +1,6 @@
-//! In-app notifications (raised by the timers: SLA alerts, reminders) and the reminders agents
-//! set on tickets for themselves. Each user sees only their own.
+//! In-app notifications (raised by the timers: SLA alerts, reminders; and by notes that
+//! @mention a colleague) and the reminders agents set on tickets for themselves. Each user sees
+//! only their own.
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
@@ -12,16 +13,61 @@ use tandem_proto as proto;
 
 use crate::{
     Store,
-    db::{from_micros, opt_from_micros, query_all, query_one},
+    db::{Db, from_micros, opt_from_micros, query_all, query_one},
     error::{Result, StoreError},
     events::{NewEvent, Who, record},
-    rows::{IdRow, parse},
+    rows::{IdRow, TicketRow, parse},
     tickets::{authorize_ticket, load_ticket},
 };
 
 /// Pending reminders one user may keep.
 pub const MAX_PENDING_REMINDERS: i64 = 500;
 const MAX_NOTE_CHARS: usize = 500;
+/// How much of a note the notification of a mention quotes.
+const EXCERPT_CHARS: usize = 140;
+
+/// The start of `text` on one line, for a notification.
+pub(crate) fn excerpt(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= EXCERPT_CHARS { flat } else { format!("{}…", flat.chars().take(EXCERPT_CHARS).collect::<String>()) }
+}
+
+/// Notifies, in the app and by mail, the users a note `@mentions` (see
+/// `tandem_domain::mention`): those who may see the ticket (admins and the inbox's members,
+/// not disabled), the author excepted. Handles that name nobody of them are ignored.
+pub(crate) async fn notify_mentioned<C: ConnectionTrait>(
+    db: &Db,
+    conn: &C,
+    author: &Actor,
+    ticket: &TicketRow,
+    handles: &[String],
+    text: &str,
+    at: i64,
+) -> Result<()> {
+    #[derive(FromQueryResult)]
+    struct Candidate {
+        id: i64,
+        email: String,
+    }
+    let candidates: Vec<Candidate> = query_all(
+        conn,
+        db.stmt(
+            "SELECT u.id, u.email FROM users u WHERE NOT u.disabled AND (u.role = 'admin' OR EXISTS \
+             (SELECT 1 FROM inbox_members m WHERE m.inbox_id = ? AND m.user_id = u.id)) ORDER BY u.id",
+            vec![ticket.inbox_id.into()],
+        ),
+    )
+    .await?;
+    let users: Vec<i64> = candidates
+        .into_iter()
+        .filter(|c| c.id != author.user_id && handles.iter().any(|h| tandem_domain::mention::names(h, &c.email)))
+        .map(|c| c.id)
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    crate::timers::notify(db, conn, &users, Some(ticket.id), proto::NotificationKind::Mention, text, at, true).await
+}
 
 #[derive(Debug, FromQueryResult)]
 struct NotificationRow {

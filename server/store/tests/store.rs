@@ -21,6 +21,48 @@ backend_tests! {
     html_is_sanitised_and_templates_render,
     sessions_and_tokens,
     the_live_feed_reads_ticket_events_after_an_id,
+    notes_notify_the_colleagues_they_mention,
+}
+
+async fn notes_notify_the_colleagues_they_mention(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let store = open_store(&db, clock()).await;
+    let desk = desk(&store).await;
+    let sup = actor(&store, &desk.supervisor).await;
+    let unread = |user: proto::User| {
+        let store = store.clone();
+        async move {
+            let me = actor(&store, &user).await;
+            store.notifications(&me, true, 50).await.expect("notifications").items
+        }
+    };
+    // Agent B is not a member of inbox A (cannot open the ticket); the supervisor is the
+    // author; the observer is not mentioned; an address is not a mention; "@nobody" is no one.
+    let text = "@agent can you call back? cc @ADMIN@desk.test, @agent_b, @supervisor, @nobody; mail observer@desk.test";
+    let seen = store.get_ticket(&sup, desk.ticket_a).await.expect("get").ticket.version;
+    let note = proto::PostMessage { body_text: text.into(), seen_version: Some(seen), ..Default::default() };
+    store.post_message(&sup, desk.ticket_a, MessageKind::Note, note).await.expect("note");
+    for user in [desk.agent.clone(), desk.admin.clone()] {
+        let got = unread(user.clone()).await;
+        assert_eq!(got.len(), 1, "{}: {got:?}", user.email);
+        assert_eq!(got[0].kind, proto::NotificationKind::Mention);
+        assert_eq!(got[0].ticket_number, Some(desk.ticket_a));
+        assert!(got[0].text.starts_with("supervisor mentioned you on #1001") && got[0].text.contains("can you call back?"), "{}", got[0].text);
+    }
+    for user in [desk.agent_b.clone(), desk.supervisor.clone(), desk.observer.clone()] {
+        assert!(unread(user.clone()).await.is_empty(), "{} was not to be notified", user.email);
+    }
+    // The two are mailed as well.
+    let mails = store.claim_notification_mail(10).await.expect("claim");
+    let mut to: Vec<_> = mails.iter().map(|m| m.to_email.clone()).collect();
+    to.sort();
+    assert_eq!(to, ["admin@desk.test", "agent@desk.test"]);
+    // A reply to the customer mentions no one.
+    let agent = actor(&store, &desk.agent).await;
+    let seen = store.get_ticket(&agent, desk.ticket_a).await.expect("get").ticket.version;
+    let reply = proto::PostMessage { body_text: "Thanks, @observer will call".into(), seen_version: Some(seen), ..Default::default() };
+    store.post_message(&agent, desk.ticket_a, MessageKind::Reply, reply).await.expect("reply");
+    assert!(unread(desk.observer.clone()).await.is_empty());
 }
 
 async fn numbers_are_sequential_and_lists_are_scoped(backend: Backend) {

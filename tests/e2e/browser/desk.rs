@@ -51,9 +51,18 @@ async fn agent_works_a_ticket_end_to_end() {
     browser.click("#ticket-subject").await;
     browser.client.active_element().await.expect("active").send_keys("n").await.expect("key n");
     browser.wait_for("#composer.note").await;
-    browser.type_into("#composer-body", "Checked the logs: password reset loop.").await;
+    browser.type_into("#composer-body", "Checked the logs: password reset loop. @sup").await;
+    // Typing "@sup" offers the inbox's supervisor; picking them writes their handle.
+    browser.wait_text("#mention-suggestions", "supervisor").await;
+    browser.click("#mention-suggestions .mention-option").await;
+    let body = browser.js("return document.querySelector('#composer-body').value").await;
+    assert_eq!(body.as_str(), Some("Checked the logs: password reset loop. @supervisor "), "{body}");
+    browser.type_into("#composer-body", "please confirm").await;
     browser.click("#send").await;
     browser.wait_for("#conversation .message[data-kind='note']").await;
+    let sup = server.login(&server.desk.supervisor.email).await;
+    let (_, notes) = sup.get("/api/v1/notifications?unread=true").await;
+    assert_eq!(notes["items"][0]["kind"], "mention", "the mentioned supervisor is notified: {notes}");
 
     // Take it, then solve it.
     browser.click("#assign-me").await;

@@ -1,16 +1,22 @@
 //! The composer: a reply to the customer or an internal note, with templates, a draft kept in
 //! the browser until sent, the typing signal for others, and send-and-set-status.
 //!
+//! In a note, typing `@` and the start of a colleague's name or address offers the inbox's
+//! members (and the admins); picking one writes `@local-part`, which notifies them (the server
+//! reads the mentions: `tandem_domain::mention`).
+//!
 //! Ids: `#composer`, `#mode-reply`, `#mode-note`, `#template-picker`, `#composer-body`,
-//! `#send-status`, `#send`, `#composer-error`, `#composer-sent`.
+//! `#mention-suggestions` (buttons `.mention-option`), `#send-status`, `#send`,
+//! `#composer-error`, `#composer-sent`.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_proto::{MessagePosted, PostMessage, PreviewTemplate, RenderedTemplate, Template, TicketStatus};
+use tandem_proto::{MessagePosted, PostMessage, PreviewTemplate, RenderedTemplate, Role, Template, TicketStatus, UserRef};
 
 use crate::api::{self, Method};
+use crate::directory::use_directory;
 use crate::i18n::{Msg, t};
 use crate::labels;
 use crate::live::use_live;
@@ -34,6 +40,59 @@ impl Mode {
     }
 }
 
+/// How many colleagues the mention list offers at once.
+const MENTION_CHOICES: usize = 6;
+
+/// The `@mention` being typed just before byte `cursor` of `text`: where its `@` is and what
+/// follows it. `None` when the cursor is not in one (or the `@` continues a word, as in an
+/// address).
+fn mention_at(text: &str, cursor: usize) -> Option<(usize, &str)> {
+    let before = text.get(..cursor)?;
+    let start = before.rfind('@')?;
+    let typed = &before[start + 1..];
+    let continues_word = before[..start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
+    let in_handle = typed.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
+    (!continues_word && in_handle).then_some((start, typed))
+}
+
+/// The part of an address a mention uses.
+fn local_part(email: &str) -> &str {
+    email.split_once('@').map_or(email, |(local, _)| local)
+}
+
+/// Colleagues whose name or address starts with (or, for names, has a word starting with)
+/// `typed`.
+fn matching<'a>(people: &'a [UserRef], typed: &str) -> Vec<&'a UserRef> {
+    let typed = typed.to_lowercase();
+    people
+        .iter()
+        .filter(|u| {
+            u.email.to_lowercase().starts_with(&typed) || u.display_name.to_lowercase().split_whitespace().any(|w| w.starts_with(&typed))
+        })
+        .take(MENTION_CHOICES)
+        .collect()
+}
+
+/// `text` with the mention typed at `start` (`@` and `typed`) replaced by `@handle `; and the
+/// byte where the cursor goes.
+fn complete_mention(text: &str, start: usize, typed: &str, handle: &str) -> (String, usize) {
+    let rest = &text[start + 1 + typed.len()..];
+    let inserted = format!("@{handle} ");
+    (format!("{}{inserted}{}", &text[..start], rest.strip_prefix(' ').unwrap_or(rest)), start + inserted.len())
+}
+
+/// Byte offset of the UTF-16 position `units` (what the browser's `selectionStart` counts) in `text`.
+fn byte_offset(text: &str, units: u32) -> usize {
+    let mut seen = 0u32;
+    for (at, c) in text.char_indices() {
+        if seen >= units {
+            return at;
+        }
+        seen += c.len_utf16() as u32;
+    }
+    text.len()
+}
+
 #[component]
 pub fn Composer(state: TicketState) -> impl IntoView {
     let current = use_current();
@@ -51,6 +110,61 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let sent = RwSignal::new(None::<&'static str>);
     let templates = RwSignal::new(Vec::<Template>::new());
     let body_ref = NodeRef::<leptos::html::Textarea>::new();
+    let directory = use_directory();
+    // Who a note may mention (loaded on the first `@`): the ticket inbox's members and the
+    // admins, not the author.
+    let colleagues = RwSignal::new(None::<Vec<UserRef>>);
+    // The mention being typed: where its `@` is, and what follows it.
+    let mention = RwSignal::new(None::<(usize, String)>);
+    let load_colleagues = move || {
+        if colleagues.get_untracked().is_some() {
+            return;
+        }
+        colleagues.set(Some(Vec::new()));
+        let Some(inbox) = state.ticket.with_untracked(|t| t.as_ref().map(|t| t.inbox_id)) else { return };
+        spawn_local(async move {
+            let mut people = api::get::<Vec<UserRef>>(&format!("/api/v1/inboxes/{inbox}/members"), &[]).await.unwrap_or_default();
+            directory.users.with_untracked(|users| {
+                for admin in users.iter().filter(|u| u.role == Role::Admin && !u.disabled) {
+                    if !people.iter().any(|p| p.id == admin.id) {
+                        people.push(UserRef { id: admin.id, display_name: admin.display_name.clone(), email: admin.email.clone() });
+                    }
+                }
+            });
+            people.retain(|p| p.id != user_id);
+            people.sort_by_key(|p| p.display_name.to_lowercase());
+            colleagues.set(Some(people));
+        });
+    };
+    let follow_cursor = move |text: &str| {
+        let typing = (mode.get_untracked() == Mode::Note)
+            .then(|| body_ref.get_untracked())
+            .flatten()
+            .and_then(|area| area.selection_start().ok().flatten())
+            .and_then(|units| mention_at(text, byte_offset(text, units)))
+            .map(|(start, typed)| (start, typed.to_owned()));
+        if typing.is_some() {
+            load_colleagues();
+        }
+        mention.set(typing);
+    };
+    let pick = move |handle: String| {
+        let Some((start, typed)) = mention.get_untracked() else { return };
+        let text = body.get_untracked();
+        if text.get(start..start + 1 + typed.len()) != Some(&format!("@{typed}")) {
+            return;
+        }
+        let (text, cursor) = complete_mention(&text, start, &typed, &handle);
+        body.set(text.clone());
+        storage::save_draft(user_id, number, &Draft { mode: mode.get_untracked().as_str().into(), body: text.clone() });
+        mention.set(None);
+        if let Some(area) = body_ref.get_untracked() {
+            area.set_value(&text);
+            let units = text[..cursor].encode_utf16().count() as u32;
+            let _ = area.set_selection_range(units, units);
+            let _ = area.focus();
+        }
+    };
 
     spawn_local(async move {
         if let Ok(list) = api::get::<Vec<Template>>("/api/v1/templates", &[]).await {
@@ -64,6 +178,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let on_input = move |ev: leptos::ev::Event| {
         let text = event_target_value(&ev);
         body.set(text.clone());
+        follow_cursor(&text);
         sent.set(None);
         storage::save_draft(user_id, number, &Draft { mode: mode.get_untracked().as_str().into(), body: text });
         let now = js_sys::Date::now();
@@ -84,6 +199,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     };
     let set_mode = move |next: Mode| {
         mode.set(next);
+        mention.set(None);
         storage::save_draft(user_id, number, &Draft { mode: next.as_str().into(), body: body.get_untracked() });
     };
 
@@ -132,6 +248,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                 Ok(posted) => {
                     state.posted(posted.message, posted.ticket);
                     body.set(String::new());
+                    mention.set(None);
                     set_status.set(String::new());
                     storage::clear_draft(user_id, number);
                     sent.set(Some(t(if current_mode == Mode::Reply { Msg::ReplySent } else { Msg::NoteAdded })));
@@ -190,8 +307,29 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                     if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
                         ev.prevent_default();
                         send();
+                    } else if ev.key() == "Escape" {
+                        mention.set(None);
                     }
-                }></textarea>
+                }
+                on:click=move |_| follow_cursor(&body.get_untracked())></textarea>
+            {move || {
+                let (_, typed) = mention.get()?;
+                let people = colleagues.get().unwrap_or_default();
+                let choices: Vec<UserRef> = matching(&people, &typed).into_iter().cloned().collect();
+                (!choices.is_empty()).then(|| view! {
+                    <ul id="mention-suggestions" class="mention-suggestions" aria-label=t(Msg::MentionSuggestions)>
+                        {choices.into_iter().map(|person| {
+                            let handle = local_part(&person.email).to_owned();
+                            let shown = handle.clone();
+                            view! {
+                                <li><button type="button" class="mention-option" on:click=move |_| pick(handle.clone())>
+                                    {person.display_name}" "<span class="muted">"@"{shown}</span>
+                                </button></li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })
+            }}
             {move || error.get().map(|message| view! { <p id="composer-error" class="error" role="alert">{message}</p> })}
             {move || sent.get().map(|message| view! { <p id="composer-sent" class="notice" role="status">{message}</p> })}
             <div class="composer-actions">
@@ -210,5 +348,43 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                 </button>
             </div>
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: i64, name: &str, email: &str) -> UserRef {
+        UserRef { id, display_name: name.into(), email: email.into() }
+    }
+
+    #[test]
+    fn the_mention_before_the_cursor_is_found() {
+        assert_eq!(mention_at("ask @be", 7), Some((4, "be")));
+        assert_eq!(mention_at("ask @", 5), Some((4, "")));
+        assert_eq!(mention_at("ask @be now", 11), None, "the cursor left it");
+        assert_eq!(mention_at("mail bea@ex", 11), None, "an address, not a mention");
+        assert_eq!(mention_at("@агата", "@агата".len()), Some((0, "агата")));
+        assert_eq!(mention_at("ask", 10), None);
+    }
+
+    #[test]
+    fn colleagues_match_by_address_or_any_word_of_their_name() {
+        let people = [person(1, "Bea Supervisor", "supervisor@demo.test"), person(2, "Artem Agent", "agent1@demo.test")];
+        let ids = |typed: &str| matching(&people, typed).iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(ids("ag"), [2]);
+        assert_eq!(ids("SUP"), [1]);
+        assert_eq!(ids("bea"), [1]);
+        assert_eq!(ids(""), [1, 2]);
+        assert!(ids("zed").is_empty());
+    }
+
+    #[test]
+    fn a_picked_colleague_replaces_what_was_typed() {
+        assert_eq!(complete_mention("ask @ag please", 4, "ag", "agent1"), ("ask @agent1 please".to_owned(), 12));
+        assert_eq!(complete_mention("@", 0, "", "bea"), ("@bea ".to_owned(), 5));
+        assert_eq!(byte_offset("ёж @a", 4), "ёж @".len());
+        assert_eq!(byte_offset("ab", 9), 2);
     }
 }

@@ -418,6 +418,8 @@ impl Store {
             body_html = body_html.map(|html| format!("{html}<p>{}</p>", html::escape(&invitation)));
         }
         let new_version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
+        let mentioned = if kind == MessageKind::Note { tandem_domain::mention::handles(&body_text) } else { Vec::new() };
+        let excerpt = if mentioned.is_empty() { String::new() } else { crate::notifications::excerpt(&body_text) };
         let who = Who::user(actor);
         let id = insert_message(&self.db, &tx.tx, at, NewMessage {
             ticket_id: row.id,
@@ -442,6 +444,10 @@ impl Store {
         })
         .await?;
         record_changes(&self.db, &tx.tx, &who, at, row.id, &changes).await?;
+        if !mentioned.is_empty() {
+            let text = format!("{} mentioned you on #{number} {}: {excerpt}", actor.display_name, row.subject);
+            crate::notifications::notify_mentioned(&self.db, &tx.tx, actor, &row, &mentioned, &text, at).await?;
+        }
         tx.commit().await?;
         let conn = self.db.connection();
         let message: Option<MessageRow> = query_one(conn, self.db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
