@@ -18,6 +18,8 @@ const ROLES: [&str; 6] = ["anonymous", "observer", "agent (non-member)", "agent 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Prep {
     Nothing,
+    /// A file the admin attached to ticket A and has not sent (`ctx.fresh` is its id).
+    AdminUpload,
     /// Two fresh tickets in inbox A (merge).
     FreshTickets,
     /// A fresh ticket with two customer messages (split).
@@ -154,6 +156,11 @@ fn rows() -> Vec<Row> {
         row("POST /api/v1/tickets/bulk", |_| "/api/v1/tickets/bulk".into(), |c| Some(json!({ "numbers": [c.a], "priority": "high" })), Prep::Nothing, SIGNED_IN),
         row("POST /api/v1/tickets/bulk-reply", |_| "/api/v1/tickets/bulk-reply".into(), |c| Some(json!({ "numbers": [c.a], "body_text": "Incident notice" })), Prep::Nothing, SIGNED_IN),
         row("GET /api/v1/attachments/{id}", |c| format!("/api/v1/attachments/{}", c.attachment), none, Prep::Nothing, TICKET_READ),
+        // Composer uploads: any bytes (here JSON text) under the caller's name; one's own only.
+        row("POST /api/v1/tickets/{number}/uploads", |c| format!("/api/v1/tickets/{}/uploads?filename=matrix.json", c.a),
+            |_| Some(json!({ "file": "matrix" })), Prep::Nothing, TICKET_WORK_201),
+        row("GET /api/v1/tickets/{number}/uploads", |c| format!("/api/v1/tickets/{}/uploads", c.a), none, Prep::Nothing, TICKET_READ),
+        row("DELETE /api/v1/uploads/{id}", |c| format!("/api/v1/uploads/{}", c.fresh), none, Prep::AdminUpload, [401, 404, 404, 404, 404, 204]),
         // Users.
         fixed("GET /api/v1/users", SIGNED_IN),
         row("POST /api/v1/users", |_| "/api/v1/users".into(),
@@ -242,6 +249,9 @@ async fn prepare(server: &TestServer, prep: Prep, ctx: &mut Ctx) {
     ctx.version_a = store.get_ticket(&admin, desk.ticket_a).await.expect("ticket a").ticket.version;
     match prep {
         Prep::Nothing => {}
+        Prep::AdminUpload => {
+            ctx.fresh = store.upload_attachment(&admin, desk.ticket_a, "matrix.txt", "text/plain", b"matrix").await.expect("upload").id;
+        }
         Prep::FreshTickets => {
             let new = |subject: &'static str| tandem_store::testing::new_ticket(desk.inbox_a.id, subject, "fresh@customer.test");
             ctx.fresh = store.create_ticket(&admin, new("Fresh one")).await.expect("fresh").ticket.number;

@@ -106,6 +106,17 @@ pub struct Attachment {
     pub sha256: String,
 }
 
+/// `POST /api/v1/tickets/{number}/uploads`: a file attached in the composer, not sent yet.
+/// A reply or note takes it with `attachment_ids`; unsent uploads are dropped after a day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Upload {
+    pub id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
 /// One entry of the append-only audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -194,6 +205,9 @@ pub struct PostMessage {
     pub last_seen_message_id: Option<i64>,
     /// Send-and-set-status (replies only), e.g. `pending` or `solved`.
     pub set_status: Option<TicketStatus>,
+    /// Uploads of this ticket by the caller (`POST …/uploads`) to attach; a reply mails them.
+    #[serde(default)]
+    pub attachment_ids: Vec<i64>,
 }
 
 /// `POST /api/v1/tickets/{number}/assign`.

@@ -22,6 +22,55 @@ backend_tests! {
     sessions_and_tokens,
     the_live_feed_reads_ticket_events_after_an_id,
     notes_notify_the_colleagues_they_mention,
+    composer_uploads_go_out_with_the_reply,
+}
+
+async fn composer_uploads_go_out_with_the_reply(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let store = open_store(&db, clock()).await;
+    let desk = desk(&store).await;
+    let agent = actor(&store, &desk.agent).await;
+    let sup = actor(&store, &desk.supervisor).await;
+    let a = desk.ticket_a;
+    let guide = store.upload_attachment(&agent, a, "../Guide.pdf", "Application/PDF", b"%PDF-1.4 guide").await.expect("upload");
+    assert_eq!((guide.filename.as_str(), guide.content_type.as_str(), guide.size), ("Guide.pdf", "application/pdf", 14));
+    let log = store.upload_attachment(&agent, a, "log.txt", "", b"line 1").await.expect("upload");
+    assert_eq!(log.content_type, "application/octet-stream");
+    assert_eq!(store.pending_uploads(&agent, a).await.expect("pending").len(), 2);
+    assert!(store.pending_uploads(&sup, a).await.expect("pending").is_empty(), "each user sees their own");
+    // Who may not upload: the observer (read-only), an agent of another inbox; nor empty files.
+    let observer = actor(&store, &desk.observer).await;
+    assert!(matches!(store.upload_attachment(&observer, a, "x.txt", "text/plain", b"x").await, Err(StoreError::Domain(_))));
+    let agent_b = actor(&store, &desk.agent_b).await;
+    assert!(matches!(store.upload_attachment(&agent_b, a, "x.txt", "text/plain", b"x").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.upload_attachment(&agent, a, "x.txt", "text/plain", b"").await, Err(StoreError::Domain(tandem_domain::DomainError::Validation { .. }))));
+
+    // Someone else's upload cannot be sent; a discarded one neither.
+    let seen = store.get_ticket(&sup, a).await.expect("get").ticket.version;
+    let theirs = proto::PostMessage { body_text: "Here".into(), seen_version: Some(seen), attachment_ids: vec![guide.id], ..Default::default() };
+    assert!(matches!(store.post_message(&sup, a, MessageKind::Reply, theirs).await, Err(StoreError::Domain(tandem_domain::DomainError::Validation { .. }))));
+    store.discard_upload(&agent, log.id).await.expect("discard");
+    assert!(matches!(store.discard_upload(&agent, log.id).await, Err(StoreError::NotFound(_))));
+    let seen = store.get_ticket(&agent, a).await.expect("get").ticket.version;
+    let with_log = proto::PostMessage { body_text: "Here".into(), seen_version: Some(seen), attachment_ids: vec![guide.id, log.id], ..Default::default() };
+    assert!(matches!(store.post_message(&agent, a, MessageKind::Reply, with_log).await, Err(StoreError::Domain(tandem_domain::DomainError::Validation { .. }))));
+    assert_eq!(store.pending_uploads(&agent, a).await.expect("pending").len(), 1, "a refused reply takes nothing");
+
+    // The reply takes the upload: the message has it, the outbox mails it, it is no longer pending.
+    let reply = proto::PostMessage { body_text: "The guide is attached.".into(), seen_version: Some(seen), attachment_ids: vec![guide.id], ..Default::default() };
+    let posted = store.post_message(&agent, a, MessageKind::Reply, reply).await.expect("reply");
+    assert_eq!(posted.message.attachments.len(), 1);
+    assert_eq!(posted.message.attachments[0].filename, "Guide.pdf");
+    assert!(store.pending_uploads(&agent, a).await.expect("pending").is_empty());
+    let jobs = store.claim_outbox(10).await.expect("claim");
+    let job = jobs.iter().find(|j| j.body_text == "The guide is attached.").expect("the reply is queued");
+    assert_eq!(job.attachments.iter().map(|(name, ct, _)| (name.as_str(), ct.as_str())).collect::<Vec<_>>(), [("Guide.pdf", "application/pdf")]);
+    let (_, bytes) = store.attachment(&agent, posted.message.attachments[0].id).await.expect("download");
+    assert_eq!(bytes, b"%PDF-1.4 guide");
+    // Sent once: the same id cannot go out again.
+    let seen = posted.ticket.version;
+    let again = proto::PostMessage { body_text: "Again".into(), seen_version: Some(seen), attachment_ids: vec![guide.id], ..Default::default() };
+    assert!(matches!(store.post_message(&agent, a, MessageKind::Note, again).await, Err(StoreError::Domain(tandem_domain::DomainError::Validation { .. }))));
 }
 
 async fn notes_notify_the_colleagues_they_mention(backend: Backend) {

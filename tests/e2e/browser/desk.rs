@@ -42,6 +42,13 @@ async fn agent_works_a_ticket_end_to_end() {
     };
     assert!(!body.is_empty() && !body.contains("{{"), "template not filled in: {body:?}");
     browser.type_into("#composer-body", "\nThanks for waiting.").await;
+    // A file goes with the reply: uploaded when picked, shown as a chip, sent with the reply.
+    let dir = std::env::temp_dir().join(format!("tandem-browser-upload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("steps-to-reset.txt");
+    std::fs::write(&file, "1. Open the sign-in page\n2. Choose \"Forgot password\"\n").expect("write the file");
+    browser.type_into("#composer-files", &file.display().to_string()).await;
+    browser.wait_text("#composer-attachments .attachment-chip", "steps-to-reset.txt").await;
     browser.select("#send-status", "pending").await;
     browser.click("#send").await;
     browser.wait_text("#composer-sent", "").await;
@@ -78,6 +85,9 @@ async fn agent_works_a_ticket_end_to_end() {
     assert!(kinds.contains(&"reply") && kinds.contains(&"note"), "{kinds:?}");
     let reply = detail["messages"].as_array().expect("messages").iter().find(|m| m["kind"] == "reply").expect("reply");
     assert!(reply["body_text"].as_str().unwrap_or_default().contains("Thanks for waiting."), "{reply}");
+    assert_eq!(reply["attachments"][0]["filename"], "steps-to-reset.txt", "{reply}");
+    assert_eq!(reply["attachments"][0]["content_type"], "text/plain", "{reply}");
+    let _ = std::fs::remove_dir_all(&dir);
     // The draft was cleared once sent.
     let drafts = browser.js("return Object.keys(localStorage).filter(k => k.startsWith('tandem.draft')).length").await;
     assert_eq!(drafts, 0, "drafts left behind");

@@ -5,15 +5,21 @@
 //! members (and the admins); picking one writes `@local-part`, which notifies them (the server
 //! reads the mentions: `tandem_domain::mention`).
 //!
+//! Files are uploaded as soon as they are picked (`POST …/uploads`, kept by the server until
+//! sent or for a day, so they survive a reload like the draft) and go with the next reply or
+//! note.
+//!
 //! Ids: `#composer`, `#mode-reply`, `#mode-note`, `#template-picker`, `#composer-body`,
-//! `#mention-suggestions` (buttons `.mention-option`), `#send-status`, `#send`,
-//! `#composer-error`, `#composer-sent`.
+//! `#mention-suggestions` (buttons `.mention-option`), `#composer-files` (the file input),
+//! `#composer-attachments` (`.attachment-chip`, each with a `.remove-attachment` button),
+//! `#send-status`, `#send`, `#composer-error`, `#composer-sent`.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_proto::{MessagePosted, PostMessage, PreviewTemplate, RenderedTemplate, Role, Template, TicketStatus, UserRef};
+use tandem_proto::{MessagePosted, PostMessage, PreviewTemplate, RenderedTemplate, Role, Template, TicketStatus, Upload, UserRef};
+use wasm_bindgen::JsCast;
 
 use crate::api::{self, Method};
 use crate::directory::use_directory;
@@ -24,6 +30,7 @@ use crate::shell::use_current;
 use crate::shortcuts::{Command, use_shortcuts};
 use crate::storage::{self, Draft};
 use crate::ticket::TicketState;
+use crate::ticket::conversation::format_size;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -111,6 +118,43 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let templates = RwSignal::new(Vec::<Template>::new());
     let body_ref = NodeRef::<leptos::html::Textarea>::new();
     let directory = use_directory();
+    // Files attached and not sent yet (already on the server), and how many are uploading.
+    let attached = RwSignal::new(Vec::<Upload>::new());
+    let uploading = RwSignal::new(0usize);
+    let files_ref = NodeRef::<leptos::html::Input>::new();
+    spawn_local(async move {
+        if let Ok(list) = api::get::<Vec<Upload>>(&format!("/api/v1/tickets/{number}/uploads"), &[]).await {
+            attached.set(list);
+        }
+    });
+    let on_files = move |_| {
+        let Some(files) = files_ref.get_untracked().and_then(|input| input.files()) else { return };
+        let picked: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
+        if let Some(input) = files_ref.get_untracked() {
+            // Picking the same file again fires `change` again.
+            input.set_value("");
+        }
+        error.set(None);
+        for file in picked {
+            uploading.update(|n| *n += 1);
+            spawn_local(async move {
+                let content_type = if file.type_().is_empty() { "application/octet-stream".to_owned() } else { file.type_() };
+                let blob: &web_sys::Blob = file.unchecked_ref();
+                let query = [("filename", file.name())];
+                match api::post_blob::<Upload>(&format!("/api/v1/tickets/{number}/uploads"), &query, &content_type, blob).await {
+                    Ok(upload) => attached.update(|list| list.push(upload)),
+                    Err(failure) => error.set(Some(current.explain(Msg::UploadFailed, &failure))),
+                }
+                uploading.update(|n| *n = n.saturating_sub(1));
+            });
+        }
+    };
+    let remove_file = move |id: i64| {
+        attached.update(|list| list.retain(|u| u.id != id));
+        spawn_local(async move {
+            let _ = api::send_empty(Method::Delete, &format!("/api/v1/uploads/{id}")).await;
+        });
+    };
     // Who a note may mention (loaded on the first `@`): the ticket inbox's members and the
     // admins, not the author.
     let colleagues = RwSignal::new(None::<Vec<UserRef>>);
@@ -236,6 +280,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
             seen_version: None,
             last_seen_message_id: state.last_seen_message_id(),
             set_status: status,
+            attachment_ids: attached.get_untracked().iter().map(|u| u.id).collect(),
         };
         let path = match current_mode {
             Mode::Reply => format!("/api/v1/tickets/{number}/replies"),
@@ -248,6 +293,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                 Ok(posted) => {
                     state.posted(posted.message, posted.ticket);
                     body.set(String::new());
+                    attached.set(Vec::new());
                     mention.set(None);
                     set_status.set(String::new());
                     storage::clear_draft(user_id, number);
@@ -330,9 +376,25 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                     </ul>
                 })
             }}
+            {move || (!attached.get().is_empty()).then(|| view! {
+                <ul id="composer-attachments" class="composer-attachments" aria-label=t(Msg::Attachments)>
+                    {attached.get().into_iter().map(|upload| {
+                        let id = upload.id;
+                        view! {
+                            <li class="attachment-chip">{upload.filename}" "<span class="muted small">{format_size(upload.size)}</span>
+                                <button type="button" class="remove-attachment" aria-label=t(Msg::RemoveAttachment)
+                                    on:click=move |_| remove_file(id)>"×"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
             {move || error.get().map(|message| view! { <p id="composer-error" class="error" role="alert">{message}</p> })}
             {move || sent.get().map(|message| view! { <p id="composer-sent" class="notice" role="status">{message}</p> })}
             <div class="composer-actions">
+                <label for="composer-files" class="attach-label">{t(Msg::AttachFiles)}</label>
+                <input id="composer-files" type="file" multiple node_ref=files_ref on:change=on_files/>
+                {move || (uploading.get() != 0).then(|| view! { <span class="muted small" role="status">{t(Msg::Uploading)}</span> })}
                 {move || (mode.get() == Mode::Reply).then(|| view! {
                     <label for="send-status" class="inline-label">{t(Msg::AndSetStatus)}</label>
                     <select id="send-status" prop:value=move || set_status.get()
@@ -343,7 +405,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                         }).collect_view()}
                     </select>
                 })}
-                <button id="send" type="submit" disabled=move || sending.get() || body.with(|b| b.trim().is_empty())>
+                <button id="send" type="submit" disabled=move || sending.get() || uploading.get() != 0 || body.with(|b| b.trim().is_empty())>
                     {move || t(if mode.get() == Mode::Note { Msg::AddNote } else { Msg::SendReply })}
                 </button>
             </div>

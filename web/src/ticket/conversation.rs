@@ -182,7 +182,7 @@ fn split_folded(text: &str, folded_from: Option<u64>) -> (String, Option<String>
     (head.trim_end().to_owned(), Some(tail.to_owned()))
 }
 
-fn format_size(bytes: i64) -> String {
+pub(crate) fn format_size(bytes: i64) -> String {
     if bytes < 1024 {
         format!("{} B", i18n::number(bytes))
     } else if bytes < 1024 * 1024 {

@@ -63,6 +63,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tickets::bulk_update))
         .routes(routes!(tickets::bulk_reply))
         .routes(routes!(tickets::attachment))
+        .routes(routes!(tickets::upload, tickets::pending_uploads))
+        .routes(routes!(tickets::discard_upload))
         .routes(routes!(directory::list_users, directory::create_user))
         .routes(routes!(directory::get_user, directory::update_user))
         .routes(routes!(directory::list_inboxes, directory::create_inbox))

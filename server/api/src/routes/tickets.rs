@@ -8,7 +8,7 @@ use axum::{
 use tandem_proto::{
     AssignTicket, BulkFailure, BulkReply, BulkResult, BulkUpdate, CreateTicket, ErrorBody, MergeTicket, MessageKind,
     MessagePosted, Page, PostMessage, Priority, SplitTicket, Ticket, TicketDetail, TicketQuery, TicketStatus, UpdateTicket,
-    ViewCounts,
+    Upload, ViewCounts,
 };
 use tandem_store::{AssigneeFilter, BulkOutcome, TicketFilter};
 
@@ -159,6 +159,52 @@ pub async fn bulk_update(State(state): State<AppState>, auth: Auth, Json(input):
 #[utoipa::path(post, path = "/api/v1/tickets/bulk-reply", tag = "tickets", request_body = BulkReply, responses((status = 200, body = BulkResult)))]
 pub async fn bulk_reply(State(state): State<AppState>, auth: Auth, Json(input): Json<BulkReply>) -> ApiResult<Json<BulkResult>> {
     Ok(Json(bulk_result(state.store.bulk_reply(&auth.actor, input).await?)))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadFileQuery {
+    /// The file's name (paths and control characters are removed).
+    pub filename: String,
+}
+
+/// Attaches a file in the composer before sending (the raw bytes; `content-type` is the
+/// file's type). A reply or note of the same caller on this ticket takes it with
+/// `attachment_ids`; unsent uploads are dropped after a day.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/uploads", tag = "tickets", params(("number" = i64, Path), UploadFileQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Upload), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(number): Path<i64>,
+    Query(query): Query<UploadFileQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<(StatusCode, Json<Upload>)> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
+    // Files may be larger than other bodies: this route reads its body with the attachment limit.
+    let limit = tandem_store::MAX_ATTACHMENT_BYTES;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, tandem_proto::codes::PAYLOAD_TOO_LARGE, format!("attachments are limited to {limit} bytes (or the upload broke off)"))
+    })?;
+    let upload = state.store.upload_attachment(&auth.actor, number, &query.filename, content_type, &bytes).await?;
+    Ok((StatusCode::CREATED, Json(upload)))
+}
+
+/// The caller's files attached on this ticket and not sent yet.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}/uploads", tag = "tickets", params(("number" = i64, Path)),
+    responses((status = 200, body = Vec<Upload>), (status = 404, body = ErrorBody)))]
+pub async fn pending_uploads(State(state): State<AppState>, auth: Auth, Path(number): Path<i64>) -> ApiResult<Json<Vec<Upload>>> {
+    Ok(Json(state.store.pending_uploads(&auth.actor, number).await?))
+}
+
+/// Drops one of the caller's unsent uploads.
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "tickets", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn discard_upload(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    state.store.discard_upload(&auth.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Downloads an attachment (always as a download, never rendered inline).

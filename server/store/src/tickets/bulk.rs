@@ -89,6 +89,7 @@ impl Store {
                 seen_version: Some(version),
                 last_seen_message_id: None,
                 set_status: input.set_status,
+                attachment_ids: Vec::new(),
             };
             match self.post_message(actor, number, MessageKind::Reply, message).await {
                 Ok(_) => outcome.succeeded.push(number),

@@ -18,7 +18,7 @@ use crate::{
     db::{Db, query_all, query_one, to_micros},
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
-    rows::{IdRow, MessageRow, MESSAGE_SELECT, json as to_json},
+    rows::{AttachmentRow, IdRow, MessageRow, MESSAGE_SELECT, json as to_json},
 };
 
 /// A message to insert.
@@ -444,6 +444,7 @@ impl Store {
         })
         .await?;
         record_changes(&self.db, &tx.tx, &who, at, row.id, &changes).await?;
+        crate::attachments::take_uploads(&self.db, &tx.tx, actor, row.id, id, &input.attachment_ids, at).await?;
         if !mentioned.is_empty() {
             let text = format!("{} mentioned you on #{number} {}: {excerpt}", actor.display_name, row.subject);
             crate::notifications::notify_mentioned(&self.db, &tx.tx, actor, &row, &mentioned, &text, at).await?;
@@ -451,7 +452,12 @@ impl Store {
         tx.commit().await?;
         let conn = self.db.connection();
         let message: Option<MessageRow> = query_one(conn, self.db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
-        let message = message.ok_or(StoreError::NotFound("message"))?.into_proto(vec![])?;
+        let attachments: Vec<AttachmentRow> = query_all(
+            conn,
+            self.db.stmt("SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM attachments a WHERE a.message_id = ? ORDER BY a.id", vec![id.into()]),
+        )
+        .await?;
+        let message = message.ok_or(StoreError::NotFound("message"))?.into_proto(attachments.into_iter().map(Into::into).collect())?;
         let ticket = load_ticket(&self.db, conn, number, false).await?.into_proto(self.now_micros())?;
         Ok(proto::MessagePosted { message, ticket })
     }
