@@ -19,7 +19,7 @@ pub const MAX_ATTACHMENTS_PER_MESSAGE: usize = 10;
 /// Unsent uploads one user may keep (older than [`UPLOAD_TTL_MICROS`] they are dropped).
 const MAX_PENDING_UPLOADS: i64 = 50;
 /// How long an upload waits for the reply or note that takes it.
-const UPLOAD_TTL_MICROS: i64 = 24 * 3600 * 1_000_000;
+pub(crate) const UPLOAD_TTL_MICROS: i64 = 24 * 3600 * 1_000_000;
 
 fn clean_content_type(raw: &str) -> String {
     let content_type = raw.trim().to_ascii_lowercase();
@@ -92,6 +92,20 @@ pub(crate) async fn insert_blob_row<C: ConnectionTrait>(db: &Db, conn: &C, sha25
 }
 
 impl Store {
+    /// Drops the uploads nobody sent within [`UPLOAD_TTL_MICROS`] (a timers round); their
+    /// blobs stay (content-addressed, maybe shared). Writes only when there is one to drop.
+    pub(crate) async fn drop_stale_uploads(&self, now: i64) -> Result<u64> {
+        let cutoff = now - UPLOAD_TTL_MICROS;
+        let any: Option<IdRow> = query_one(self.db.connection(), self.db.stmt("SELECT id FROM uploads WHERE created_at < ? LIMIT 1", vec![cutoff.into()])).await?;
+        if any.is_none() {
+            return Ok(0);
+        }
+        let tx = self.db.write().await?;
+        let done = tx.tx.execute_raw(self.db.stmt("DELETE FROM uploads WHERE created_at < ?", vec![cutoff.into()])).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     /// Keeps a file the actor attaches to a reply or note of ticket `number` before sending it
     /// (the caller must be able to work the ticket). The user's uploads older than a day,
     /// never sent, are dropped first.

@@ -40,6 +40,8 @@ pub struct TimerReport {
     pub snoozes_ended: u64,
     pub reminders_fired: u64,
     pub auto_solved: u64,
+    /// Composer uploads never sent within a day, dropped.
+    pub uploads_dropped: u64,
     /// Some kind filled its batch: more may be due now, and the next round should not wait.
     pub backlog: bool,
 }
@@ -47,7 +49,7 @@ pub struct TimerReport {
 impl TimerReport {
     /// Nothing was raised, ended, fired or solved (whether or not a batch was full).
     pub fn is_empty(&self) -> bool {
-        self.sla_warnings + self.sla_breaches + self.snoozes_ended + self.reminders_fired + self.auto_solved == 0
+        self.sla_warnings + self.sla_breaches + self.snoozes_ended + self.reminders_fired + self.auto_solved + self.uploads_dropped == 0
     }
 
     /// Another round should follow at once: a batch was full and this round got something
@@ -158,6 +160,7 @@ impl Store {
         self.snooze_round(now, &mut report).await?;
         self.reminder_round(now, &mut report).await?;
         self.auto_solve_round(now, &mut report).await?;
+        report.uploads_dropped = self.drop_stale_uploads(now).await?;
         Ok(report)
     }
 

@@ -27,7 +27,8 @@ backend_tests! {
 
 async fn composer_uploads_go_out_with_the_reply(backend: Backend) {
     let db = fresh_database(backend).await;
-    let store = open_store(&db, clock()).await;
+    let clock = clock();
+    let store = open_store(&db, clock.clone()).await;
     let desk = desk(&store).await;
     let agent = actor(&store, &desk.agent).await;
     let sup = actor(&store, &desk.supervisor).await;
@@ -71,6 +72,12 @@ async fn composer_uploads_go_out_with_the_reply(backend: Backend) {
     let seen = posted.ticket.version;
     let again = proto::PostMessage { body_text: "Again".into(), seen_version: Some(seen), attachment_ids: vec![guide.id], ..Default::default() };
     assert!(matches!(store.post_message(&agent, a, MessageKind::Note, again).await, Err(StoreError::Domain(tandem_domain::DomainError::Validation { .. }))));
+    // An upload never sent is dropped by the timers a day later.
+    let late = store.upload_attachment(&agent, a, "late.txt", "text/plain", b"late").await.expect("upload");
+    assert_eq!(store.run_timers().await.expect("timers").uploads_dropped, 0);
+    clock.advance(Duration::hours(25));
+    assert_eq!(store.run_timers().await.expect("timers").uploads_dropped, 1);
+    assert!(matches!(store.discard_upload(&agent, late.id).await, Err(StoreError::NotFound(_))));
 }
 
 async fn notes_notify_the_colleagues_they_mention(backend: Backend) {
