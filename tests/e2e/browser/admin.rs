@@ -66,6 +66,50 @@ async fn admin_uploads_dry_runs_swaps_and_rolls_back_a_plugin() {
     browser.close().await;
 }
 
+/// Waits until the API (as the admin) answers `path` with something `done` accepts.
+async fn api_until(server: &tandem_tests::TestServer, path: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let admin = server.login(&server.desk.admin.email).await;
+    let started = std::time::Instant::now();
+    loop {
+        let (_, answer) = admin.get(path).await;
+        if done(&answer) {
+            return answer;
+        }
+        assert!(started.elapsed() < tandem_tests::browser::WAIT, "{path} never got there: {answer}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_describes_teams_and_sets_the_sender_name() {
+    let (server, browser) = signed_in("admin@desk.test").await;
+    // A new team with a description; the desk's team gets one too.
+    browser.goto(&server.url("/admin/teams")).await;
+    browser.type_into("#new-team-name", "Billing").await;
+    browser.type_into("#new-team-description", "Invoices and refunds").await;
+    browser.click("#new-team-submit").await;
+    browser.wait_text("#team-result", "Billing").await;
+    let team = server.desk.team.id;
+    let field = format!("#team-description-{team}");
+    browser.wait_for(&field).await.clear().await.expect("clear");
+    browser.type_into(&field, "Second-line support\t").await;
+    let teams = api_until(&server, "/api/v1/teams", |teams| {
+        teams.as_array().is_some_and(|all| all.iter().any(|t| t["id"] == team && t["description"] == "Second-line support"))
+    })
+    .await;
+    assert!(teams.as_array().expect("teams").iter().any(|t| t["name"] == "Billing" && t["description"] == "Invoices and refunds"), "{teams}");
+
+    // The sender name of an inbox's outgoing mail.
+    let inbox = server.desk.inbox_a.id;
+    browser.goto(&server.url("/admin/inboxes")).await;
+    let form = format!("#mail-{inbox}");
+    browser.wait_for(&format!("{form} .from-name")).await.clear().await.expect("clear");
+    browser.type_into(&format!("{form} .from-name"), "{agent} at {inbox}").await;
+    browser.click(&format!("{form} button[type='submit']")).await;
+    api_until(&server, &format!("/api/v1/inboxes/{inbox}/mail"), |s| s["from_name_format"] == "{agent} at {inbox}").await;
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_cannot_reach_admin_pages() {
     let (server, browser) = signed_in("agent@desk.test").await;

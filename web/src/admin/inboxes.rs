@@ -236,6 +236,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
     let imap = ServerFields::new(i.enabled, &i.host, i.port, i.tls, &i.user, i.password_set);
     let smtp = ServerFields::new(m.enabled, &m.host, m.port, m.tls, &m.user, m.password_set);
     let signature = RwSignal::new(settings.signature.clone());
+    let from_name = RwSignal::new(settings.from_name_format.clone());
     let csat = RwSignal::new(settings.csat_enabled);
     let csat_scale = RwSignal::new(settings.csat_scale);
     let auto_solve = RwSignal::new(settings.auto_solve_after_days.map(|d| d.to_string()).unwrap_or_default());
@@ -245,7 +246,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
         ev.prevent_default();
         let request = UpdateMailSettings {
             aliases: Some(aliases.get_untracked().split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()),
-            from_name_format: None,
+            from_name_format: Some(from_name.get_untracked()),
             signature: Some(signature.get_untracked()),
             csat_enabled: Some(csat.get_untracked()),
             csat_scale: Some(csat_scale.get_untracked()),
@@ -284,6 +285,8 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
             {imap.view("IMAP", "imap")}
             {smtp.view("SMTP", "smtp")}
             <label>{t(Msg::Aliases)}<input class="aliases" type="text" bind:value=aliases /></label>
+            <label>{t(Msg::FromNameFormat)}<input class="from-name" type="text" bind:value=from_name />
+                <span class="muted small">{t(Msg::FromNameFormatHint)}</span></label>
             <label>{t(Msg::Signature)}<textarea class="signature" rows="3" prop:value=move || signature.get()
                 on:input=move |ev| signature.set(event_target_value(&ev))></textarea></label>
             <label class="check"><input class="csat-enabled" type="checkbox" bind:checked=csat />{t(Msg::AskForRating)}</label>

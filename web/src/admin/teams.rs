@@ -1,10 +1,11 @@
 //! Teams and their members (skills are set on users).
 //!
-//! Ids: `#team-list` (`.team-row`), `#new-team-name`, `#new-team-submit`, `#team-result`.
+//! Ids: `#team-list` (`.team-row`, each with a `.team-description` field saved on change),
+//! `#new-team-name`, `#new-team-description`, `#new-team-submit`, `#team-result`.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_proto::{AddMember, CreateTeam, Team};
+use tandem_proto::{AddMember, CreateTeam, Team, UpdateTeam};
 
 use crate::admin::outcome;
 use crate::api::{self, Method};
@@ -20,14 +21,28 @@ pub fn Teams() -> impl IntoView {
     directory.reload();
 
     let name = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let request = CreateTeam { name: name.get_untracked().trim().into(), description: String::new() };
+        let request = CreateTeam { name: name.get_untracked().trim().into(), description: description.get_untracked().trim().into() };
         spawn_local(async move {
             match api::send_json::<_, Team>(Method::Post, "/api/v1/teams", &request).await {
                 Ok(team) => {
                     result.set(Some((true, tf(Msg::TeamCreated, &[("name", &team.name)]))));
                     name.set(String::new());
+                    description.set(String::new());
+                    directory.reload();
+                }
+                Err(error) => result.set(Some((false, current.explain(Msg::SaveFailed, &error)))),
+            }
+        });
+    };
+    let describe = move |team: i64, text: String| {
+        let request = UpdateTeam { name: None, description: Some(text.trim().to_owned()) };
+        spawn_local(async move {
+            match api::send_json::<_, Team>(Method::Patch, &format!("/api/v1/teams/{team}"), &request).await {
+                Ok(team) => {
+                    result.set(Some((true, tf(Msg::TeamSaved, &[("name", &team.name)]))));
                     directory.reload();
                 }
                 Err(error) => result.set(Some((false, current.explain(Msg::SaveFailed, &error)))),
@@ -57,7 +72,10 @@ pub fn Teams() -> impl IntoView {
                 view! {
                     <section class="card team-row" data-id=id>
                         <h2>{team.name.clone()}</h2>
-                        <p class="muted">{team.description.clone()}</p>
+                        <label class="visually-hidden" for=format!("team-description-{id}")>{t(Msg::Description)}</label>
+                        <input id=format!("team-description-{id}") class="team-description" type="text"
+                            placeholder=t(Msg::Description) prop:value=team.description.clone()
+                            on:change=move |ev| describe(id, event_target_value(&ev)) />
                         <ul class="plain chips">
                             {team.members.iter().cloned().map(|m| {
                                 let user_id = m.id;
@@ -78,6 +96,8 @@ pub fn Teams() -> impl IntoView {
             <h2>{t(Msg::NewTeam)}</h2>
             <label for="new-team-name">{t(Msg::Name)}</label>
             <input id="new-team-name" type="text" required bind:value=name />
+            <label for="new-team-description">{t(Msg::Description)}</label>
+            <input id="new-team-description" type="text" bind:value=description />
             <button id="new-team-submit" type="submit">{t(Msg::Create)}</button>
         </form>
     }
