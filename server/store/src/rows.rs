@@ -300,6 +300,9 @@ impl MessageRow {
     }
 }
 
+/// Attachments as [`AttachmentRow`] reads them (alias `a`).
+pub(crate) const ATTACHMENT_SELECT: &str = "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM attachments a";
+
 #[derive(Debug, Clone, FromQueryResult)]
 pub(crate) struct AttachmentRow {
     pub id: i64,

@@ -18,7 +18,7 @@ use crate::{
     contacts::visible_clause,
     db::{Db, from_micros, query_all, query_one},
     error::{Result, StoreError},
-    rows::{AttachmentRow, EVENT_SELECT, EventRow, MESSAGE_SELECT, MessageRow, TICKET_SELECT, TicketRow},
+    rows::{ATTACHMENT_SELECT, AttachmentRow, EVENT_SELECT, EventRow, MESSAGE_SELECT, MessageRow, TICKET_SELECT, TicketRow},
 };
 
 /// Who a ticket list is filtered to.
@@ -275,11 +275,7 @@ pub(crate) async fn messages_of<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id
     };
     let attachments: Vec<AttachmentRow> = query_all(
         conn,
-        db.stmt(
-            "SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM attachments a \
-             JOIN messages m ON m.id = a.message_id WHERE m.ticket_id = ? ORDER BY a.id",
-            vec![ticket_id.into()],
-        ),
+        db.stmt(&format!("{ATTACHMENT_SELECT} JOIN messages m ON m.id = a.message_id WHERE m.ticket_id = ? ORDER BY a.id"), vec![ticket_id.into()]),
     )
     .await?;
     let mut by_message: BTreeMap<i64, Vec<proto::Attachment>> = BTreeMap::new();

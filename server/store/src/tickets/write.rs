@@ -18,7 +18,7 @@ use crate::{
     db::{Db, query_all, query_one, to_micros},
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
-    rows::{AttachmentRow, IdRow, MessageRow, MESSAGE_SELECT, json as to_json},
+    rows::{ATTACHMENT_SELECT, AttachmentRow, IdRow, MessageRow, MESSAGE_SELECT, json as to_json},
 };
 
 /// A message to insert.
@@ -454,7 +454,7 @@ impl Store {
         let message: Option<MessageRow> = query_one(conn, self.db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
         let attachments: Vec<AttachmentRow> = query_all(
             conn,
-            self.db.stmt("SELECT a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256 FROM attachments a WHERE a.message_id = ? ORDER BY a.id", vec![id.into()]),
+            self.db.stmt(&format!("{ATTACHMENT_SELECT} WHERE a.message_id = ? ORDER BY a.id"), vec![id.into()]),
         )
         .await?;
         let message = message.ok_or(StoreError::NotFound("message"))?.into_proto(attachments.into_iter().map(Into::into).collect())?;
