@@ -107,8 +107,8 @@ impl Store {
     }
 
     /// Keeps a file the actor attaches to a reply or note of ticket `number` before sending it
-    /// (the caller must be able to work the ticket). The user's uploads older than a day,
-    /// never sent, are dropped first.
+    /// (the caller must be able to work the ticket). Uploads older than a day do not count
+    /// against the pending limit (the timers round drops them).
     pub async fn upload_attachment(&self, actor: &Actor, number: i64, filename: &str, content_type: &str, bytes: &[u8]) -> Result<proto::Upload> {
         if bytes.is_empty() {
             return Err(StoreError::validation("file", "the file is empty"));
@@ -124,14 +124,15 @@ impl Store {
         let sha256 = self.blobs.put(bytes)?;
         let now = self.now_micros();
         let tx = self.db.write().await?;
-        tx.tx
-            .execute_raw(self.db.stmt("DELETE FROM uploads WHERE user_id = ? AND created_at < ?", vec![actor.user_id.into(), (now - UPLOAD_TTL_MICROS).into()]))
-            .await?;
         #[derive(FromQueryResult)]
         struct Count {
             n: i64,
         }
-        let pending: Option<Count> = query_one(&tx.tx, self.db.stmt("SELECT COUNT(*) AS n FROM uploads WHERE user_id = ?", vec![actor.user_id.into()])).await?;
+        let pending: Option<Count> = query_one(
+            &tx.tx,
+            self.db.stmt("SELECT COUNT(*) AS n FROM uploads WHERE user_id = ? AND created_at >= ?", vec![actor.user_id.into(), (now - UPLOAD_TTL_MICROS).into()]),
+        )
+        .await?;
         if pending.map_or(0, |c| c.n) >= MAX_PENDING_UPLOADS {
             return Err(StoreError::validation("file", format!("you have {MAX_PENDING_UPLOADS} files waiting to be sent: send or discard some first")));
         }
