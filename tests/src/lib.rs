@@ -33,7 +33,10 @@ pub struct TestServer {
     pub mail: tandem_channel::Intake,
     _channel: Option<tandem_channel::Channel>,
     _db: TestDb,
+    address: SocketAddr,
+    settings: ApiSettings,
     stop: Option<oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for TestServer {
@@ -64,22 +67,70 @@ impl TestServer {
         let desk = testing::desk(&store).await;
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
         let address = listener.local_addr().expect("address");
-        let (stop, stopped) = oneshot::channel::<()>();
+        let (plugins, mail) = Self::services(&db, &store).await;
+        let channel = channel.map(|c| tandem_channel::Channel::start(mail.clone(), c));
+        let mut server = TestServer {
+            base: format!("http://{address}"),
+            store,
+            plugins,
+            desk,
+            clock,
+            mail,
+            _channel: channel,
+            _db: db,
+            address,
+            settings,
+            stop: None,
+            serving: None,
+        };
+        server.serve(listener);
+        server
+    }
+
+    /// The plugin pipeline and the mail intake over `store`, as the binary builds them.
+    async fn services(db: &TestDb, store: &Store) -> (tandem_plugins::Pipeline, tandem_channel::Intake) {
         let runtime = tandem_plugins::Runtime::new(db.data_dir.join("plugin-cache")).expect("plugin runtime");
         let registry = tandem_plugins::Registry::open(store.clone(), runtime).await.expect("plugin registry");
         let plugins = tandem_plugins::Pipeline::new(registry);
         let mail = tandem_channel::Intake::new(store.clone(), Some(plugins.clone()), tandem_mail::Limits::default());
-        let channel = channel.map(|c| tandem_channel::Channel::start(mail.clone(), c));
-        let state = AppState::new(store.clone(), plugins.clone(), mail.clone(), settings);
-        tokio::spawn(async move {
+        (plugins, mail)
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState::new(self.store.clone(), self.plugins.clone(), self.mail.clone(), self.settings.clone());
+        self.serving = Some(tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
             };
             if let Err(e) = tandem_api::serve(listener, state, shutdown).await {
                 panic!("test server failed: {e}");
             }
-        });
-        TestServer { base: format!("http://{address}"), store, plugins, desk, clock, mail, _channel: channel, _db: db, stop: Some(stop) }
+        }));
+        self.stop = Some(stop);
+    }
+
+    /// Stops serving as a server process going down does: open WebSockets are closed, then
+    /// the port refuses connections until [`TestServer::serve_again`].
+    pub async fn stop_serving(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(serving) = self.serving.take() {
+            serving.await.expect("the server stopped cleanly");
+        }
+    }
+
+    /// Serves again on the same address and database, with everything a process holds in
+    /// memory new: the store (its caches), plugins, presence, live connections. Only for
+    /// servers without a running mail channel.
+    pub async fn serve_again(&mut self) {
+        assert!(self._channel.is_none(), "serve_again does not restart the mail channel");
+        self.stop_serving().await;
+        self.store = testing::open_store(&self._db, self.clock.clone()).await;
+        (self.plugins, self.mail) = Self::services(&self._db, &self.store).await;
+        let listener = tokio::net::TcpListener::bind(self.address).await.expect("bind the same address again");
+        self.serve(listener);
     }
 
     pub fn url(&self, path: &str) -> String {

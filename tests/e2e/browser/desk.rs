@@ -170,3 +170,53 @@ async fn drafts_and_the_chosen_language_survive_a_reload() {
     browser.screenshot("profile-ru").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_survives_a_server_restart() {
+    let (mut server, browser) = signed_in("agent@desk.test").await;
+    let number = server.desk.ticket_a;
+    browser.goto(&server.url(&format!("/tickets/{number}"))).await;
+    browser.wait_text("#ticket-subject", "Cannot log in").await;
+    browser.wait_for("#live-status.on").await;
+    browser.type_into("#composer-body", "Thanks for the details, ").await;
+
+    // The server goes down: the page says it is reconnecting, keeps working, and a reply
+    // sent meanwhile fails with a readable message and loses nothing.
+    server.stop_serving().await;
+    browser.wait_for("#live-status.off").await;
+    browser.type_into("#composer-body", "we are looking into it.").await;
+    browser.click("#send").await;
+    let error = browser.wait_for("#composer-error").await.text().await.expect("error text");
+    assert!(!error.trim().is_empty(), "no message for a failed send");
+    let kept = browser.js("return document.querySelector('#composer-body').value").await;
+    assert_eq!(kept, "Thanks for the details, we are looking into it.");
+
+    // Back up (new process state, same database and port): the socket reconnects by itself
+    // and the open ticket is told of a colleague's note without a reload.
+    server.serve_again().await;
+    browser.wait_for("#live-status.on").await;
+    let supervisor = server.login(&server.desk.supervisor.email).await;
+    let (status, detail) = supervisor.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(status, 200, "{detail}");
+    let (status, body) = supervisor
+        .post(
+            &format!("/api/v1/tickets/{number}/notes"),
+            &serde_json::json!({ "body_text": "Customer called too.", "seen_version": detail["ticket"]["version"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    browser.wait_for("#new-activity").await;
+    browser.click("#show-new").await;
+    browser.wait_text("#conversation .message[data-kind='note']", "Customer called too.").await;
+
+    // The draft is still there and goes out once.
+    let kept = browser.js("return document.querySelector('#composer-body').value").await;
+    assert_eq!(kept, "Thanks for the details, we are looking into it.");
+    browser.click("#send").await;
+    browser.wait_for("#conversation .message[data-kind='reply']").await;
+    let detail = ticket(&server, number).await;
+    let replies: Vec<&Value> = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "reply").collect();
+    assert_eq!(replies.len(), 1, "{detail}");
+    assert!(replies[0]["body_text"].as_str().unwrap_or_default().contains("we are looking into it."), "{detail}");
+    browser.close().await;
+}
