@@ -202,6 +202,24 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script {script:?}: {e}"))
     }
 
+    /// Runs axe-core (`TANDEM_AXE_JS`, which `./x test` installs from npm) on the current
+    /// page for the WCAG 2.1 A and AA rules and returns each violation as one readable line
+    /// (rule, impact, what to fix, the first elements concerned); empty when the page passes.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let axe = required_path("TANDEM_AXE_JS", "axe.min.js of the npm package axe-core");
+        let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| panic!("reading {}: {e}", axe.display()));
+        // axe's UMD wrapper sets `window.axe`; the script runs through the driver, which the
+        // page's Content-Security-Policy does not govern.
+        let script = format!(
+            "{source}\n;const done = arguments[arguments.length - 1];\n\
+             window.axe.run(document, {{ runOnly: {{ type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }} }})\n\
+             .then(r => done(r.violations.map(v => `${{v.id}} (${{v.impact}}): ${{v.help}}: ` + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))\n\
+             .catch(e => done(['axe failed: ' + e]));"
+        );
+        let result = self.client.execute_async(&script, vec![]).await.unwrap_or_else(|e| panic!("running axe-core: {e}"));
+        serde_json::from_value(result).expect("axe's answer is a list of strings")
+    }
+
     /// Saves a PNG of the window under `target/screenshots/` (test artefacts).
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");

@@ -152,6 +152,7 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
     deps::ensure_cargo_tool("cargo-nextest", "cargo nextest --version", &["cargo-nextest", "--locked"])?;
     deps::ensure_rust_target("wasm32-unknown-unknown")?;
     web::build_web(&root)?;
+    let axe = web::axe_core(&root)?;
     plugins::build_all(&root)?;
 
     // Dropped on every way out of this function (error, panic or not); if xtask itself is
@@ -166,7 +167,8 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
         .env("TANDEM_WEB_DIR", root.join("web").join("dist"))
         .env("TANDEM_BUNDLED_PLUGINS", plugins::component_dir(&root))
         .env("TANDEM_CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("TANDEM_CHROMIUM", "/usr/bin/chromium");
+        .env("TANDEM_CHROMIUM", "/usr/bin/chromium")
+        .env("TANDEM_AXE_JS", &axe);
     eprintln!("test: {}", util::describe(&nextest));
     let status = util::status(&mut nextest)?;
     drop(pg);

@@ -34,6 +34,8 @@ const ARTIFACT: &str = "tandem_web";
 const STATIC_FILES: &[&str] = &["index.html", "boot.js", "style.css"];
 /// binaryen release providing `wasm-opt`, from npm.
 const BINARYEN_NPM: &str = "binaryen@132.0.0";
+/// axe-core, the accessibility engine the browser tests run on every page, from npm.
+const AXE_NPM: &str = "axe-core@4.14.1";
 /// The WebAssembly features rustc enables by default for wasm32-unknown-unknown (Rust ≥ 1.87);
 /// wasm-opt must accept them, and must not add others.
 const WASM_FEATURES: &[&str] = &[
@@ -297,6 +299,33 @@ fn find_wasm_opt(web: &Path) -> Result<Option<PathBuf>, String> {
             "npm installed {BINARYEN_NPM} but {} is missing",
             local.display()
         ))
+    }
+}
+
+/// `axe.min.js` of axe-core in `web/.tools/axe`, installed there with npm on first use (and
+/// npm from Debian when the machine has none). The browser tests need it: no fallback. Its
+/// own prefix: `npm install --no-save` removes what else a prefix holds (binaryen).
+pub fn axe_core(root: &Path) -> Result<PathBuf, String> {
+    let tools = root.join("web").join(".tools").join("axe");
+    let script = tools.join("node_modules").join("axe-core").join("axe.min.js");
+    if script.is_file() {
+        return Ok(script);
+    }
+    if find_tool("npm").is_none() {
+        crate::deps::ensure_apt(&["npm"])?;
+    }
+    let npm = find_tool("npm").ok_or("npm is not installed")?;
+    step(&format!("npm install --prefix {} {AXE_NPM}", tools.display()));
+    fs::create_dir_all(&tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
+    run(Command::new(npm)
+        .arg("install")
+        .arg("--prefix")
+        .arg(&tools)
+        .args(["--no-audit", "--no-fund", "--no-save", AXE_NPM]))?;
+    if script.is_file() {
+        Ok(script)
+    } else {
+        Err(format!("npm installed {AXE_NPM} but {} is missing", script.display()))
     }
 }
 

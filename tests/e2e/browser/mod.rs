@@ -4,6 +4,7 @@
 //! Needs `TANDEM_WEB_DIR`, `TANDEM_CHROMEDRIVER` and `TANDEM_CHROMIUM`, which `./x test` sets
 //! (after building the UI and installing Chromium). Without them the test fails: it never skips.
 
+mod accessibility;
 mod admin;
 mod csat;
 mod desk;
