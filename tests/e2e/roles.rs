@@ -28,6 +28,8 @@ enum Prep {
     FreshTemplate,
     /// A fresh API token of the admin (revoke).
     AdminToken,
+    /// A fresh saved view of the admin (`ctx.fresh`: change, delete).
+    AdminView,
     /// A fresh business-hours calendar (update, delete).
     FreshCalendar,
     /// A fresh SLA policy (update, delete).
@@ -130,6 +132,12 @@ fn rows() -> Vec<Row> {
         row("POST /api/v1/me/tokens", |_| "/api/v1/me/tokens".into(), |_| Some(json!({ "name": "matrix" })), Prep::Nothing, [401, 201, 201, 201, 201, 201]),
         // Only the owner may revoke a token: here the admin's.
         row("DELETE /api/v1/me/tokens/{id}", |c| format!("/api/v1/me/tokens/{}", c.token), none, Prep::AdminToken, [401, 404, 404, 404, 404, 204]),
+        fixed("GET /api/v1/me/views", SIGNED_IN),
+        row("POST /api/v1/me/views", |_| "/api/v1/me/views".into(), |c| Some(json!({ "name": c.unique, "filter": { "status": "open" } })), Prep::Nothing,
+            [401, 201, 201, 201, 201, 201]),
+        row("PATCH /api/v1/me/views/{id}", |c| format!("/api/v1/me/views/{}", c.fresh), |_| Some(json!({ "position": 0 })), Prep::AdminView,
+            [401, 404, 404, 404, 404, 200]),
+        row("DELETE /api/v1/me/views/{id}", |c| format!("/api/v1/me/views/{}", c.fresh), none, Prep::AdminView, [401, 404, 404, 404, 404, 204]),
         // Tickets.
         fixed("GET /api/v1/tickets", SIGNED_IN),
         // Each caller counts among the tickets they may see (live.rs checks the numbers).
@@ -269,6 +277,10 @@ async fn prepare(server: &TestServer, prep: Prep, ctx: &mut Ctx) {
         Prep::AdminToken => {
             let token = proto::CreateApiToken { name: "revoke me".into(), expires_in_days: None };
             ctx.token = store.create_api_token(&admin, token).await.expect("token").token.id;
+        }
+        Prep::AdminView => {
+            let view = proto::CreateSavedView { name: format!("view {}", ctx.unique), filter: proto::ViewFilter::default() };
+            ctx.fresh = store.create_saved_view(&admin, view).await.expect("view").id;
         }
         Prep::FreshCalendar => {
             let calendar = serde_json::from_value(calendar_body(&ctx.unique)).expect("calendar");

@@ -19,8 +19,8 @@ pub enum View {
     Solved,
     Inbox(i64),
     Team(i64),
-    /// A saved filter (its index in the user's saved filters).
-    Saved(usize),
+    /// One of the user's saved views (its id).
+    Saved(i64),
 }
 
 impl View {
@@ -83,7 +83,7 @@ impl Route {
             ["views", "solved"] => Route::List(View::Solved),
             ["views", "inbox", n] => id(n).map_or(Route::NotFound, |n| Route::List(View::Inbox(n))),
             ["views", "team", n] => id(n).map_or(Route::NotFound, |n| Route::List(View::Team(n))),
-            ["views", "saved", n] => n.parse().map_or(Route::NotFound, |n| Route::List(View::Saved(n))),
+            ["views", "saved", n] => id(n).map_or(Route::NotFound, |n| Route::List(View::Saved(n))),
             ["tickets", n] => id(n).map_or(Route::NotFound, Route::Ticket),
             ["search"] => Route::Search,
             ["reports"] => Route::Reports,
@@ -214,7 +214,7 @@ mod tests {
             Route::List(View::Solved),
             Route::List(View::Inbox(3)),
             Route::List(View::Team(4)),
-            Route::List(View::Saved(0)),
+            Route::List(View::Saved(7)),
             Route::Ticket(1001),
             Route::Search,
             Route::Reports,

@@ -75,6 +75,7 @@ pub fn SignedIn(
     let current = Current { me: StoredValue::new(me.clone()), expired };
     provide_context(current);
     provide_context(crate::directory::Directory::load(me.inboxes.clone(), me.teams.clone()));
+    provide_context(crate::list::SavedViews::load(me.user.id));
 
     let signing_out = RwSignal::new(false);
     let sign_out_error = RwSignal::new(None::<String>);

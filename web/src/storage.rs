@@ -1,6 +1,7 @@
 //! What the UI keeps in the browser's `localStorage`: reply drafts (until sent, so a reload,
-//! a crash or a server restart loses nothing) and saved filters. Keys are per user, so two
-//! people sharing a browser profile do not see each other's drafts.
+//! a crash or a server restart loses nothing), and saved filters of earlier versions until
+//! they are moved to the server. Keys are per user, so two people sharing a browser profile
+//! do not see each other's drafts.
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -53,9 +54,10 @@ pub fn clear_draft(user_id: i64, number: i64) {
     remove(&draft_key(user_id, number));
 }
 
-/// A named ticket list filter, shown in the sidebar.
+/// A named filter as earlier versions kept it in the browser (saved views now live on the
+/// server, `/api/v1/me/views`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SavedFilter {
+pub struct LegacyFilter {
     pub name: String,
     pub filter: crate::list::Filter,
 }
@@ -64,12 +66,14 @@ fn filters_key(user_id: i64) -> String {
     format!("tandem.filters.{user_id}")
 }
 
-pub fn saved_filters(user_id: i64) -> Vec<SavedFilter> {
+/// The filters an earlier version saved in this browser, if any.
+pub fn legacy_filters(user_id: i64) -> Vec<LegacyFilter> {
     read(&filters_key(user_id)).unwrap_or_default()
 }
 
-pub fn set_saved_filters(user_id: i64, filters: &[SavedFilter]) {
-    write(&filters_key(user_id), &filters);
+/// Forgets them, once they are on the server.
+pub fn clear_legacy_filters(user_id: i64) {
+    remove(&filters_key(user_id));
 }
 
 /// The language of the sign-in page (before anyone is signed in).

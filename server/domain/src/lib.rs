@@ -10,6 +10,7 @@
 //! - [`html`]: sanitising HTML bodies (ammonia) so they are safe to show.
 //! - [`template`]: canned responses rendered with MiniJinja.
 //! - [`validate`]: normalisation of emails, tags, names and texts.
+//! - [`view`]: what a saved view's name and filter must be.
 //! - [`search`]: the search query language, text folding and stemming, highlighting.
 //! - [`csat`]: signed customer-satisfaction links.
 //! - [`report`]: duration histograms and percentiles, days and weeks, the backlog series.
@@ -30,6 +31,7 @@ pub mod sla;
 pub mod template;
 pub mod ticket;
 pub mod validate;
+pub mod view;
 
 pub use actor::Actor;
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -20,6 +20,7 @@ mod sla;
 mod templates;
 mod tickets;
 pub mod timestamp;
+mod views;
 
 pub use auth::*;
 pub use csat::*;
@@ -35,6 +36,7 @@ pub use search::*;
 pub use sla::*;
 pub use templates::*;
 pub use tickets::*;
+pub use views::*;
 
 /// Timestamps on the wire are RFC 3339 in UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

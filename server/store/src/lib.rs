@@ -32,6 +32,7 @@ mod timers;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tickets;
+mod views;
 
 use std::{path::Path, sync::Arc};
 

@@ -220,3 +220,55 @@ async fn the_ui_survives_a_server_restart() {
     assert!(replies[0]["body_text"].as_str().unwrap_or_default().contains("we are looking into it."), "{detail}");
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saved_views_follow_the_agent_to_another_browser() {
+    let (server, browser) = signed_in("agent@desk.test").await;
+    let number = server.desk.ticket_a;
+    let agent = server.login(&server.desk.agent.email).await;
+
+    // Narrow the open tickets to new ones and save that as a view: the list now shows it.
+    browser.wait_text("#ticket-list", "Cannot log in").await;
+    browser.select("#filter-status", "new").await;
+    browser.click("#save-filter").await;
+    browser.type_into("#save-filter-name", "Fresh mail").await;
+    browser.click("#save-filter-submit").await;
+    browser.wait_text("#list-title", "Fresh mail").await;
+    let (status, views) = agent.get("/api/v1/me/views").await;
+    assert_eq!(status, 200, "{views}");
+    assert_eq!(views[0]["name"], "Fresh mail", "{views}");
+    assert_eq!(views[0]["filter"]["status"], "new", "{views}");
+    let id = views[0]["id"].as_i64().expect("id");
+    // The same name again is refused with a readable message.
+    browser.goto(&server.url("/views/open")).await;
+    browser.click("#save-filter").await;
+    browser.type_into("#save-filter-name", "Fresh mail").await;
+    browser.click("#save-filter-submit").await;
+    browser.wait_text("#save-filter-error", "Fresh mail").await;
+    browser.close().await;
+
+    // Another browser (nothing in its storage but a filter an earlier version kept there):
+    // the saved view is in the sidebar, and the old filter moves to the server.
+    let other = Browser::start().await;
+    other.goto(&server.url("/")).await;
+    let legacy = serde_json::json!([{ "name": "Old urgent", "filter": { "priority": "urgent" } }]);
+    other.js(&format!("localStorage.setItem('tandem.filters.{}', {:?}); return 1", server.desk.agent.id, legacy.to_string())).await;
+    sign_in(&other, &server.desk.agent.email, PASSWORD).await;
+    other.wait_text(&format!("#view-saved-{id}"), "Fresh mail").await;
+    other.wait_text("#saved-views", "Old urgent").await;
+    other.click(&format!("#view-saved-{id}")).await;
+    other.wait_text("#list-title", "Fresh mail").await;
+    other.wait_for(&format!(".ticket-row[data-number='{number}']")).await;
+    let left = other.js("return Object.keys(localStorage).filter(k => k.startsWith('tandem.filters')).length").await;
+    assert_eq!(left, 0, "the moved filters stay in the browser");
+    let (_, views) = agent.get("/api/v1/me/views").await;
+    let names: Vec<&str> = views.as_array().expect("views").iter().filter_map(|v| v["name"].as_str()).collect();
+    assert_eq!(names, ["Fresh mail", "Old urgent"]);
+
+    // Deleting it there removes it for good.
+    other.click("#delete-view").await;
+    other.wait_gone(&format!("#view-saved-{id}")).await;
+    let (_, views) = agent.get("/api/v1/me/views").await;
+    assert_eq!(views.as_array().map(Vec::len), Some(1), "{views}");
+    other.close().await;
+}

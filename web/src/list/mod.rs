@@ -2,9 +2,11 @@
 
 mod bulk;
 mod filter;
+mod saved;
 mod sidebar;
 mod table;
 
 pub use filter::Filter;
+pub use saved::SavedViews;
 pub use sidebar::Sidebar;
 pub use table::TicketList;

@@ -1,7 +1,8 @@
-//! The sidebar: the views with live counts, per inbox and team, and saved filters.
+//! The sidebar: the views with live counts, per inbox and team, and saved views.
 //!
 //! Ids: `#view-unassigned`, `#view-mine`, `#view-open`, `#view-pending`, `#view-snoozed`,
-//! `#view-solved`, `#view-inbox-{id}`, `#view-team-{id}`; counts in `.count`.
+//! `#view-solved`, `#view-inbox-{id}`, `#view-team-{id}`, `#view-saved-{id}`; counts in
+//! `.count`.
 
 use std::time::Duration;
 
@@ -14,12 +15,8 @@ use crate::directory::use_directory;
 use crate::i18n::{self, Msg, t};
 use crate::live::use_live;
 use crate::route::{Route, View, use_router};
+use crate::list::saved::use_saved_views;
 use crate::shell::use_current;
-use crate::storage;
-
-/// Saved filters of the signed-in user, shared by the sidebar and the list. Context.
-#[derive(Debug, Clone, Copy)]
-pub struct SavedFilters(pub RwSignal<Vec<storage::SavedFilter>>);
 
 #[component]
 pub fn Sidebar() -> impl IntoView {
@@ -28,11 +25,7 @@ pub fn Sidebar() -> impl IntoView {
     let current = use_current();
     let directory = use_directory();
     let counts = RwSignal::new(None::<ViewCounts>);
-    let saved = use_context::<SavedFilters>().unwrap_or_else(|| {
-        let saved = SavedFilters(RwSignal::new(storage::saved_filters(current.user_id())));
-        provide_context(saved);
-        saved
-    });
+    let saved = use_saved_views();
 
     // Counts load now, and again shortly after any change the live channel reports
     // (several changes in a burst cause one reload).
@@ -131,12 +124,12 @@ pub fn Sidebar() -> impl IntoView {
                 })
             }}
             {move || {
-                let filters = saved.0.get();
-                (!filters.is_empty()).then(|| view! {
+                let views = saved.0.get();
+                (!views.is_empty()).then(|| view! {
                     <h2 class="sidebar-head">{t(Msg::SavedFilters)}</h2>
-                    <ul class="views">
-                        {filters.into_iter().enumerate().map(|(index, filter)| {
-                            item(View::Saved(index), format!("view-saved-{index}"), filter.name, Signal::derive(String::new))
+                    <ul id="saved-views" class="views">
+                        {views.into_iter().map(|view| {
+                            item(View::Saved(view.id), format!("view-saved-{}", view.id), view.name, Signal::derive(String::new))
                         }).collect_view()}
                     </ul>
                 })

@@ -15,13 +15,12 @@ use crate::api;
 use crate::i18n::{self, Msg, t, tf};
 use crate::labels;
 use crate::list::bulk::BulkBar;
-use crate::list::filter::Filter;
-use crate::list::sidebar::SavedFilters;
+use crate::list::filter::{self, Filter, FilterExt};
+use crate::list::saved::{SavedViews, use_saved_views};
 use crate::live::use_live;
 use crate::route::{Route, View, use_router};
 use crate::shell::use_current;
 use crate::shortcuts::{Command, use_shortcuts};
-use crate::storage;
 
 const PAGE_SIZE: u32 = 50;
 
@@ -38,8 +37,7 @@ pub fn TicketList(view: View) -> impl IntoView {
     let live = use_live();
     let current = use_current();
     let shortcuts = use_shortcuts();
-    let saved = use_context::<SavedFilters>()
-        .unwrap_or_else(|| SavedFilters(RwSignal::new(storage::saved_filters(current.user_id()))));
+    let saved = use_saved_views();
 
     let narrowing = RwSignal::new(Filter::default());
     let search = RwSignal::new(String::new());
@@ -49,7 +47,7 @@ pub fn TicketList(view: View) -> impl IntoView {
     let search_ref = NodeRef::<leptos::html::Input>::new();
 
     let query = move |cursor: Option<&str>| {
-        let base = saved.0.with_untracked(|s| Filter::of_view(view, s));
+        let base = saved.0.with_untracked(|s| filter::of_view(view, s));
         base.narrowed(&narrowing.get_untracked()).query(PAGE_SIZE, cursor)
     };
     // Reloads the first page; `quiet` keeps the rows on screen while loading (live updates).
@@ -162,28 +160,39 @@ pub fn TicketList(view: View) -> impl IntoView {
     };
 
     let save_name = RwSignal::new(None::<String>);
+    let save_error = RwSignal::new(None::<String>);
     let save_filter = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(name) = save_name.get_untracked().filter(|n| !n.trim().is_empty()) else { return };
-        let base = saved.0.with_untracked(|s| Filter::of_view(view, s));
+        let base = saved.0.with_untracked(|s| filter::of_view(view, s));
         let filter = base.narrowed(&narrowing.get_untracked());
-        saved.0.update(|filters| filters.push(storage::SavedFilter { name: name.trim().to_owned(), filter }));
-        storage::set_saved_filters(current.user_id(), &saved.0.get_untracked());
-        save_name.set(None);
+        save_error.set(None);
+        spawn_local(async move {
+            match saved.create(tandem_proto::CreateSavedView { name: name.trim().to_owned(), filter }).await {
+                Ok(created) => {
+                    save_name.set(None);
+                    router.go(Route::List(View::Saved(created.id)));
+                }
+                Err(error) if error.is_unauthenticated() => current.expired.run(()),
+                Err(error) => save_error.set(Some(error.to_string())),
+            }
+        });
     };
     let delete_saved = move |_| {
-        if let View::Saved(index) = view {
-            saved.0.update(|filters| {
-                if index < filters.len() {
-                    filters.remove(index);
+        if let View::Saved(id) = view {
+            save_error.set(None);
+            spawn_local(async move {
+                match saved.delete(id).await {
+                    Ok(()) => router.go(Route::List(View::Open)),
+                    Err(error) if error.is_unauthenticated() => current.expired.run(()),
+                    Err(error) => save_error.set(Some(error.to_string())),
                 }
             });
-            storage::set_saved_filters(current.user_id(), &saved.0.get_untracked());
-            router.go(Route::List(View::Open));
         }
     };
 
-    let title = view_title(view, &saved);
+    let directory = crate::directory::use_directory();
+    let title = move || view_title(view, saved, directory);
     let can_work = current.can_work();
     let status_options = TicketStatus::ALL.iter().map(|s| (s.as_str(), labels::status(*s))).collect::<Vec<_>>();
     let priority_options = Priority::ALL.iter().map(|p| (p.as_str(), labels::priority(*p))).collect::<Vec<_>>();
@@ -200,7 +209,7 @@ pub fn TicketList(view: View) -> impl IntoView {
         <div class="section-head">
             <h1 id="list-title">{title}</h1>
             {matches!(view, View::Saved(_)).then(|| view! {
-                <button type="button" class="secondary small" on:click=delete_saved>{t(Msg::DeleteSavedFilter)}</button>
+                <button id="delete-view" type="button" class="secondary small" on:click=delete_saved>{t(Msg::DeleteSavedFilter)}</button>
             })}
         </div>
         <div class="toolbar" role="search">
@@ -238,10 +247,11 @@ pub fn TicketList(view: View) -> impl IntoView {
                         <label class="visually-hidden" for="save-filter-name">{t(Msg::FilterName)}</label>
                         <input id="save-filter-name" class="short" type="text" placeholder=t(Msg::FilterName) autofocus
                             on:input=move |ev| save_name.set(Some(event_target_value(&ev))) />
-                        <button type="submit" class="small">{t(Msg::Save)}</button>
+                        <button id="save-filter-submit" type="submit" class="small">{t(Msg::Save)}</button>
                     </form>
                 }.into_any(),
             }}
+            {move || save_error.get().map(|message| view! { <p id="save-filter-error" class="error" role="alert">{message}</p> })}
         </div>
         {move || can_work.then(|| view! { <BulkBar selected=selected on_done=Callback::new(move |()| load(true)) /> })}
         {move || match rows.get() {
@@ -312,8 +322,7 @@ fn mark_render_end() {
     }
 }
 
-fn view_title(view: View, saved: &SavedFilters) -> String {
-    let directory = crate::directory::use_directory();
+fn view_title(view: View, saved: SavedViews, directory: crate::directory::Directory) -> String {
     match view {
         View::Unassigned => t(Msg::ViewUnassigned).to_owned(),
         View::Mine => t(Msg::ViewMine).to_owned(),
@@ -325,7 +334,7 @@ fn view_title(view: View, saved: &SavedFilters) -> String {
         View::Solved => t(Msg::ViewSolved).to_owned(),
         View::Inbox(id) => directory.inbox_name(id),
         View::Team(id) => directory.team_name(id),
-        View::Saved(index) => saved.0.with_untracked(|s| s.get(index).map(|f| f.name.clone())).unwrap_or_default(),
+        View::Saved(id) => saved.name(id).unwrap_or_default(),
     }
 }
 

@@ -51,6 +51,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::change_password))
         .routes(routes!(session::list_tokens, session::create_token))
         .routes(routes!(session::revoke_token))
+        .routes(routes!(session::list_views, session::create_view))
+        .routes(routes!(session::update_view, session::delete_view))
         .routes(routes!(tickets::list, tickets::create))
         .routes(routes!(tickets::counts))
         .routes(routes!(search::search))

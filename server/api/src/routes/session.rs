@@ -1,11 +1,15 @@
-//! Sign-in, sign-out, and what the signed-in user may change about themselves.
+//! Sign-in, sign-out, and what the signed-in user may change about themselves: profile,
+//! password, API tokens, saved views.
 
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use tandem_proto::{ApiToken, ChangePassword, CreateApiToken, CreatedApiToken, ErrorBody, LoginRequest, Me, UpdateProfile, User};
+use tandem_proto::{
+    ApiToken, ChangePassword, CreateApiToken, CreateSavedView, CreatedApiToken, ErrorBody, LoginRequest, Me, SavedView, UpdateProfile,
+    UpdateSavedView, User,
+};
 
 use crate::{
     auth::{Auth, session_cookie, session_secret},
@@ -69,5 +73,34 @@ pub async fn create_token(State(state): State<AppState>, auth: Auth, Json(input)
 #[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "session", params(("id" = i64, Path)), responses((status = 204)))]
 pub async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     state.store.revoke_api_token(&auth.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One's saved views (named ticket-list filters), in sidebar order.
+#[utoipa::path(get, path = "/api/v1/me/views", tag = "session", responses((status = 200, body = Vec<SavedView>)))]
+pub async fn list_views(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<SavedView>>> {
+    Ok(Json(state.store.list_saved_views(&auth.actor).await?))
+}
+
+/// Saves a view, last in the sidebar. 409 if one of one's views has the name; 422 for a
+/// filter value that could never match.
+#[utoipa::path(post, path = "/api/v1/me/views", tag = "session", request_body = CreateSavedView,
+    responses((status = 201, body = SavedView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_view(State(state): State<AppState>, auth: Auth, Json(input): Json<CreateSavedView>) -> ApiResult<(StatusCode, Json<SavedView>)> {
+    Ok((StatusCode::CREATED, Json(state.store.create_saved_view(&auth.actor, input).await?)))
+}
+
+/// Renames a saved view, changes its filter, or moves it in the sidebar.
+#[utoipa::path(patch, path = "/api/v1/me/views/{id}", tag = "session", params(("id" = i64, Path)), request_body = UpdateSavedView,
+    responses((status = 200, body = SavedView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update_view(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Json(input): Json<UpdateSavedView>) -> ApiResult<Json<SavedView>> {
+    Ok(Json(state.store.update_saved_view(&auth.actor, id, input).await?))
+}
+
+/// Deletes one of one's saved views.
+#[utoipa::path(delete, path = "/api/v1/me/views/{id}", tag = "session", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete_view(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    state.store.delete_saved_view(&auth.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
