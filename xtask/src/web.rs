@@ -282,23 +282,22 @@ fn find_wasm_opt(web: &Path) -> Result<Option<PathBuf>, String> {
     let Some(npm) = find_tool("npm") else {
         return Ok(None);
     };
-    step(&format!(
-        "npm install --prefix {} {BINARYEN_NPM}",
-        tools.display()
-    ));
-    fs::create_dir_all(&tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
+    npm_install(&npm, &tools, BINARYEN_NPM, &local).map(Some)
+}
+
+/// `npm install --prefix tools package`, then checks that it brought `expected`.
+fn npm_install(npm: &Path, tools: &Path, package: &str, expected: &Path) -> Result<PathBuf, String> {
+    step(&format!("npm install --prefix {} {package}", tools.display()));
+    fs::create_dir_all(tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
     run(Command::new(npm)
         .arg("install")
         .arg("--prefix")
-        .arg(&tools)
-        .args(["--no-audit", "--no-fund", "--no-save", BINARYEN_NPM]))?;
-    if local.is_file() {
-        Ok(Some(local))
+        .arg(tools)
+        .args(["--no-audit", "--no-fund", "--no-save", package]))?;
+    if expected.is_file() {
+        Ok(expected.to_path_buf())
     } else {
-        Err(format!(
-            "npm installed {BINARYEN_NPM} but {} is missing",
-            local.display()
-        ))
+        Err(format!("npm installed {package} but {} is missing", expected.display()))
     }
 }
 
@@ -315,18 +314,7 @@ pub fn axe_core(root: &Path) -> Result<PathBuf, String> {
         crate::deps::ensure_apt(&["npm"])?;
     }
     let npm = find_tool("npm").ok_or("npm is not installed")?;
-    step(&format!("npm install --prefix {} {AXE_NPM}", tools.display()));
-    fs::create_dir_all(&tools).map_err(|e| format!("cannot create {}: {e}", tools.display()))?;
-    run(Command::new(npm)
-        .arg("install")
-        .arg("--prefix")
-        .arg(&tools)
-        .args(["--no-audit", "--no-fund", "--no-save", AXE_NPM]))?;
-    if script.is_file() {
-        Ok(script)
-    } else {
-        Err(format!("npm installed {AXE_NPM} but {} is missing", script.display()))
-    }
+    npm_install(&npm, &tools, AXE_NPM, &script)
 }
 
 /// Writes `NAME.gz` next to each compressible file of `dist`, if `gzip` exists.
