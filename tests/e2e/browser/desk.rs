@@ -259,6 +259,16 @@ async fn saved_views_follow_the_agent_to_another_browser() {
     other.click(&format!("#view-saved-{id}")).await;
     other.wait_text("#list-title", "Fresh mail").await;
     other.wait_for(&format!(".ticket-row[data-number='{number}']")).await;
+    // Opened by its address (a reload, a bookmark), it waits for its filter; an unknown view
+    // says so instead of listing every ticket.
+    other.client.refresh().await.expect("reload");
+    other.wait_text("#list-title", "Fresh mail").await;
+    other.wait_for(&format!(".ticket-row[data-number='{number}']")).await;
+    other.goto(&server.url("/views/saved/999999")).await;
+    other.wait_text("#ticket-error", "saved view").await;
+    assert!(!other.is_present(".ticket-row").await, "an unknown view listed tickets");
+    other.click(&format!("#view-saved-{id}")).await;
+    other.wait_text("#list-title", "Fresh mail").await;
     let left = other.js("return Object.keys(localStorage).filter(k => k.startsWith('tandem.filters')).length").await;
     assert_eq!(left, 0, "the moved filters stay in the browser");
     let (_, views) = agent.get("/api/v1/me/views").await;

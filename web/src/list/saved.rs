@@ -9,14 +9,18 @@ use tandem_proto::{CreateSavedView, SavedView};
 use crate::api::{self, ApiError, Method};
 use crate::storage;
 
-/// The saved views, in sidebar order (empty until loaded). Context.
+/// The saved views, in sidebar order. Context.
 #[derive(Debug, Clone, Copy)]
-pub struct SavedViews(pub RwSignal<Vec<SavedView>>);
+pub struct SavedViews {
+    pub views: RwSignal<Vec<SavedView>>,
+    /// Whether the first load has answered (a saved view's page waits for it).
+    pub loaded: RwSignal<bool>,
+}
 
 impl SavedViews {
     /// Loads them (moving any browser-kept filters to the server first).
     pub fn load(user_id: i64) -> SavedViews {
-        let views = SavedViews(RwSignal::new(Vec::new()));
+        let views = SavedViews { views: RwSignal::new(Vec::new()), loaded: RwSignal::new(false) };
         spawn_local(async move {
             let legacy = storage::legacy_filters(user_id);
             let mut moved = true;
@@ -38,26 +42,35 @@ impl SavedViews {
         views
     }
 
+    /// Loads the list; after a failure it stays as it was (a saved view's page then says the
+    /// view could not be loaded).
     pub async fn reload(self) {
         if let Ok(list) = api::get::<Vec<SavedView>>("/api/v1/me/views", &[]).await {
-            self.0.set(list);
+            self.views.set(list);
         }
+        self.loaded.set(true);
     }
 
     pub fn name(self, id: i64) -> Option<String> {
-        self.0.with(|views| views.iter().find(|v| v.id == id).map(|v| v.name.clone()))
+        self.views.with(|views| views.iter().find(|v| v.id == id).map(|v| v.name.clone()))
+    }
+
+    /// The filter of view `id`: `None` until the list has loaded, `Some(None)` if there is no
+    /// such view.
+    pub fn filter(self, id: i64) -> Option<Option<tandem_proto::ViewFilter>> {
+        self.loaded.get().then(|| self.views.with(|views| views.iter().find(|v| v.id == id).map(|v| v.filter.clone())))
     }
 
     /// Saves a new view; on success it is in the list.
     pub async fn create(self, input: CreateSavedView) -> Result<SavedView, ApiError> {
         let view = api::send_json::<_, SavedView>(Method::Post, "/api/v1/me/views", &input).await?;
-        self.0.update(|views| views.push(view.clone()));
+        self.views.update(|views| views.push(view.clone()));
         Ok(view)
     }
 
     pub async fn delete(self, id: i64) -> Result<(), ApiError> {
         api::send_empty(Method::Delete, &format!("/api/v1/me/views/{id}")).await?;
-        self.0.update(|views| views.retain(|v| v.id != id));
+        self.views.update(|views| views.retain(|v| v.id != id));
         Ok(())
     }
 }

@@ -124,7 +124,7 @@ pub fn Sidebar() -> impl IntoView {
                 })
             }}
             {move || {
-                let views = saved.0.get();
+                let views = saved.views.get();
                 (!views.is_empty()).then(|| view! {
                     <h2 class="sidebar-head">{t(Msg::SavedFilters)}</h2>
                     <ul id="saved-views" class="views">

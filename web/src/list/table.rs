@@ -46,12 +46,23 @@ pub fn TicketList(view: View) -> impl IntoView {
     let cursor = RwSignal::new(0usize);
     let search_ref = NodeRef::<leptos::html::Input>::new();
 
+    // A saved view's own filter: `None` until the saved views have loaded (and for the other
+    // views), `Some(None)` when there is no such view. Its list waits for it rather than
+    // showing every ticket meanwhile.
+    let saved_filter = Memo::new(move |_| match view {
+        View::Saved(id) => saved.filter(id),
+        _ => None,
+    });
+    let ready = move || !matches!(view, View::Saved(_)) || matches!(saved_filter.get_untracked(), Some(Some(_)));
     let query = move |cursor: Option<&str>| {
-        let base = saved.0.with_untracked(|s| filter::of_view(view, s));
+        let base = saved.views.with_untracked(|s| filter::of_view(view, s));
         base.narrowed(&narrowing.get_untracked()).query(PAGE_SIZE, cursor)
     };
     // Reloads the first page; `quiet` keeps the rows on screen while loading (live updates).
     let load = move |quiet: bool| {
+        if !ready() {
+            return;
+        }
         if !quiet {
             rows.set(Rows::Loading);
         }
@@ -85,10 +96,14 @@ pub fn TicketList(view: View) -> impl IntoView {
         });
     };
 
-    // First load, and a reload when the narrowing changes.
+    // First load, and a reload when the narrowing changes (or a saved view's filter arrives).
     Effect::new(move |_| {
         narrowing.track();
-        load(false);
+        match (view, saved_filter.get()) {
+            (View::Saved(_), None) => rows.set(Rows::Loading),
+            (View::Saved(_), Some(None)) => rows.set(Rows::Failed(t(Msg::SavedViewMissing).to_owned())),
+            _ => load(false),
+        }
     });
     // Live: reload quietly, at most every 300 ms.
     let reload_pending = StoredValue::new(false);
@@ -164,7 +179,7 @@ pub fn TicketList(view: View) -> impl IntoView {
     let save_filter = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(name) = save_name.get_untracked().filter(|n| !n.trim().is_empty()) else { return };
-        let base = saved.0.with_untracked(|s| filter::of_view(view, s));
+        let base = saved.views.with_untracked(|s| filter::of_view(view, s));
         let filter = base.narrowed(&narrowing.get_untracked());
         save_error.set(None);
         spawn_local(async move {
