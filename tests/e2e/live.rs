@@ -125,6 +125,20 @@ impl Client {
         }
     }
 
+    /// Reads presence lists of `number` until one shows `want` (names and typing flags).
+    async fn presence_until(&mut self, number: i64, want: &[(&str, bool)]) -> Vec<Viewer> {
+        let deadline = tokio::time::Instant::now() + WITHIN;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Some(LiveEvent::Presence { number: n, viewers }) if n == number && who(&viewers) == want => return viewers,
+                Some(event) => seen.push(event),
+                None => panic!("{}: no presence {want:?} of #{number} within {WITHIN:?}; received {seen:#?}", self.name),
+            }
+        }
+    }
+
     /// The next change of `number`.
     async fn change(&mut self, number: i64) -> (i64, i64, Vec<String>) {
         match self.expect(&format!("change of #{number}"), |e| matches!(e, LiveEvent::TicketChanged { number: n, .. } if *n == number)).await {
@@ -244,6 +258,77 @@ async fn live_presence_between_two_users(backend: Backend) {
     assert_eq!(who(&sup.presence(a).await), [("supervisor", false), ("agent", false)]);
     drop(second);
     assert_eq!(who(&sup.presence(a).await), [("supervisor", false)]);
+    sup.close().await;
+}
+
+/// Two server processes on one database (as behind a load balancer): agents connected to
+/// different processes see each other on a ticket, typing included, and ticket changes made
+/// through one process reach the sockets of the other; a stopped process's viewers go at
+/// once, a crashed one's (no heartbeat) after 30 s.
+async fn live_presence_across_processes(backend: Backend) {
+    let one = TestServer::start(backend).await;
+    let two = one.peer().await;
+    let a = one.desk.ticket_a;
+    let sup_api = one.token_for(&one.desk.supervisor).await;
+    let agent_api = two.token_for(&two.desk.agent).await;
+    let mut sup = Client::token(&one, "supervisor on one", &sup_api).await;
+    let mut agent = Client::token(&two, "agent on two", &agent_api).await;
+    assert_ne!(sup.id >> 32, agent.id >> 32, "each process numbers its connections in its own range");
+
+    sup.send(&LiveCommand::Viewing { number: Some(a) }).await;
+    assert_eq!(who(&sup.presence(a).await), [("supervisor", false)]);
+    agent.send(&LiveCommand::Viewing { number: Some(a) }).await;
+    let seen_by_agent = agent.presence_until(a, &[("supervisor", false), ("agent", false)]).await;
+    assert_eq!((seen_by_agent[0].connection_id, seen_by_agent[0].user_id), (sup.id, one.desk.supervisor.id));
+    assert_eq!(seen_by_agent[1].connection_id, agent.id);
+    sup.presence_until(a, &[("supervisor", false), ("agent", false)]).await;
+
+    // Typing on one process shows on the other, and clears.
+    agent.send(&LiveCommand::Typing { typing: true }).await;
+    sup.presence_until(a, &[("supervisor", false), ("agent", true)]).await;
+    sup.send(&LiveCommand::Typing { typing: true }).await;
+    agent.presence_until(a, &[("supervisor", true), ("agent", true)]).await;
+    agent.send(&LiveCommand::Typing { typing: false }).await;
+    sup.presence_until(a, &[("supervisor", true), ("agent", false)]).await;
+    sup.send(&LiveCommand::Typing { typing: false }).await;
+
+    // A note written through process two reaches the supervisor's socket on process one.
+    let seen_version = version(&agent_api, a).await;
+    let (status, body) = agent_api
+        .post(&format!("/api/v1/tickets/{a}/notes"), &json!({ "body_text": "Written on the other process", "seen_version": seen_version }))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, _, kinds) = sup.change(a).await;
+    assert!(kinds.iter().any(|k| k == "message.added"), "{kinds:?}");
+
+    // Leaving on one process is seen on the other.
+    agent.close().await;
+    sup.presence_until(a, &[("supervisor", false)]).await;
+
+    // A process that stops (a deploy) takes its viewers with it at once.
+    let mut agent = Client::token(&two, "agent on two again", &agent_api).await;
+    agent.send(&LiveCommand::Viewing { number: Some(a) }).await;
+    sup.presence_until(a, &[("supervisor", false), ("agent", false)]).await;
+    let mut two = two;
+    two.stop_serving().await;
+    sup.presence_until(a, &[("supervisor", false)]).await;
+    drop(agent);
+
+    // A process that crashed: its viewer shows until its heartbeat is 30 s old.
+    let ghost_node = one.store.register_live_node().await.expect("node");
+    let admin = &one.desk.admin;
+    let ghost = tandem_store::SharedViewer {
+        connection_id: (u64::try_from(ghost_node).expect("positive") << 32) | 1,
+        user_id: admin.id,
+        display_name: admin.display_name.clone(),
+        number: a,
+        typing: true,
+        since: tandem_domain::Clock::now(one.clock.as_ref()) - chrono::Duration::minutes(1),
+    };
+    one.store.put_live_viewer(ghost_node, &ghost).await.expect("a viewer");
+    sup.presence_until(a, &[(admin.display_name.as_str(), true), ("supervisor", false)]).await;
+    one.clock.advance(chrono::Duration::seconds(31));
+    sup.presence_until(a, &[("supervisor", false)]).await;
     sup.close().await;
 }
 
@@ -513,6 +598,7 @@ backend_tests! {
     cached_reads_follow_every_write,
     live_handshake_is_authenticated_and_same_origin,
     live_presence_between_two_users,
+    live_presence_across_processes,
     live_ticket_changes_follow_visibility,
     live_malformed_frames_are_ignored,
     live_counts_and_snoozed_filter,

@@ -32,7 +32,7 @@ pub struct TestServer {
     /// The mail intake the server uses (the raw-message API and, with `start_mail`, IMAP).
     pub mail: tandem_channel::Intake,
     _channel: Option<tandem_channel::Channel>,
-    _db: TestDb,
+    _db: Arc<TestDb>,
     address: SocketAddr,
     settings: ApiSettings,
     stop: Option<oneshot::Sender<()>>,
@@ -77,7 +77,7 @@ impl TestServer {
             clock,
             mail,
             _channel: channel,
-            _db: db,
+            _db: Arc::new(db),
             address,
             settings,
             stop: None,
@@ -85,6 +85,33 @@ impl TestServer {
         };
         server.serve(listener);
         server
+    }
+
+    /// A second server process on the same database and clock (as two `tandem serve` behind
+    /// a load balancer): its own port, store, plugins, live channel and caches. Only for
+    /// servers without a running mail channel.
+    pub async fn peer(&self) -> TestServer {
+        assert!(self._channel.is_none(), "peer does not start a second mail channel");
+        let store = testing::open_store(&self._db, self.clock.clone()).await;
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (plugins, mail) = Self::services(&self._db, &store).await;
+        let mut peer = TestServer {
+            base: format!("http://{address}"),
+            store,
+            plugins,
+            desk: self.desk.clone(),
+            clock: self.clock.clone(),
+            mail,
+            _channel: None,
+            _db: Arc::clone(&self._db),
+            address,
+            settings: self.settings.clone(),
+            stop: None,
+            serving: None,
+        };
+        peer.serve(listener);
+        peer
     }
 
     /// The plugin pipeline and the mail intake over `store`, as the binary builds them.

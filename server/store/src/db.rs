@@ -101,6 +101,17 @@ impl Db {
         Ok(WriteTx { tx, generation: Arc::clone(&self.generation), _slot: slot })
     }
 
+    /// Runs one statement on its own (autocommit) without moving the write generation: for
+    /// bookkeeping no read cache depends on (live presence). On SQLite it still waits for
+    /// the writer slot. Answers the rows affected.
+    pub(crate) async fn execute_untracked(&self, stmt: Statement) -> Result<u64> {
+        let _slot = match &self.write_lock {
+            Some(lock) => Some(Arc::clone(lock).lock_owned().await),
+            None => None,
+        };
+        Ok(self.conn.execute_raw(stmt).await?.rows_affected())
+    }
+
     /// Builds a statement from SQL written with `?` placeholders, numbering them for PostgreSQL.
     pub(crate) fn stmt(&self, sql: &str, values: Vec<Value>) -> Statement {
         Statement::from_sql_and_values(self.backend(), placeholders(self.backend(), sql), values)

@@ -4,14 +4,18 @@
 //! - [`feed`]: a background task tails the audit `events` table (the single source of truth,
 //!   also with several processes on one PostgreSQL) and broadcasts one change per ticket per
 //!   poll; each socket forwards only what its user may see (`tandem_domain::policy`).
-//! - [`presence`]: who views and who types on which ticket, in this process's memory only: with
-//!   several processes, a user sees the viewers connected to the same process.
+//! - [`presence`]: who views and who types on which ticket: this process's connections, plus
+//!   the viewers connected to other processes on the same database.
+//! - [`cluster`]: shares presence with those processes through the database (each process is
+//!   a node with a heartbeat; its viewing connections are rows; it reads the others' rows for
+//!   the tickets its own sockets view every [`feed::POLL_INTERVAL`]).
 //! - [`socket`]: one connection: authentication was done by the handshake's `Auth`; then
 //!   `Hello`, commands in, events out, pings, clean-up.
 //!
-//! The [`LiveHub`] in `AppState` ties them together. The tail starts with the first socket
-//! and polls only while sockets are connected.
+//! The [`LiveHub`] in `AppState` ties them together. The tail and the presence sharing start
+//! with the first socket and poll only while sockets are connected.
 
+pub mod cluster;
 pub mod feed;
 pub mod presence;
 pub mod socket;
@@ -33,7 +37,7 @@ use axum::{
 };
 use tandem_proto::LiveEvent;
 use tandem_store::Store;
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{Notify, OnceCell, broadcast, mpsc, watch};
 
 use crate::state::AppState;
 use feed::TicketChange;
@@ -58,8 +62,20 @@ struct Shared {
     /// Ticket changes, from the tail to every socket.
     changes: broadcast::Sender<Arc<TicketChange>>,
     registry: Mutex<Registry>,
+    /// Connection ids are `node << 32 | n`, unique across the processes on one database
+    /// (`n` alone while the node is not registered).
     next_connection: AtomicU64,
     connections: AtomicUsize,
+    /// This process's node id among the processes sharing presence (registered with the
+    /// first socket).
+    node: OnceCell<i64>,
+    /// What other processes should know of a connection (the ticket it views, or nothing),
+    /// in the order it changed, to the presence-sharing task.
+    publish: mpsc::UnboundedSender<cluster::Published>,
+    /// Taken by the presence-sharing task when it starts.
+    published: Mutex<Option<mpsc::UnboundedReceiver<cluster::Published>>>,
+    /// Wakes the presence-sharing task to read the other processes' viewers now.
+    presence_wake: Notify,
     /// Wakes the tail: a socket connected, or an API write committed.
     wake: Notify,
     /// Whether the tail is running with a cursor (sockets wait for it before `Hello`).
@@ -85,6 +101,12 @@ impl Shared {
         // A panic while holding the lock leaves plain data behind; keep serving.
         self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Tells the presence-sharing task what the connection views now.
+    fn publish(&self, registry: &Registry, connection: u64) {
+        // No receiver only once the task has ended (shutdown).
+        let _ = self.publish.send((connection, registry.presence.shared(connection)));
+    }
 }
 
 impl Registry {
@@ -105,6 +127,7 @@ impl Registry {
 impl LiveHub {
     pub fn new(store: Store) -> LiveHub {
         let (changes, _) = broadcast::channel(CHANGES_BUFFER);
+        let (publish, published) = mpsc::unbounded_channel();
         LiveHub {
             shared: Arc::new(Shared {
                 store,
@@ -112,6 +135,10 @@ impl LiveHub {
                 registry: Mutex::new(Registry::default()),
                 next_connection: AtomicU64::new(1),
                 connections: AtomicUsize::new(0),
+                node: OnceCell::new(),
+                publish,
+                published: Mutex::new(Some(published)),
+                presence_wake: Notify::new(),
                 wake: Notify::new(),
                 active: watch::Sender::new(false),
                 shutdown: watch::Sender::new(false),
@@ -135,9 +162,23 @@ impl LiveHub {
         self.shared.shutdown.send_replace(true);
     }
 
+    /// This process's node id, registering it on first use; `None` while the database
+    /// refuses (presence is then this process's only; a later socket tries again).
+    async fn node(&self) -> Option<i64> {
+        match self.shared.node.get_or_try_init(|| self.shared.store.register_live_node()).await {
+            Ok(node) => Some(*node),
+            Err(e) => {
+                tracing::warn!(error = %e, "live: cannot register this process for shared presence; viewers on other processes are not shown");
+                None
+            }
+        }
+    }
+
     /// Registers a connection of `user_id`; dropping the answer unregisters it.
-    fn connect(&self, user_id: i64, display_name: &str) -> Connection {
-        let id = self.shared.next_connection.fetch_add(1, Ordering::Relaxed);
+    async fn connect(&self, user_id: i64, display_name: &str) -> Connection {
+        let node = self.node().await;
+        let n = self.shared.next_connection.fetch_add(1, Ordering::Relaxed);
+        let id = node.map_or(n, |node| cluster::connection_id(node, n));
         // Subscribed before the tail can start, so no change after its start is missed.
         let changes = self.shared.changes.subscribe();
         let (direct_tx, direct) = mpsc::channel(DIRECT_BUFFER);
@@ -149,6 +190,10 @@ impl LiveHub {
         self.shared.connections.fetch_add(1, Ordering::SeqCst);
         if !self.shared.tail_started.swap(true, Ordering::SeqCst) {
             tokio::spawn(feed::run(Arc::clone(&self.shared), self.shared.store.clone()));
+            let published = self.shared.published.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+            if let Some(published) = published {
+                tokio::spawn(cluster::run(Arc::clone(&self.shared), self.shared.store.clone(), published));
+            }
         }
         self.poke();
         Connection { id, hub: self.clone(), changes, direct, shutdown: self.shared.shutdown.subscribe() }
@@ -165,12 +210,21 @@ impl LiveHub {
         let mut registry = self.shared.registry();
         let updates = registry.presence.view(connection, number, now);
         registry.deliver(updates);
+        self.shared.publish(&registry, connection);
+        drop(registry);
+        // Viewers of the newly viewed ticket on other processes: read them now.
+        if number.is_some() {
+            self.shared.presence_wake.notify_one();
+        }
     }
 
     /// Sets the typing flag; answers when it lapses unless refreshed.
     fn typing(&self, connection: u64, typing: bool) -> Option<Instant> {
         let mut registry = self.shared.registry();
         let update = registry.presence.typing(connection, typing, Instant::now());
+        if update.is_some() {
+            self.shared.publish(&registry, connection);
+        }
         registry.deliver(update);
         registry.presence.typing_deadline(connection)
     }
@@ -179,6 +233,9 @@ impl LiveHub {
     fn expire_typing(&self, connection: u64) -> Option<Instant> {
         let mut registry = self.shared.registry();
         let update = registry.presence.expire_typing(connection, Instant::now());
+        if update.is_some() {
+            self.shared.publish(&registry, connection);
+        }
         registry.deliver(update);
         registry.presence.typing_deadline(connection)
     }
@@ -189,6 +246,7 @@ impl LiveHub {
             registry.direct.remove(&connection);
             let update = registry.presence.leave(connection);
             registry.deliver(update);
+            self.shared.publish(&registry, connection);
         }
         self.shared.connections.fetch_sub(1, Ordering::SeqCst);
     }

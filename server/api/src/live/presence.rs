@@ -1,4 +1,5 @@
-//! Who is looking at which ticket, in this process's memory.
+//! Who is looking at which ticket: this process's connections, and the viewers connected to
+//! other processes on the same database as last read (see `cluster.rs`).
 //!
 //! The registry is plain data: every change returns the [`Update`]s to send (the new viewer
 //! list of a ticket and who should receive it); the hub delivers them. Time is passed in, so
@@ -11,6 +12,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use tandem_proto::Viewer;
+use tandem_store::SharedViewer;
 
 /// A typing flag without a refresh for this long is cleared (clients resend every few seconds).
 pub const TYPING_TTL: Duration = Duration::from_secs(8);
@@ -44,6 +46,8 @@ struct Viewing {
 pub struct Presence {
     connections: HashMap<u64, Connection>,
     tickets: BTreeMap<i64, BTreeSet<u64>>,
+    /// Viewers connected to other processes, for the tickets viewed here (as last read).
+    elsewhere: BTreeMap<i64, Vec<Viewer>>,
 }
 
 impl Presence {
@@ -132,9 +136,65 @@ impl Presence {
                     since: v.since,
                 })
             })
+            .chain(self.elsewhere.get(&number).into_iter().flatten().cloned())
             .collect();
         viewers.sort_by_key(|v| (v.since, v.connection_id));
         viewers
+    }
+
+    /// The tickets viewed by connections of this process.
+    pub fn viewed_tickets(&self) -> Vec<i64> {
+        self.tickets.keys().copied().collect()
+    }
+
+    /// Takes the viewers connected elsewhere, as just read, for the tickets viewed here
+    /// (`viewers` holds those of some of [`Presence::viewed_tickets`], in any order; a ticket
+    /// left out has none). Answers an update for each ticket whose list changed.
+    pub fn set_elsewhere(&mut self, viewers: impl IntoIterator<Item = SharedViewer>) -> Vec<Update> {
+        let mut read: BTreeMap<i64, Vec<Viewer>> = BTreeMap::new();
+        for v in viewers {
+            if self.tickets.contains_key(&v.number) {
+                read.entry(v.number).or_default().push(Viewer {
+                    connection_id: v.connection_id,
+                    user_id: v.user_id,
+                    display_name: v.display_name,
+                    typing: v.typing,
+                    since: v.since,
+                });
+            }
+        }
+        for list in read.values_mut() {
+            list.sort_by_key(|v| (v.since, v.connection_id));
+        }
+        let changed: Vec<i64> = self
+            .tickets
+            .keys()
+            .copied()
+            .filter(|n| read.get(n).map_or(&[][..], Vec::as_slice) != self.elsewhere.get(n).map_or(&[][..], Vec::as_slice))
+            .collect();
+        self.elsewhere = read;
+        changed.into_iter().map(|n| self.update(n)).collect()
+    }
+
+    /// What other processes should know of the connection: the ticket it views, if any.
+    pub fn shared(&self, connection: u64) -> Option<SharedViewer> {
+        let c = self.connections.get(&connection)?;
+        let v = c.viewing.as_ref()?;
+        Some(SharedViewer {
+            connection_id: connection,
+            user_id: c.user_id,
+            display_name: c.display_name.clone(),
+            number: v.number,
+            typing: v.typing_until.is_some(),
+            since: v.since,
+        })
+    }
+
+    /// [`Presence::shared`] of every connection viewing a ticket.
+    pub fn all_shared(&self) -> Vec<SharedViewer> {
+        let mut ids: Vec<u64> = self.connections.keys().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter().filter_map(|id| self.shared(id)).collect()
     }
 
     pub fn connection_count(&self) -> usize {
@@ -152,6 +212,7 @@ impl Presence {
         viewers.remove(&connection);
         if viewers.is_empty() {
             self.tickets.remove(&number);
+            self.elsewhere.remove(&number);
             return None;
         }
         Some(self.update(number))
@@ -253,6 +314,62 @@ mod tests {
         p.view(2, Some(1002), at(1));
         assert_eq!(p.typing_deadline(2), None);
         assert!(!p.viewers(1002)[0].typing);
+    }
+
+    fn elsewhere(connection_id: u64, name: &str, number: i64, typing: bool, since: DateTime<Utc>) -> SharedViewer {
+        SharedViewer { connection_id, user_id: 99, display_name: name.to_owned(), number, typing, since }
+    }
+
+    #[test]
+    fn viewers_elsewhere_join_the_lists_of_tickets_viewed_here() {
+        let mut p = registry();
+        p.view(1, Some(1001), at(1));
+        p.view(2, Some(1002), at(1));
+        assert_eq!(p.viewed_tickets(), [1001, 1002]);
+        // Read: Cy on 1001 since 09:00 (before Ann), Dee on 1001, Eve on a ticket not viewed here.
+        let updates = p.set_elsewhere([
+            elsewhere(1 << 32 | 7, "Dee", 1001, true, at(3)),
+            elsewhere(2 << 32 | 1, "Cy", 1001, false, at(0)),
+            elsewhere(2 << 32 | 2, "Eve", 1003, false, at(0)),
+        ]);
+        assert_eq!(updates.len(), 1, "only 1001 changed");
+        assert_eq!((updates[0].number, updates[0].recipients.clone()), (1001, vec![1]));
+        assert_eq!(names(&updates[0]), [("Cy", false), ("Ann", false), ("Dee", true)]);
+        assert!(p.viewers(1003).is_empty(), "nobody here views 1003");
+        // The same read again changes nothing; Dee stops typing: one update.
+        assert!(p.set_elsewhere([elsewhere(1 << 32 | 7, "Dee", 1001, true, at(3)), elsewhere(2 << 32 | 1, "Cy", 1001, false, at(0))]).is_empty());
+        let updates = p.set_elsewhere([elsewhere(1 << 32 | 7, "Dee", 1001, false, at(3)), elsewhere(2 << 32 | 1, "Cy", 1001, false, at(0))]);
+        assert_eq!(names(&updates[0]), [("Cy", false), ("Ann", false), ("Dee", false)]);
+        // A local change keeps the viewers elsewhere in the list.
+        let updates = p.view(3, Some(1001), at(4));
+        assert_eq!(names(&updates[0]), [("Cy", false), ("Ann", false), ("Dee", false), ("Ann", false)]);
+        // Both gone elsewhere: 1001's viewers hear it; 1002 had none and hears nothing.
+        let updates = p.set_elsewhere([]);
+        assert_eq!(updates.len(), 1);
+        assert_eq!((updates[0].number, updates[0].recipients.clone()), (1001, vec![1, 3]));
+        assert_eq!(names(&updates[0]), [("Ann", false), ("Ann", false)]);
+        // Nobody here views 1001 any more: what was read for it is forgotten.
+        p.set_elsewhere([elsewhere(2 << 32 | 1, "Cy", 1001, false, at(0))]);
+        p.leave(1);
+        p.leave(3);
+        assert!(p.viewers(1001).is_empty());
+        assert_eq!(p.viewed_tickets(), [1002]);
+    }
+
+    #[test]
+    fn what_other_processes_learn_of_a_connection() {
+        let mut p = registry();
+        assert_eq!(p.shared(1), None, "viewing nothing");
+        p.view(1, Some(1001), at(2));
+        let t0 = Instant::now();
+        p.typing(1, true, t0);
+        let shared = p.shared(1).expect("viewing");
+        assert_eq!((shared.connection_id, shared.user_id, shared.display_name.as_str()), (1, 10, "Ann"));
+        assert_eq!((shared.number, shared.typing, shared.since), (1001, true, at(2)));
+        p.view(2, Some(1002), at(3));
+        assert_eq!(p.all_shared().iter().map(|s| (s.connection_id, s.number)).collect::<Vec<_>>(), [(1, 1001), (2, 1002)]);
+        p.leave(1);
+        assert_eq!(p.shared(1), None);
     }
 
     #[test]

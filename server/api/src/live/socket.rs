@@ -54,7 +54,7 @@ pub fn accept(upgrade: WebSocketUpgrade, hub: LiveHub, store: Store, actor: Acto
         .max_frame_size(MAX_FRAME_BYTES)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "live: WebSocket upgrade failed"))
         .on_upgrade(move |socket| async move {
-            let connection = hub.connect(actor.user_id, &actor.display_name);
+            let connection = hub.connect(actor.user_id, &actor.display_name).await;
             let session = Session { socket, hub, store, actor, credential, viewing: None, typing_deadline: None, last_heard: Instant::now() };
             session.run(connection).await;
         })
