@@ -58,13 +58,40 @@ async fn agent_works_a_ticket_end_to_end() {
     browser.click("#ticket-subject").await;
     browser.client.active_element().await.expect("active").send_keys("n").await.expect("key n");
     browser.wait_for("#composer.note").await;
-    browser.type_into("#composer-body", "Checked the logs: password reset loop. @sup").await;
-    // Typing "@sup" offers the inbox's supervisor; picking them writes their handle.
-    browser.wait_text("#mention-suggestions", "supervisor").await;
+    browser.type_into("#composer-body", "Checked the logs:\npassword reset loop, ask @").await;
+    // "@" offers the inbox's members and the admins, the first one active; ↓ moves on.
+    browser.wait_for("#mention-suggestions #mention-option-1").await;
+    let active = "return document.querySelector('#composer-body').getAttribute('aria-activedescendant')";
+    assert_eq!(browser.js(active).await.as_str(), Some("mention-option-0"));
+    browser.type_into("#composer-body", "\u{e015}").await; // ArrowDown
+    assert_eq!(browser.js(active).await.as_str(), Some("mention-option-1"));
+    browser.wait_for("#mention-option-1[aria-selected='true']").await;
+    // Typing on narrows the list to the supervisor, active again from the top.
+    browser.type_into("#composer-body", "sup").await;
+    browser.wait_gone("#mention-option-1").await;
+    browser.wait_text("#mention-option-0", "supervisor").await;
+    assert_eq!(browser.js(active).await.as_str(), Some("mention-option-0"));
+    // The list opens at the `@`: below the second line, to the right of the text area's edge.
+    let place = browser
+        .js("const a = document.querySelector('#composer-body'); const r = a.getBoundingClientRect(); \
+             const l = document.querySelector('#mention-suggestions').getBoundingClientRect(); \
+             return [l.left - r.left, l.top - r.top, parseFloat(getComputedStyle(a).lineHeight) || 1.2 * parseFloat(getComputedStyle(a).fontSize)]")
+        .await;
+    let [dx, dy, line] = [0, 1, 2].map(|i| place[i].as_f64().unwrap_or_else(|| panic!("a number: {place}")));
+    assert!(dx > 80.0, "the list opens at the caret, not at the left edge: {place}");
+    assert!(dy > 1.5 * line && dy < 3.5 * line, "the list opens under the second line: {place}");
+    browser.screenshot("mention-list").await;
+    // Enter picks the active colleague and writes their handle (no line break).
+    browser.type_into("#composer-body", "\u{e007}").await; // Enter
+    browser.wait_gone("#mention-suggestions").await;
+    let body = browser.js("return document.querySelector('#composer-body').value").await;
+    assert_eq!(body.as_str(), Some("Checked the logs:\npassword reset loop, ask @supervisor "), "{body}");
+    // A click picks too.
+    browser.type_into("#composer-body", "please confirm, cc @adm").await;
+    browser.wait_text("#mention-suggestions", "admin").await;
     browser.click("#mention-suggestions .mention-option").await;
     let body = browser.js("return document.querySelector('#composer-body').value").await;
-    assert_eq!(body.as_str(), Some("Checked the logs: password reset loop. @supervisor "), "{body}");
-    browser.type_into("#composer-body", "please confirm").await;
+    assert_eq!(body.as_str(), Some("Checked the logs:\npassword reset loop, ask @supervisor please confirm, cc @admin "), "{body}");
     browser.click("#send").await;
     browser.wait_for("#conversation .message[data-kind='note']").await;
     let sup = server.login(&server.desk.supervisor.email).await;

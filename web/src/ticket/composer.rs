@@ -2,15 +2,17 @@
 //! the browser until sent, the typing signal for others, and send-and-set-status.
 //!
 //! In a note, typing `@` and the start of a colleague's name or address offers the inbox's
-//! members (and the admins); picking one writes `@local-part`, which notifies them (the server
-//! reads the mentions: `tandem_domain::mention`).
+//! members (and the admins) in a list that opens at the caret; ↑/↓ move through it, Enter or
+//! Tab (or a click) picks, Esc closes. Picking one writes `@local-part`, which notifies them
+//! (the server reads the mentions: `tandem_domain::mention`).
 //!
 //! Files are uploaded as soon as they are picked (`POST …/uploads`, kept by the server until
 //! sent or for a day, so they survive a reload like the draft) and go with the next reply or
 //! note.
 //!
 //! Ids: `#composer`, `#mode-reply`, `#mode-note`, `#template-picker`, `#composer-body`,
-//! `#mention-suggestions` (buttons `.mention-option`), `#composer-files` (the file input),
+//! `#mention-suggestions` (a listbox of `.mention-option`s, `#mention-option-{i}`, the active one
+//! `aria-selected`), `#composer-files` (the file input),
 //! `#composer-attachments` (`.attachment-chip`, each with a `.remove-attachment` button),
 //! `#send-status`, `#send`, `#composer-error`, `#composer-sent`.
 
@@ -30,6 +32,7 @@ use crate::shell::use_current;
 use crate::shortcuts::{Command, use_shortcuts};
 use crate::storage::{self, Draft};
 use crate::ticket::TicketState;
+use crate::ticket::caret;
 use crate::ticket::conversation::format_size;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +52,9 @@ impl Mode {
 
 /// How many colleagues the mention list offers at once.
 const MENTION_CHOICES: usize = 6;
+/// The mention list's width (CSS `.mention-suggestions`): it opens at the caret, but no
+/// further right than the text area allows.
+const MENTION_LIST_PX: f64 = 256.0;
 
 /// The `@mention` being typed just before byte `cursor` of `text`: where its `@` is and what
 /// follows it. `None` when the cursor is not in one (or the `@` continues a word, as in an
@@ -160,6 +166,14 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let colleagues = RwSignal::new(None::<Vec<UserRef>>);
     // The mention being typed: where its `@` is, and what follows it.
     let mention = RwSignal::new(None::<(usize, String)>);
+    // Where its list opens (below the caret, in pixels from the text area's corner), and
+    // which choice Enter picks.
+    let mention_place = RwSignal::new((0f64, 0f64));
+    let mention_active = RwSignal::new(0usize);
+    let choices = Memo::new(move |_| {
+        let Some((_, typed)) = mention.get() else { return Vec::new() };
+        colleagues.with(|people| people.as_deref().map(|people| matching(people, &typed).into_iter().cloned().collect()).unwrap_or_default())
+    });
     let load_colleagues = move || {
         if colleagues.get_untracked().is_some() {
             return;
@@ -181,16 +195,22 @@ pub fn Composer(state: TicketState) -> impl IntoView {
         });
     };
     let follow_cursor = move |text: &str| {
-        let typing = (mode.get_untracked() == Mode::Note)
-            .then(|| body_ref.get_untracked())
-            .flatten()
-            .and_then(|area| area.selection_start().ok().flatten())
-            .and_then(|units| mention_at(text, byte_offset(text, units)))
-            .map(|(start, typed)| (start, typed.to_owned()));
-        if typing.is_some() {
+        let area = (mode.get_untracked() == Mode::Note).then(|| body_ref.get_untracked()).flatten();
+        let caret = area.as_ref().and_then(|area| area.selection_start().ok().flatten());
+        let typing = caret.and_then(|units| mention_at(text, byte_offset(text, units))).map(|(start, typed)| (start, typed.to_owned()));
+        if let (Some((start, _)), Some(area)) = (&typing, &area) {
             load_colleagues();
+            // The list opens under the `@`, so it stays put while the name is typed.
+            let at = text[..*start].encode_utf16().count() as u32;
+            if let Some((left, top)) = caret::below_caret(area, at) {
+                let widest = (f64::from(area.client_width()) - MENTION_LIST_PX).max(0.0);
+                mention_place.set((left.clamp(0.0, widest), top));
+            }
         }
-        mention.set(typing);
+        if typing != mention.get_untracked() {
+            mention_active.set(0);
+            mention.set(typing);
+        }
     };
     let pick = move |handle: String| {
         let Some((start, typed)) = mention.get_untracked() else { return };
@@ -345,37 +365,64 @@ pub fn Composer(state: TicketState) -> impl IntoView {
             <label class="visually-hidden" for="composer-body">
                 {move || t(if mode.get() == Mode::Note { Msg::NotePlaceholder } else { Msg::ReplyPlaceholder })}
             </label>
+            <div class="composer-field">
             <textarea id="composer-body" rows="6" node_ref=body_ref
                 placeholder=move || t(if mode.get() == Mode::Note { Msg::NotePlaceholder } else { Msg::ReplyPlaceholder })
                 prop:value=move || body.get()
                 on:input=on_input
+                aria-autocomplete="list"
+                aria-controls=move || (!choices.with(Vec::is_empty)).then_some("mention-suggestions")
+                aria-activedescendant=move || (!choices.with(Vec::is_empty)).then(|| format!("mention-option-{}", mention_active.get()))
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| {
-                    if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                    let offered = choices.with_untracked(Vec::len);
+                    let key = ev.key();
+                    if key == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
                         ev.prevent_default();
                         send();
-                    } else if ev.key() == "Escape" {
+                    } else if key == "Escape" {
                         mention.set(None);
+                    } else if offered > 0 && (key == "ArrowDown" || key == "ArrowUp") {
+                        ev.prevent_default();
+                        let step = if key == "ArrowDown" { 1 } else { offered - 1 };
+                        mention_active.update(|i| *i = (*i + step) % offered);
+                    } else if offered > 0 && (key == "Enter" || key == "Tab") && !ev.shift_key() {
+                        ev.prevent_default();
+                        let chosen = choices.with_untracked(|c| c.get(mention_active.get_untracked().min(offered - 1)).map(|p| local_part(&p.email).to_owned()));
+                        if let Some(handle) = chosen {
+                            pick(handle);
+                        }
+                    }
+                }
+                on:keyup=move |ev: leptos::ev::KeyboardEvent| {
+                    // The caret moved without input (arrows, Home, End): in or out of a mention.
+                    if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End") {
+                        follow_cursor(&body.get_untracked());
                     }
                 }
                 on:click=move |_| follow_cursor(&body.get_untracked())></textarea>
             {move || {
-                let (_, typed) = mention.get()?;
-                let people = colleagues.get().unwrap_or_default();
-                let choices: Vec<UserRef> = matching(&people, &typed).into_iter().cloned().collect();
-                (!choices.is_empty()).then(|| view! {
-                    <ul id="mention-suggestions" class="mention-suggestions" aria-label=t(Msg::MentionSuggestions)>
-                        {choices.into_iter().map(|person| {
+                let list = choices.get();
+                let (left, top) = mention_place.get();
+                (!list.is_empty()).then(|| view! {
+                    <ul id="mention-suggestions" class="mention-suggestions" role="listbox" aria-label=t(Msg::MentionSuggestions)
+                        style=format!("left: {left:.0}px; top: {top:.0}px")>
+                        {list.into_iter().enumerate().map(|(i, person)| {
                             let handle = local_part(&person.email).to_owned();
                             let shown = handle.clone();
                             view! {
-                                <li><button type="button" class="mention-option" on:click=move |_| pick(handle.clone())>
+                                <li id=format!("mention-option-{i}") class="mention-option" role="option"
+                                    aria-selected=move || (mention_active.get() == i).to_string()
+                                    on:mousedown=|ev: leptos::ev::MouseEvent| ev.prevent_default()
+                                    on:mouseenter=move |_| mention_active.set(i)
+                                    on:click=move |_| pick(handle.clone())>
                                     {person.display_name}" "<span class="muted">"@"{shown}</span>
-                                </button></li>
+                                </li>
                             }
                         }).collect_view()}
                     </ul>
                 })
             }}
+            </div>
             {move || (!attached.get().is_empty()).then(|| view! {
                 <ul id="composer-attachments" class="composer-attachments" aria-label=t(Msg::Attachments)>
                     {attached.get().into_iter().map(|upload| {

@@ -8,6 +8,7 @@
 //! Ids: `#ticket-subject`, `#presence` (`.viewer[data-user]`, `.typing`), `#new-activity`
 //! (`#show-new`), `#ticket-error`.
 
+mod caret;
 mod composer;
 mod conversation;
 mod panel;
