@@ -286,9 +286,24 @@ pub fn screenshot_dir() -> PathBuf {
     target.join("screenshots")
 }
 
-/// A server serving the built UI, and a browser signed in as `email`.
+/// The real `tandem` binary serving the built UI over the small desk, and a browser signed
+/// in as `email`.
 pub async fn signed_in(email: &str) -> (TestServer, Browser) {
-    let server = TestServer::start_with(Backend::Sqlite, ApiSettings { web_dir: Some(web_dir()), ..Default::default() }).await;
+    signed_in_to(TestServer::start_binary(ui_settings()).await, email).await
+}
+
+/// Like [`signed_in`], but the server runs inside the test process on the test clock: for the
+/// tests that move time (SLA deadlines, report periods), which the binary cannot.
+pub async fn signed_in_on_test_clock(email: &str) -> (TestServer, Browser) {
+    signed_in_to(TestServer::start_with(Backend::Sqlite, ui_settings()).await, email).await
+}
+
+/// Server settings that serve the built UI.
+pub fn ui_settings() -> ApiSettings {
+    ApiSettings { web_dir: Some(web_dir()), ..Default::default() }
+}
+
+async fn signed_in_to(server: TestServer, email: &str) -> (TestServer, Browser) {
     let browser = Browser::start().await;
     browser.goto(&server.url("/")).await;
     sign_in(&browser, email, PASSWORD).await;

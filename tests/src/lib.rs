@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod mailserver;
+pub mod process;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -37,6 +38,10 @@ pub struct TestServer {
     settings: ApiSettings,
     stop: Option<oneshot::Sender<()>>,
     serving: Option<tokio::task::JoinHandle<()>>,
+    /// Set when the server is the real `tandem` binary ([`TestServer::start_binary`]); the
+    /// fields above then serve only the test's own reads and writes of the same database.
+    process: Option<process::ServerProcess>,
+    binary: bool,
 }
 
 impl std::fmt::Debug for TestServer {
@@ -82,9 +87,43 @@ impl TestServer {
             settings,
             stop: None,
             serving: None,
+            process: None,
+            binary: false,
         };
         server.serve(listener);
         server
+    }
+
+    /// The real `tandem` binary (`tandem serve`, see [`process`]) over a fresh SQLite
+    /// database with the small desk, serving the web UI of `settings.web_dir`. The test's
+    /// `store` writes to the same database (on the system clock, like the binary); `plugins`
+    /// and `mail` are the test's own, not the server's.
+    pub async fn start_binary(settings: ApiSettings) -> TestServer {
+        let db = testing::fresh_database(Backend::Sqlite).await;
+        let store = testing::open_store(&db, Arc::new(tandem_domain::SystemClock)).await;
+        let desk = testing::desk(&store).await;
+        let (plugins, mail) = Self::services(&db, &store).await;
+        let (url, dir, web) = (db.url.clone(), db.data_dir.clone(), settings.web_dir.clone());
+        let process = tokio::task::spawn_blocking(move || process::ServerProcess::start(&url, &dir, web.as_deref(), SocketAddr::from(([127, 0, 0, 1], 0))))
+            .await
+            .expect("starting tandem serve");
+        let address = process.address;
+        TestServer {
+            base: format!("http://{address}"),
+            store,
+            plugins,
+            desk,
+            clock: testing::clock(),
+            mail,
+            _channel: None,
+            _db: Arc::new(db),
+            address,
+            settings,
+            stop: None,
+            serving: None,
+            process: Some(process),
+            binary: true,
+        }
     }
 
     /// A second server process on the same database and clock (as two `tandem serve` behind
@@ -109,6 +148,8 @@ impl TestServer {
             settings: self.settings.clone(),
             stop: None,
             serving: None,
+            process: None,
+            binary: false,
         };
         peer.serve(listener);
         peer
@@ -140,6 +181,10 @@ impl TestServer {
     /// Stops serving as a server process going down does: open WebSockets are closed, then
     /// the port refuses connections until [`TestServer::serve_again`].
     pub async fn stop_serving(&mut self) {
+        if let Some(process) = self.process.take() {
+            tokio::task::spawn_blocking(move || process.terminate()).await.expect("stopping tandem serve");
+            return;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -154,6 +199,13 @@ impl TestServer {
     pub async fn serve_again(&mut self) {
         assert!(self._channel.is_none(), "serve_again does not restart the mail channel");
         self.stop_serving().await;
+        if self.binary {
+            let (url, dir, web) = (self._db.url.clone(), self._db.data_dir.clone(), self.settings.web_dir.clone());
+            let address = self.address;
+            let process = tokio::task::spawn_blocking(move || process::ServerProcess::start(&url, &dir, web.as_deref(), address)).await.expect("starting tandem serve");
+            self.process = Some(process);
+            return;
+        }
         self.store = testing::open_store(&self._db, self.clock.clone()).await;
         (self.plugins, self.mail) = Self::services(&self._db, &self.store).await;
         let listener = tokio::net::TcpListener::bind(self.address).await.expect("bind the same address again");

@@ -165,6 +165,9 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
         .args(args)
         .env("TANDEM_TEST_PG_URL", &pg.url)
         .env("TANDEM_WEB_DIR", root.join("web").join("dist"))
+        // The binary the browser tests start (built by this nextest run, as a dependency of
+        // the `tandem` package's own tests).
+        .env("TANDEM_BIN", target_dir(&root).join("debug").join("tandem"))
         .env("TANDEM_BUNDLED_PLUGINS", plugins::component_dir(&root))
         .env("TANDEM_CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("TANDEM_CHROMIUM", "/usr/bin/chromium")

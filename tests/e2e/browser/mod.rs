@@ -1,8 +1,11 @@
 //! The web UI in a real headless Chromium, driven over WebDriver (chromedriver + fantoccini)
-//! against a real server that serves the built UI (`web/dist`) at `/`.
+//! against the real `tandem` binary (`tandem serve` as a child process) serving the built UI
+//! (`web/dist`) at `/`. The two tests that move time (SLA, reports) run the same server code
+//! inside the test process instead, on the test clock (`signed_in_on_test_clock`).
 //!
-//! Needs `TANDEM_WEB_DIR`, `TANDEM_CHROMEDRIVER` and `TANDEM_CHROMIUM`, which `./x test` sets
-//! (after building the UI and installing Chromium). Without them the test fails: it never skips.
+//! Needs `TANDEM_BIN`, `TANDEM_WEB_DIR`, `TANDEM_CHROMEDRIVER` and `TANDEM_CHROMIUM`, which
+//! `./x test` sets (after building the UI and installing Chromium). Without them the test
+//! fails: it never skips.
 
 mod accessibility;
 mod admin;
@@ -14,15 +17,12 @@ mod search;
 mod sla;
 
 use serde_json::json;
-use tandem_api::ApiSettings;
-use tandem_store::testing::Backend;
 use tandem_tests::{PASSWORD, TestServer};
-use tandem_tests::browser::{Browser, sign_in, ticket_rows, web_dir};
+use tandem_tests::browser::{Browser, sign_in, ticket_rows, ui_settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_shows_own_tickets_and_sign_out() {
-    let web_dir = web_dir();
-    let server = TestServer::start_with(Backend::Sqlite, ApiSettings { web_dir: Some(web_dir), ..Default::default() }).await;
+    let server = TestServer::start_binary(ui_settings()).await;
     let browser = Browser::start().await;
     let agent = &server.desk.agent;
     assert_eq!(agent.email, "agent@desk.test");
@@ -84,7 +84,7 @@ async fn sign_in_shows_own_tickets_and_sign_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_signs_in_and_gets_its_own_ui() {
-    let server = TestServer::start_with(Backend::Sqlite, ApiSettings { web_dir: Some(web_dir()), ..Default::default() }).await;
+    let server = TestServer::start_binary(ui_settings()).await;
     let browser = Browser::start().await;
     let ticket = server.desk.ticket_a;
     for (role, user) in server.desk.users() {

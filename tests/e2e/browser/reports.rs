@@ -3,11 +3,11 @@
 //! the same table through the session.
 
 use serde_json::json;
-use tandem_tests::browser::signed_in;
+use tandem_tests::browser::signed_in_on_test_clock;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_reads_the_dashboard() {
-    let (server, browser) = signed_in("supervisor@desk.test").await;
+    let (server, browser) = signed_in_on_test_clock("supervisor@desk.test").await;
     // The agent answers and solves the desk's ticket A an hour after it came in.
     let agent = server.login(&server.desk.agent.email).await;
     let number = server.desk.ticket_a;

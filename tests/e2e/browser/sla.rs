@@ -4,11 +4,11 @@
 //! a reminder is set from the ticket panel.
 
 use serde_json::json;
-use tandem_tests::browser::signed_in;
+use tandem_tests::browser::signed_in_on_test_clock;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_breach_shows_in_the_view_the_panel_and_the_bell() {
-    let (server, browser) = signed_in("admin@desk.test").await;
+    let (server, browser) = signed_in_on_test_clock("admin@desk.test").await;
     let inbox = server.desk.inbox_a.id;
     let number = server.desk.ticket_a;
 
