@@ -88,11 +88,31 @@ pub fn ensure_cargo_tool(name: &str, check: &str, install_args: &[&str]) -> Resu
         eprintln!("cargo: {name} already installed");
         return Ok(());
     }
-    eprintln!("cargo: `{}` failed; installing {name} (this compiles it, a few minutes)", describe(&check_cmd));
+    eprintln!("cargo: `{}` failed; installing {name} (this compiles it, a minute or two)", describe(&check_cmd));
     let started = std::time::Instant::now();
-    util::run(Command::new(crate::cargo_program()).arg("install").args(install_args))?;
+    util::run(&mut cargo_install(crate::cargo_program(), install_args))?;
     eprintln!("cargo: installed {name} in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// `cargo install ARGS`, compiled for a short build rather than a fast tool. The tools we
+/// install (cargo-nextest, wasm-bindgen-cli, cargo-fuzz) each run for seconds per suite, but
+/// their release builds (LTO, opt-level 3) were the longest steps of a cold `./x test`.
+/// Measured on the 2-core AMD machine with the crates downloaded: cargo-nextest 6 min 1 s →
+/// 2 min 36 s, wasm-bindgen-cli ~6 min (TOOLCHAIN.md) → 58 s; wasm-bindgen then takes 1.8 s
+/// instead of 0.5 s on the UI's wasm, with byte-identical output.
+pub fn cargo_install(cargo: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
+    let mut cmd = Command::new(cargo);
+    cmd.arg("install")
+        .args(args)
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_LTO", "off")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
+        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
+        // The install must not build into the workspace's target dir.
+        .env_remove("CARGO_TARGET_DIR");
+    cmd
 }
 
 #[cfg(test)]

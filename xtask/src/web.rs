@@ -241,12 +241,9 @@ fn ensure_wasm_bindgen_cli(cargo: &OsStr, version: &str) -> Result<PathBuf, Stri
     }
     // No --locked: the CLI's own lockfile pins a crate version the registry may lack.
     step(&format!(
-        "cargo install wasm-bindgen-cli --version {version} (takes minutes)"
+        "cargo install wasm-bindgen-cli --version {version} (about a minute)"
     ));
-    run(Command::new(cargo)
-        .args(["install", "wasm-bindgen-cli", "--version", version])
-        // The install must not inherit the workspace's target dir or build the wasm profile.
-        .env_remove("CARGO_TARGET_DIR"))?;
+    run(&mut crate::deps::cargo_install(cargo, &["wasm-bindgen-cli", "--version", version]))?;
     let path = find_tool("wasm-bindgen").ok_or(
         "cargo install wasm-bindgen-cli finished but wasm-bindgen is not in PATH or ~/.cargo/bin",
     )?;
