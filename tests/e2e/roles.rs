@@ -279,7 +279,7 @@ async fn prepare(server: &TestServer, prep: Prep, ctx: &mut Ctx) {
             ctx.token = store.create_api_token(&admin, token).await.expect("token").token.id;
         }
         Prep::AdminView => {
-            let view = proto::CreateSavedView { name: format!("view {}", ctx.unique), filter: proto::ViewFilter::default() };
+            let view = proto::CreateSavedView { name: format!("view {}", ctx.unique), filter: proto::ViewFilter::default(), shared: false };
             ctx.fresh = store.create_saved_view(&admin, view).await.expect("view").id;
         }
         Prep::FreshCalendar => {

@@ -42,6 +42,8 @@ pub enum Action {
     ViewSla,
     /// Create, change and delete SLA policies and calendars.
     ManageSla,
+    /// Share a saved view with everyone (team views in every sidebar).
+    ShareViews,
 }
 
 /// Decides whether `actor` may perform `action`.
@@ -72,7 +74,7 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), DomainError> {
         MoveTicket { from, to } => role == Supervisor && actor.belongs_to(from) && actor.belongs_to(to),
         ViewDirectory | ViewContacts | ViewTemplates | ViewSla => true,
         ManageContacts => matches!(role, Supervisor | Agent),
-        ManageTemplates => role == Supervisor,
+        ManageTemplates | ShareViews => role == Supervisor,
         ViewReports => matches!(role, Supervisor | Observer),
         ManageUsers | ManageInboxes | ManageTeams | ViewAudit | ManagePlugins | ManageSla => false,
     };
@@ -99,6 +101,7 @@ fn denial_message(action: Action) -> String {
         ViewAudit => "only admins read the audit trail",
         ManagePlugins => "only admins manage plugins",
         ManageSla => "only admins manage SLA policies and calendars",
+        ShareViews => "only supervisors and admins share views with everyone",
         ViewReports => "your role cannot read reports",
         ViewDirectory | ViewContacts | ViewTemplates | ViewSla => "not allowed",
     }

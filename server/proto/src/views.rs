@@ -1,5 +1,7 @@
 //! Saved views: a user's named ticket-list filters, kept on the server so they follow the
-//! user to every browser (`/api/v1/me/views`).
+//! user to every browser (`/api/v1/me/views`). Supervisors and admins may share theirs with
+//! everyone: a shared view is in every user's list, and lists for each of them the tickets
+//! they may see.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -35,16 +37,24 @@ pub struct ViewFilter {
     pub sort: Option<TicketSort>,
 }
 
-/// A saved view of the signed-in user.
+/// A saved view: one of the signed-in user's, or one someone shared with everyone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SavedView {
     pub id: i64,
     pub name: String,
     pub filter: ViewFilter,
-    /// Place in the sidebar, from 0.
+    /// Place among its owner's views, from 0.
     pub position: i64,
     pub created_at: DateTime<Utc>,
+    /// Shown to everyone.
+    #[serde(default)]
+    pub shared: bool,
+    /// Who saved it (the caller for their own views).
+    #[serde(default)]
+    pub owner_id: i64,
+    #[serde(default)]
+    pub owner_name: String,
 }
 
 /// `POST /api/v1/me/views`: the new view goes last.
@@ -54,9 +64,13 @@ pub struct SavedView {
 pub struct CreateSavedView {
     pub name: String,
     pub filter: ViewFilter,
+    /// Share it with everyone (supervisors and admins).
+    #[serde(default)]
+    pub shared: bool,
 }
 
-/// `PATCH /api/v1/me/views/{id}`: rename, change the filter, or move (0 = first).
+/// `PATCH /api/v1/me/views/{id}`: rename, change the filter, move (0 = first), share. Only
+/// the owner changes a view.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -64,4 +78,6 @@ pub struct UpdateSavedView {
     pub name: Option<String>,
     pub filter: Option<ViewFilter>,
     pub position: Option<i64>,
+    /// Share it with everyone (supervisors and admins) or stop sharing it.
+    pub shared: Option<bool>,
 }

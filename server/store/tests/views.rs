@@ -8,6 +8,7 @@ use tandem_store::{
 
 backend_tests! {
     saved_views_are_personal_ordered_and_checked,
+    supervisors_share_views_with_everyone,
 }
 
 /// Each user's views are theirs alone; names are unique per user; filters are normalised and
@@ -21,6 +22,7 @@ async fn saved_views_are_personal_ordered_and_checked(backend: Backend) {
     let create = |name: &str, status: &str| CreateSavedView {
         name: name.to_owned(),
         filter: ViewFilter { status: Some(status.to_owned()), assignee: Some("me".into()), ..ViewFilter::default() },
+        shared: false,
     };
 
     let urgent = store.create_saved_view(&agent, create(" Urgent ", "open, new")).await.expect("create");
@@ -55,6 +57,7 @@ async fn saved_views_are_personal_ordered_and_checked(backend: Backend) {
             name: Some("On hold".into()),
             filter: Some(ViewFilter { status: Some("on_hold".into()), ..ViewFilter::default() }),
             position: None,
+            shared: None,
         })
         .await
         .expect("update");
@@ -68,3 +71,49 @@ async fn saved_views_are_personal_ordered_and_checked(backend: Backend) {
     assert!(matches!(store.delete_saved_view(&agent, solved.id).await, Err(StoreError::NotFound(_))));
 }
 
+
+/// A supervisor's shared view is in everyone's list (after their own), changed only by its
+/// owner; agents cannot share; an admin may delete it; unsharing takes it out of the lists.
+async fn supervisors_share_views_with_everyone(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let store = open_store(&db, clock()).await;
+    let desk = desk(&store).await;
+    let supervisor = actor(&store, &desk.supervisor).await;
+    let agent = actor(&store, &desk.agent).await;
+    let observer = actor(&store, &desk.observer).await;
+    let admin = actor(&store, &desk.admin).await;
+    let filter = ViewFilter { status: Some("open".into()), assignee: Some("none".into()), ..ViewFilter::default() };
+    let input = |name: &str, shared: bool| CreateSavedView { name: name.to_owned(), filter: filter.clone(), shared };
+
+    let team = store.create_saved_view(&supervisor, input("Team queue", true)).await.expect("shared");
+    assert!(team.shared);
+    assert_eq!((team.owner_id, team.owner_name.as_str()), (desk.supervisor.id, desk.supervisor.display_name.as_str()));
+    let private = store.create_saved_view(&supervisor, input("My drafts", false)).await.expect("private");
+    // Agents cannot share, neither on creation nor later; nothing is kept.
+    let refused = store.create_saved_view(&agent, input("Agent's", true)).await;
+    assert!(matches!(&refused, Err(StoreError::Domain(tandem_domain::DomainError::Forbidden(_)))), "{refused:?}");
+    let own = store.create_saved_view(&agent, input("Mine", false)).await.expect("private view");
+    let refused = store.update_saved_view(&agent, own.id, UpdateSavedView { shared: Some(true), ..Default::default() }).await;
+    assert!(matches!(&refused, Err(StoreError::Domain(tandem_domain::DomainError::Forbidden(_)))), "{refused:?}");
+
+    // Everyone lists the shared view after their own; the private one stays private.
+    let listed = |views: Vec<tandem_proto::SavedView>| views.into_iter().map(|v| (v.name, v.shared)).collect::<Vec<_>>();
+    assert_eq!(listed(store.list_saved_views(&agent).await.expect("list")), [("Mine".to_owned(), false), ("Team queue".to_owned(), true)]);
+    assert_eq!(listed(store.list_saved_views(&observer).await.expect("list")), [("Team queue".to_owned(), true)]);
+    assert_eq!(listed(store.list_saved_views(&supervisor).await.expect("list")), [("Team queue".to_owned(), true), ("My drafts".to_owned(), false)]);
+    let seen = store.list_saved_views(&agent).await.expect("list").pop().expect("the shared view");
+    assert_eq!((seen.id, seen.filter.clone(), seen.owner_name.clone()), (team.id, team.filter.clone(), team.owner_name.clone()));
+
+    // Only its owner changes it; others get "not found"; an admin may delete it.
+    let renamed = store.update_saved_view(&agent, team.id, UpdateSavedView { name: Some("Ours".into()), ..Default::default() }).await;
+    assert!(matches!(renamed, Err(StoreError::NotFound(_))), "{renamed:?}");
+    assert!(matches!(store.delete_saved_view(&agent, team.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.delete_saved_view(&admin, private.id).await, Err(StoreError::NotFound(_))), "not shared: the admin cannot see it");
+    // The owner stops sharing it: gone from the others' lists, still theirs.
+    let unshared = store.update_saved_view(&supervisor, team.id, UpdateSavedView { shared: Some(false), ..Default::default() }).await.expect("unshare");
+    assert!(!unshared.shared);
+    assert_eq!(listed(store.list_saved_views(&agent).await.expect("list")), [("Mine".to_owned(), false)]);
+    store.update_saved_view(&supervisor, team.id, UpdateSavedView { shared: Some(true), ..Default::default() }).await.expect("share again");
+    store.delete_saved_view(&admin, team.id).await.expect("an admin removes a shared view");
+    assert_eq!(listed(store.list_saved_views(&supervisor).await.expect("list")), [("My drafts".to_owned(), false)]);
+}

@@ -309,3 +309,48 @@ async fn saved_views_follow_the_agent_to_another_browser() {
     assert_eq!(views.as_array().map(Vec::len), Some(1), "{views}");
     other.close().await;
 }
+
+/// A supervisor shares a view with everyone: an agent finds it under "Shared views", uses it,
+/// cannot delete it; once the supervisor stops sharing it, it is gone from the agent's sidebar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_shares_a_view_with_the_team() {
+    let (server, browser) = signed_in("supervisor@desk.test").await;
+    let number = server.desk.ticket_a;
+    browser.wait_text("#ticket-list", "Cannot log in").await;
+    browser.select("#filter-status", "new").await;
+    browser.click("#save-filter").await;
+    browser.type_into("#save-filter-name", "New mail, team").await;
+    browser.click("#save-filter-shared").await;
+    browser.click("#save-filter-submit").await;
+    browser.wait_text("#list-title", "New mail, team").await;
+    let supervisor = server.login(&server.desk.supervisor.email).await;
+    let (_, views) = supervisor.get("/api/v1/me/views").await;
+    assert_eq!((views[0]["name"].as_str(), views[0]["shared"].as_bool()), (Some("New mail, team"), Some(true)), "{views}");
+    let id = views[0]["id"].as_i64().expect("id");
+    // Marked as shared in the owner's own sidebar, with the button to stop sharing.
+    browser.wait_text(&format!("#view-saved-{id}"), "shared").await;
+    browser.wait_text("#share-view", "Stop sharing").await;
+
+    // An agent (not allowed to share: no such box) sees it under "Shared views" and uses it.
+    let agent = Browser::start().await;
+    agent.goto(&server.url("/")).await;
+    sign_in(&agent, &server.desk.agent.email, PASSWORD).await;
+    agent.wait_text(&format!("#shared-views #view-saved-{id}"), "New mail, team").await;
+    agent.click("#save-filter").await;
+    agent.wait_for("#save-filter-name").await;
+    assert!(!agent.is_present("#save-filter-shared").await, "agents cannot share views");
+    agent.click(&format!("#view-saved-{id}")).await;
+    agent.wait_text("#list-title", "New mail, team").await;
+    agent.wait_text("#view-owner", "supervisor").await;
+    agent.wait_for(&format!(".ticket-row[data-number='{number}']")).await;
+    assert!(!agent.is_present("#delete-view").await && !agent.is_present("#share-view").await, "only the owner changes it");
+
+    // The supervisor stops sharing it: after a reload the agent's sidebar no longer has it.
+    browser.click("#share-view").await;
+    browser.wait_text("#share-view", "Share with everyone").await;
+    agent.client.refresh().await.expect("reload");
+    agent.wait_for("#whoami").await;
+    agent.wait_gone(&format!("#view-saved-{id}")).await;
+    browser.close().await;
+    agent.close().await;
+}

@@ -1,10 +1,11 @@
-//! The signed-in user's saved views (`/api/v1/me/views`), shared by the sidebar and the list.
+//! The signed-in user's saved views and those others shared with everyone
+//! (`/api/v1/me/views`), used by the sidebar and the list.
 //! Filters that an earlier version kept in this browser's storage are moved to the server
 //! once, on load.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_proto::{CreateSavedView, SavedView};
+use tandem_proto::{CreateSavedView, SavedView, UpdateSavedView};
 
 use crate::api::{self, ApiError, Method};
 use crate::storage;
@@ -25,7 +26,7 @@ impl SavedViews {
             let legacy = storage::legacy_filters(user_id);
             let mut moved = true;
             for filter in legacy.iter().cloned() {
-                let input = CreateSavedView { name: filter.name, filter: filter.filter };
+                let input = CreateSavedView { name: filter.name, filter: filter.filter, shared: false };
                 match api::send_json::<_, SavedView>(Method::Post, "/api/v1/me/views", &input).await {
                     // A name that exists already was moved before (or saved anew): kept.
                     Ok(_) => {}
@@ -66,6 +67,23 @@ impl SavedViews {
         let view = api::send_json::<_, SavedView>(Method::Post, "/api/v1/me/views", &input).await?;
         self.views.update(|views| views.push(view.clone()));
         Ok(view)
+    }
+
+    /// Shares one of the user's views with everyone, or stops sharing it.
+    pub async fn set_shared(self, id: i64, shared: bool) -> Result<(), ApiError> {
+        let change = UpdateSavedView { shared: Some(shared), ..UpdateSavedView::default() };
+        let view = api::send_json::<_, SavedView>(Method::Patch, &format!("/api/v1/me/views/{id}"), &change).await?;
+        self.views.update(|views| {
+            if let Some(slot) = views.iter_mut().find(|v| v.id == id) {
+                *slot = view;
+            }
+        });
+        Ok(())
+    }
+
+    /// The view, if it is in the list.
+    pub fn get(self, id: i64) -> Option<SavedView> {
+        self.views.with(|views| views.iter().find(|v| v.id == id).cloned())
     }
 
     pub async fn delete(self, id: i64) -> Result<(), ApiError> {

@@ -26,6 +26,7 @@ pub fn Sidebar() -> impl IntoView {
     let directory = use_directory();
     let counts = RwSignal::new(None::<ViewCounts>);
     let saved = use_saved_views();
+    let me = current.user_id();
 
     // Counts load now, and again shortly after any change the live channel reports
     // (several changes in a burst cause one reload).
@@ -124,15 +125,26 @@ pub fn Sidebar() -> impl IntoView {
                 })
             }}
             {move || {
-                let views = saved.views.get();
-                (!views.is_empty()).then(|| view! {
+                // The user's own views (those they share marked so), then others' shared ones.
+                let (own, shared): (Vec<_>, Vec<_>) = saved.views.get().into_iter().partition(|v| v.owner_id == me);
+                let own = (!own.is_empty()).then(|| view! {
                     <h2 class="sidebar-head">{t(Msg::SavedFilters)}</h2>
                     <ul id="saved-views" class="views">
-                        {views.into_iter().map(|view| {
+                        {own.into_iter().map(|view| {
+                            let mark = if view.shared { t(Msg::SharedMark) } else { "" };
+                            item(View::Saved(view.id), format!("view-saved-{}", view.id), view.name, Signal::derive(move || mark.to_owned()))
+                        }).collect_view()}
+                    </ul>
+                });
+                let shared = (!shared.is_empty()).then(|| view! {
+                    <h2 class="sidebar-head">{t(Msg::SharedViews)}</h2>
+                    <ul id="shared-views" class="views">
+                        {shared.into_iter().map(|view| {
                             item(View::Saved(view.id), format!("view-saved-{}", view.id), view.name, Signal::derive(String::new))
                         }).collect_view()}
                     </ul>
-                })
+                });
+                (own, shared)
             }}
         </nav>
     }

@@ -175,7 +175,16 @@ pub fn TicketList(view: View) -> impl IntoView {
     };
 
     let save_name = RwSignal::new(None::<String>);
+    let save_shared = RwSignal::new(false);
     let save_error = RwSignal::new(None::<String>);
+    // Supervisors and admins may share views with everyone.
+    let may_share = matches!(current.role(), tandem_proto::Role::Supervisor | tandem_proto::Role::Admin);
+    let me = current.user_id();
+    // The open saved view, once the list of views has loaded.
+    let this_view = move || match view {
+        View::Saved(id) => saved.get(id),
+        _ => None,
+    };
     let save_filter = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(name) = save_name.get_untracked().filter(|n| !n.trim().is_empty()) else { return };
@@ -183,9 +192,11 @@ pub fn TicketList(view: View) -> impl IntoView {
         let filter = base.narrowed(&narrowing.get_untracked());
         save_error.set(None);
         spawn_local(async move {
-            match saved.create(tandem_proto::CreateSavedView { name: name.trim().to_owned(), filter }).await {
+            let shared = may_share && save_shared.get_untracked();
+            match saved.create(tandem_proto::CreateSavedView { name: name.trim().to_owned(), filter, shared }).await {
                 Ok(created) => {
                     save_name.set(None);
+                    save_shared.set(false);
                     router.go(Route::List(View::Saved(created.id)));
                 }
                 Err(error) if error.is_unauthenticated() => current.expired.run(()),
@@ -206,6 +217,18 @@ pub fn TicketList(view: View) -> impl IntoView {
         }
     };
 
+    let toggle_shared = move |_| {
+        let Some(open) = this_view() else { return };
+        save_error.set(None);
+        spawn_local(async move {
+            match saved.set_shared(open.id, !open.shared).await {
+                Ok(()) => {}
+                Err(error) if error.is_unauthenticated() => current.expired.run(()),
+                Err(error) => save_error.set(Some(error.to_string())),
+            }
+        });
+    };
+
     let directory = crate::directory::use_directory();
     let title = move || view_title(view, saved, directory);
     let can_work = current.can_work();
@@ -223,8 +246,21 @@ pub fn TicketList(view: View) -> impl IntoView {
     view! {
         <div class="section-head">
             <h1 id="list-title">{title}</h1>
-            {matches!(view, View::Saved(_)).then(|| view! {
-                <button id="delete-view" type="button" class="secondary small" on:click=delete_saved>{t(Msg::DeleteSavedFilter)}</button>
+            {move || this_view().map(|open| {
+                let own = open.owner_id == me;
+                view! {
+                    {(!own).then(|| view! {
+                        <span id="view-owner" class="muted small">{tf(Msg::SharedByName, &[("name", &open.owner_name)])}</span>
+                    })}
+                    {(own && may_share).then(|| view! {
+                        <button id="share-view" type="button" class="secondary small" aria-pressed=open.shared.to_string() on:click=toggle_shared>
+                            {t(if open.shared { Msg::StopSharing } else { Msg::ShareWithEveryone })}
+                        </button>
+                    })}
+                    {(own || current.is_admin()).then(|| view! {
+                        <button id="delete-view" type="button" class="secondary small" on:click=delete_saved>{t(Msg::DeleteSavedFilter)}</button>
+                    })}
+                }
             })}
         </div>
         <div class="toolbar" role="search">
@@ -262,6 +298,13 @@ pub fn TicketList(view: View) -> impl IntoView {
                         <label class="visually-hidden" for="save-filter-name">{t(Msg::FilterName)}</label>
                         <input id="save-filter-name" class="short" type="text" placeholder=t(Msg::FilterName) autofocus
                             on:input=move |ev| save_name.set(Some(event_target_value(&ev))) />
+                        {may_share.then(|| view! {
+                            <label class="inline-check">
+                                <input id="save-filter-shared" type="checkbox" prop:checked=move || save_shared.get()
+                                    on:change=move |ev| save_shared.set(event_target_checked(&ev)) />
+                                {t(Msg::ShareWithEveryone)}
+                            </label>
+                        })}
                         <button id="save-filter-submit" type="submit" class="small">{t(Msg::Save)}</button>
                     </form>
                 }.into_any(),

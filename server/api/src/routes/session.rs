@@ -76,28 +76,31 @@ pub async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): P
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// One's saved views (named ticket-list filters), in sidebar order.
+/// One's saved views (named ticket-list filters), in sidebar order, then the views others
+/// shared with everyone (`shared`, `owner_name`), by name.
 #[utoipa::path(get, path = "/api/v1/me/views", tag = "session", responses((status = 200, body = Vec<SavedView>)))]
 pub async fn list_views(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<SavedView>>> {
     Ok(Json(state.store.list_saved_views(&auth.actor).await?))
 }
 
-/// Saves a view, last in the sidebar. 409 if one of one's views has the name; 422 for a
-/// filter value that could never match.
+/// Saves a view, last in the sidebar; `shared: true` shows it to everyone (supervisors and
+/// admins only: 403 otherwise). 409 if one of one's views has the name; 422 for a filter
+/// value that could never match.
 #[utoipa::path(post, path = "/api/v1/me/views", tag = "session", request_body = CreateSavedView,
-    responses((status = 201, body = SavedView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = SavedView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_view(State(state): State<AppState>, auth: Auth, Json(input): Json<CreateSavedView>) -> ApiResult<(StatusCode, Json<SavedView>)> {
     Ok((StatusCode::CREATED, Json(state.store.create_saved_view(&auth.actor, input).await?)))
 }
 
-/// Renames a saved view, changes its filter, or moves it in the sidebar.
+/// Renames one of one's saved views, changes its filter, moves it in the sidebar, or shares
+/// it with everyone (supervisors and admins) or stops sharing it.
 #[utoipa::path(patch, path = "/api/v1/me/views/{id}", tag = "session", params(("id" = i64, Path)), request_body = UpdateSavedView,
-    responses((status = 200, body = SavedView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = SavedView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_view(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Json(input): Json<UpdateSavedView>) -> ApiResult<Json<SavedView>> {
     Ok(Json(state.store.update_saved_view(&auth.actor, id, input).await?))
 }
 
-/// Deletes one of one's saved views.
+/// Deletes one of one's saved views (admins: also a view someone shared).
 #[utoipa::path(delete, path = "/api/v1/me/views/{id}", tag = "session", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn delete_view(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<StatusCode> {
