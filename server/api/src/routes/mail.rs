@@ -5,7 +5,7 @@
 use axum::{
     body::Body,
     extract::State,
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
@@ -69,13 +69,17 @@ pub async fn test_smtp(State(state): State<AppState>, auth: Auth, Path(id): Path
 #[utoipa::path(post, path = "/api/v1/inboxes/{id}/messages/raw", tag = "mail", params(("id" = i64, Path)),
     request_body(content = Vec<u8>, content_type = "message/rfc822"),
     responses((status = 201, body = IngestResult), (status = 200, body = IngestResult), (status = 413, body = tandem_proto::ErrorBody)))]
-pub async fn ingest_raw(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, body: Body) -> ApiResult<(StatusCode, Json<IngestResult>)> {
+pub async fn ingest_raw(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, headers: HeaderMap, body: Body) -> ApiResult<(StatusCode, Json<IngestResult>)> {
     // Admins only (403), and the inbox must exist (404), before the body is read.
     state.store.mail_settings(&auth.actor, id).await?;
     let limit = state.settings.max_raw_message_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, tandem_proto::codes::PAYLOAD_TOO_LARGE, format!("raw messages are limited to {limit} bytes (or the upload broke off)"))
-    })?;
+    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, tandem_proto::codes::PAYLOAD_TOO_LARGE, format!("raw messages are limited to {limit} bytes (or the upload broke off)"));
+    // A declared length over the limit is refused before any of the body is read.
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
     if bytes.is_empty() {
         return Err(ApiError::validation("body", "send the raw message (RFC 5322) as the request body"));
     }
