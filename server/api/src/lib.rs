@@ -140,9 +140,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let live = state.live.clone();
+    let stopping = live.clone();
     let shutdown = async move {
         shutdown.await;
-        live.shutdown();
+        stopping.shutdown();
     };
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    // The other processes should stop showing this one's viewers now, not 30 s from now.
+    live.stopped(std::time::Duration::from_secs(2)).await;
+    served
 }

@@ -74,6 +74,8 @@ struct Shared {
     publish: mpsc::UnboundedSender<cluster::Published>,
     /// Taken by the presence-sharing task when it starts.
     published: Mutex<Option<mpsc::UnboundedReceiver<cluster::Published>>>,
+    /// The presence-sharing task, once started (awaited at shutdown).
+    sharing: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Wakes the presence-sharing task to read the other processes' viewers now.
     presence_wake: Notify,
     /// Wakes the tail: a socket connected, or an API write committed.
@@ -138,6 +140,7 @@ impl LiveHub {
                 node: OnceCell::new(),
                 publish,
                 published: Mutex::new(Some(published)),
+                sharing: Mutex::new(None),
                 presence_wake: Notify::new(),
                 wake: Notify::new(),
                 active: watch::Sender::new(false),
@@ -160,6 +163,17 @@ impl LiveHub {
     /// Closes every socket (code 1001) and stops the tail; called when the server shuts down.
     pub fn shutdown(&self) {
         self.shared.shutdown.send_replace(true);
+    }
+
+    /// After [`LiveHub::shutdown`]: waits (at most `limit`) for the presence-sharing task to
+    /// remove this process's viewers from the database.
+    pub async fn stopped(&self, limit: Duration) {
+        let task = self.shared.sharing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(task) = task
+            && tokio::time::timeout(limit, task).await.is_err()
+        {
+            tracing::warn!("live: shared presence not removed within {limit:?}; it lapses by itself");
+        }
     }
 
     /// This process's node id, registering it on first use; `None` while the database
@@ -192,7 +206,8 @@ impl LiveHub {
             tokio::spawn(feed::run(Arc::clone(&self.shared), self.shared.store.clone()));
             let published = self.shared.published.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
             if let Some(published) = published {
-                tokio::spawn(cluster::run(Arc::clone(&self.shared), self.shared.store.clone(), published));
+                let task = tokio::spawn(cluster::run(Arc::clone(&self.shared), self.shared.store.clone(), published));
+                *self.shared.sharing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(task);
             }
         }
         self.poke();
