@@ -103,10 +103,7 @@ impl TestServer {
         let store = testing::open_store(&db, Arc::new(tandem_domain::SystemClock)).await;
         let desk = testing::desk(&store).await;
         let (plugins, mail) = Self::services(&db, &store).await;
-        let (url, dir, web) = (db.url.clone(), db.data_dir.clone(), settings.web_dir.clone());
-        let process = tokio::task::spawn_blocking(move || process::ServerProcess::start(&url, &dir, web.as_deref(), SocketAddr::from(([127, 0, 0, 1], 0))))
-            .await
-            .expect("starting tandem serve");
+        let process = Self::start_process(&db, settings.web_dir.clone(), SocketAddr::from(([127, 0, 0, 1], 0))).await;
         let address = process.address;
         TestServer {
             base: format!("http://{address}"),
@@ -155,6 +152,12 @@ impl TestServer {
         peer
     }
 
+    /// `tandem serve` over `db` on `listen` (waiting for it on a blocking thread).
+    async fn start_process(db: &TestDb, web_dir: Option<std::path::PathBuf>, listen: SocketAddr) -> process::ServerProcess {
+        let (url, dir) = (db.url.clone(), db.data_dir.clone());
+        tokio::task::spawn_blocking(move || process::ServerProcess::start(&url, &dir, web_dir.as_deref(), listen)).await.expect("starting tandem serve")
+    }
+
     /// The plugin pipeline and the mail intake over `store`, as the binary builds them.
     async fn services(db: &TestDb, store: &Store) -> (tandem_plugins::Pipeline, tandem_channel::Intake) {
         let runtime = tandem_plugins::Runtime::new(db.data_dir.join("plugin-cache")).expect("plugin runtime");
@@ -200,10 +203,7 @@ impl TestServer {
         assert!(self._channel.is_none(), "serve_again does not restart the mail channel");
         self.stop_serving().await;
         if self.binary {
-            let (url, dir, web) = (self._db.url.clone(), self._db.data_dir.clone(), self.settings.web_dir.clone());
-            let address = self.address;
-            let process = tokio::task::spawn_blocking(move || process::ServerProcess::start(&url, &dir, web.as_deref(), address)).await.expect("starting tandem serve");
-            self.process = Some(process);
+            self.process = Some(Self::start_process(&self._db, self.settings.web_dir.clone(), self.address).await);
             return;
         }
         self.store = testing::open_store(&self._db, self.clock.clone()).await;

@@ -123,13 +123,7 @@ async fn read_elsewhere(shared: &Shared, store: &Store) {
 
 /// Beats the node's heartbeat (registering it if needed) and prunes silent nodes.
 async fn heartbeat(shared: &Shared, store: &Store) {
-    let node = match shared.node.get_or_try_init(|| store.register_live_node()).await {
-        Ok(node) => *node,
-        Err(e) => {
-            tracing::warn!(error = %e, "live: cannot register this process for shared presence");
-            return;
-        }
-    };
+    let Some(node) = shared.node().await else { return };
     match store.beat_live_node(node).await {
         Ok(true) => {}
         Ok(false) => {

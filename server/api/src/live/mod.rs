@@ -104,6 +104,19 @@ impl Shared {
         self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// This process's node id, registering it on first use (by the first socket, or by the
+    /// heartbeat after a failure); `None` while the database refuses: presence is then this
+    /// process's only, and the next socket or heartbeat tries again.
+    async fn node(&self) -> Option<i64> {
+        match self.node.get_or_try_init(|| self.store.register_live_node()).await {
+            Ok(node) => Some(*node),
+            Err(e) => {
+                tracing::warn!(error = %e, "live: cannot register this process for shared presence; viewers on other processes are not shown");
+                None
+            }
+        }
+    }
+
     /// Tells the presence-sharing task what the connection views now.
     fn publish(&self, registry: &Registry, connection: u64) {
         // No receiver only once the task has ended (shutdown).
@@ -176,21 +189,9 @@ impl LiveHub {
         }
     }
 
-    /// This process's node id, registering it on first use; `None` while the database
-    /// refuses (presence is then this process's only; a later socket tries again).
-    async fn node(&self) -> Option<i64> {
-        match self.shared.node.get_or_try_init(|| self.shared.store.register_live_node()).await {
-            Ok(node) => Some(*node),
-            Err(e) => {
-                tracing::warn!(error = %e, "live: cannot register this process for shared presence; viewers on other processes are not shown");
-                None
-            }
-        }
-    }
-
     /// Registers a connection of `user_id`; dropping the answer unregisters it.
     async fn connect(&self, user_id: i64, display_name: &str) -> Connection {
-        let node = self.node().await;
+        let node = self.shared.node().await;
         let n = self.shared.next_connection.fetch_add(1, Ordering::Relaxed);
         let id = node.map_or(n, |node| cluster::connection_id(node, n));
         // Subscribed before the tail can start, so no change after its start is missed.
