@@ -41,6 +41,11 @@ impl Current {
         self.role() != Role::Observer
     }
 
+    /// Supervisors and admins share saved views with everyone (the server's `ShareViews`).
+    pub fn may_share_views(self) -> bool {
+        matches!(self.role(), Role::Supervisor | Role::Admin)
+    }
+
     /// Handles an API error the same way everywhere: a 401 ends the session, anything else
     /// becomes a readable message.
     pub fn explain(self, context: Msg, error: &api::ApiError) -> String {

@@ -177,8 +177,7 @@ pub fn TicketList(view: View) -> impl IntoView {
     let save_name = RwSignal::new(None::<String>);
     let save_shared = RwSignal::new(false);
     let save_error = RwSignal::new(None::<String>);
-    // Supervisors and admins may share views with everyone.
-    let may_share = matches!(current.role(), tandem_proto::Role::Supervisor | tandem_proto::Role::Admin);
+    let may_share = current.may_share_views();
     let me = current.user_id();
     // The open saved view, once the list of views has loaded.
     let this_view = move || match view {
