@@ -279,4 +279,34 @@ async fn hot_swap_under_load(backend: Backend) {
     assert_eq!(seen[0] + seen[1], 24);
 }
 
-backend_tests! { bundled_plugins_classify_route_and_answer, uploads_are_checked_and_versions_roll_back, hostile_plugins_are_contained_and_disabled, hot_swap_under_load }
+backend_tests! {
+    bundled_plugins_classify_route_and_answer,
+    uploads_are_checked_and_versions_roll_back,
+    hostile_plugins_are_contained_and_disabled,
+    hot_swap_under_load,
+    a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start,
+}
+
+/// A mail applied by the intake, then the process gone before the plugins ran (the state a
+/// crash leaves): the next start's recovery runs the bundled plugins on it, once.
+async fn a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let raw = b"From: Luc <luc@client.test>\r\nTo: support@desk.test\r\nSubject: Compte bloque\r\nMessage-ID: <crash@client.test>\r\n\r\nBonjour, notre compte est bloque, c'est urgent.\r\n";
+    let recorded = server.store.record_inbound(server.desk.inbox_a.id, raw, "imap", None).await.expect("record");
+    let parsed = tandem_mail::parse(raw, &tandem_mail::Limits::default());
+    let outcome = server.store.apply_inbound(recorded.id, parsed.as_ref(), true).await.expect("apply");
+    let number = outcome.ticket_number.expect("a ticket");
+    let (_, before) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+    assert!(events_of(&before, "plugin.classified").is_empty(), "{before}");
+
+    assert_eq!(server.mail.recover_pipeline_runs().await.expect("recover"), 1);
+    let (_, after) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(events_of(&after, "plugin.classified").len(), 1, "{after}");
+    assert_eq!(after["ticket"]["language"], "fr", "{after}");
+    let replies = after["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count();
+    assert_eq!(replies, 1, "{after}");
+
+    assert_eq!(server.mail.recover_pipeline_runs().await.expect("recover again"), 0, "run once");
+    let (_, again) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(events_of(&again, "plugin.classified").len(), 1);
+}

@@ -103,24 +103,49 @@ impl Intake {
                 .await
                 .map_err(|e| ChannelError::Imap(format!("parser task failed: {e}")))?
         };
-        let outcome = self.store.apply_inbound(id, parsed.as_ref()).await?;
+        let outcome = self.store.apply_inbound(id, parsed.as_ref(), self.pipeline.is_some()).await?;
         if let Some(number) = outcome.ticket_number {
             tracing::info!(inbound = id, ticket = number, state = %outcome.state, "mail received");
         } else {
             tracing::info!(inbound = id, state = %outcome.state, "mail received");
         }
         if outcome.run_pipeline
-            && let (Some(pipeline), Some(number)) = (&self.pipeline, outcome.ticket_number)
+            && let (Some(pipeline), Some(number), Some(message)) = (&self.pipeline, outcome.ticket_number, outcome.message_row_id)
         {
-            match pipeline.on_inbound(number, outcome.message_row_id).await {
+            match pipeline.on_marked(number, message).await {
                 Ok(_) => {}
                 // Plugin failures are recorded on the ticket by the pipeline; this is the
-                // pipeline itself failing (e.g. the database), logged and not retried.
+                // pipeline itself failing (e.g. the database): logged, and the message stays
+                // marked, so the next start's recovery runs it again.
                 Err(e) => tracing::error!(ticket = number, error = %e, "plugin pipeline"),
             }
             self.signals.outbox.notify_one();
         }
         Ok(outcome)
+    }
+
+    /// Runs the plugin pipeline on messages still marked for it: a crash came between their
+    /// intake and the pipeline's write (or the pipeline failed on the database). Each is tried
+    /// once per call; returns how many were written.
+    pub async fn recover_pipeline_runs(&self) -> Result<usize, ChannelError> {
+        let Some(pipeline) = &self.pipeline else {
+            return Ok(0);
+        };
+        let (mut after, mut done) = (0, 0);
+        loop {
+            let pending = self.store.pending_pipeline_runs(after, 100).await?;
+            let Some(&(_, last)) = pending.last() else {
+                return Ok(done);
+            };
+            after = last;
+            for (number, message) in pending {
+                match pipeline.on_marked(number, message).await {
+                    Ok(report) => done += usize::from(report.written),
+                    Err(e) => tracing::error!(ticket = number, message, error = %e, "plugin pipeline (recovery)"),
+                }
+            }
+            self.signals.outbox.notify_one();
+        }
     }
 
     /// Processes messages recorded but never processed (after a crash). Returns how many.

@@ -63,6 +63,11 @@ impl Channel {
                 Ok(n) => tracing::info!(messages = n, "intake: processed messages recorded before a restart"),
                 Err(e) => tracing::error!(error = %e, "intake recovery"),
             }
+            match recovering.recover_pipeline_runs().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(messages = n, "plugin pipeline: runs interrupted by a restart done"),
+                Err(e) => tracing::error!(error = %e, "plugin pipeline recovery"),
+            }
         }));
         if settings.workers {
             let s = settings.clone();

@@ -11,9 +11,8 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use tandem_proto::{self as proto, PluginDecision, PluginFailure, PluginUsage, PluginWorld};
-use tandem_store::automation::{PipelineView, PluginRef};
+use tandem_store::automation::{PipelineView, PluginRef, PluginStep, StepRecord};
 
 use crate::convert;
 use crate::error::PluginError;
@@ -42,6 +41,8 @@ pub enum StepOutcome {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
     pub steps: Vec<Step>,
+    /// False when another run on the same marked message was written first (nothing here was).
+    pub written: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -59,16 +60,25 @@ impl Pipeline {
     }
 
     /// Runs the enabled plugins on a new customer message of ticket `number` (its latest one
-    /// when `message_id` is `None`). Store errors end the run (and are returned); plugin
-    /// failures never do.
+    /// when `message_id` is `None`), then writes the whole run in one transaction. Store
+    /// errors end the run (and are returned, nothing written); plugin failures never do.
     pub async fn on_inbound(&self, number: i64, message_id: Option<i64>) -> Result<Report, PluginError> {
+        self.run(number, message_id, false).await
+    }
+
+    /// [`Pipeline::on_inbound`] for a message the mail intake marked `pipeline_pending`: the
+    /// run is written only if the mark is still there (see `Store::write_pipeline_run`), so
+    /// the intake and its recovery after a crash never both write one.
+    pub async fn on_marked(&self, number: i64, message_id: i64) -> Result<Report, PluginError> {
+        self.run(number, Some(message_id), true).await
+    }
+
+    async fn run(&self, number: i64, message_id: Option<i64>, claim: bool) -> Result<Report, PluginError> {
         let snapshot = self.registry.snapshot();
         let store = self.registry.store();
         let mut view = store.pipeline_view(number, message_id).await?;
         let inbox_id = view.ticket.inbox_id;
-        let mut report = Report::default();
-        // Successful calls are counted in the plugins' health at the end, in one statement.
-        let mut succeeded = Vec::new();
+        let mut run = Run::default();
 
         for entry in snapshot.enabled(PluginWorld::Classifier, inbox_id) {
             let input = convert::classify_input(&view);
@@ -76,20 +86,21 @@ impl Pipeline {
                 Some(c) => self.registry.runtime().classify(c, &input, &self.context(entry)).await.map(convert::classification),
                 None => CallOutcome::unavailable(entry.load_error.clone().unwrap_or_default()),
             };
-            match outcome.result {
-                Ok(decision) => {
-                    view.ticket = store.apply_classification(number, &plugin_ref(entry), &decision, &outcome.usage).await?;
-                    succeeded.push(entry.plugin.id);
-                    report.push(entry, StepOutcome::Applied(PluginDecision::Classifier(decision)));
-                }
-                Err(f) => self.failed(number, entry, f, &outcome.usage, &mut report).await?,
-            }
+            let record = match outcome.result {
+                // Later classifiers (and the routers, responders) see the ticket as it leaves it.
+                Ok(decision) => match view.preview_classification(&decision, store.clock().now()) {
+                    Ok(()) => StepRecord::Classified(decision),
+                    Err(e) => StepRecord::Failed(failure(proto::PluginFailureKind::InvalidOutput, format!("classification refused: {e}"))),
+                },
+                Err(f) => StepRecord::Failed(f),
+            };
+            run.push(entry, outcome.usage, record);
         }
 
         let mut routed = false;
         for entry in snapshot.enabled(PluginWorld::Router, inbox_id) {
             if routed {
-                self.not_consulted(number, entry, "an earlier router decided", &mut report).await?;
+                run.push(entry, PluginUsage::default(), StepRecord::NotConsulted { why: "an earlier router decided".into() });
                 continue;
             }
             let input = convert::route_input(&view);
@@ -97,35 +108,24 @@ impl Pipeline {
                 Some(c) => self.registry.runtime().route(c, &input, &self.context(entry)).await.map(|d| convert::routing(d, &input)),
                 None => CallOutcome::unavailable(entry.load_error.clone().unwrap_or_default()),
             };
-            match outcome.result {
-                Ok(decision) if decision.decided => match store.apply_routing(number, &plugin_ref(entry), &decision, &outcome.usage).await {
-                    Ok(ticket) => {
-                        view.ticket = ticket;
+            let record = match outcome.result {
+                Ok(decision) if decision.decided => match view.preview_routing(&decision, store.clock().now()) {
+                    Ok(()) => {
                         routed = true;
-                        succeeded.push(entry.plugin.id);
-                        report.push(entry, StepOutcome::Applied(PluginDecision::Router(decision)));
+                        StepRecord::Routed(decision)
                     }
-                    // The store's own checks (an assignee who may not hold the ticket) make it an
-                    // invalid decision of this plugin, not an error of the pipeline.
-                    Err(tandem_store::StoreError::Domain(e)) => {
-                        let f = failure(proto::PluginFailureKind::InvalidOutput, format!("routing refused: {e}"));
-                        self.failed(number, entry, f, &outcome.usage, &mut report).await?;
-                    }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => StepRecord::Failed(failure(proto::PluginFailureKind::InvalidOutput, format!("routing refused: {e}"))),
                 },
-                Ok(decision) => {
-                    store.record_plugin_outcome(number, &plugin_ref(entry), "plugin.no_decision", &outcome.usage, json!({ "reason": decision.reason })).await?;
-                    succeeded.push(entry.plugin.id);
-                    report.push(entry, StepOutcome::NoDecision(decision.reason));
-                }
-                Err(f) => self.failed(number, entry, f, &outcome.usage, &mut report).await?,
-            }
+                Ok(decision) => StepRecord::NoDecision { reason: decision.reason },
+                Err(f) => StepRecord::Failed(f),
+            };
+            run.push(entry, outcome.usage, record);
         }
 
         let mut replied = false;
         for entry in snapshot.enabled(PluginWorld::Responder, inbox_id) {
             if replied {
-                self.not_consulted(number, entry, "an automatic reply was already queued", &mut report).await?;
+                run.push(entry, PluginUsage::default(), StepRecord::NotConsulted { why: "an automatic reply was already queued".into() });
                 continue;
             }
             let input = convert::respond_input(&view);
@@ -133,67 +133,81 @@ impl Pipeline {
                 Some(c) => self.registry.runtime().respond(c, &input, &self.context(entry)).await.map(convert::response),
                 None => CallOutcome::unavailable(entry.load_error.clone().unwrap_or_default()),
             };
-            match outcome.result {
-                Ok(decision) => match &decision.reply {
-                    Some(reply) => {
-                        store.add_auto_reply(number, &plugin_ref(entry), reply, &decision.reason, &outcome.usage).await?;
-                        replied = true;
-                        succeeded.push(entry.plugin.id);
-                        report.push(entry, StepOutcome::Applied(PluginDecision::Responder(decision)));
-                    }
-                    None => {
-                        store.record_plugin_outcome(number, &plugin_ref(entry), "plugin.no_reply", &outcome.usage, json!({ "reason": decision.reason })).await?;
-                        succeeded.push(entry.plugin.id);
-                        report.push(entry, StepOutcome::NoDecision(decision.reason));
-                    }
-                },
-                Err(f) => self.failed(number, entry, f, &outcome.usage, &mut report).await?,
-            }
+            let record = match outcome.result {
+                Ok(proto::Response { reply: Some(reply), reason }) => {
+                    replied = true;
+                    StepRecord::Replied { reply, reason }
+                }
+                Ok(proto::Response { reply: None, reason }) => StepRecord::NoReply { reason },
+                Err(f) => StepRecord::Failed(f),
+            };
+            run.push(entry, outcome.usage, record);
         }
-        store.record_plugin_successes(&succeeded).await?;
-        Ok(report)
+
+        let written = store.write_pipeline_run(number, view.message.id, claim, &run.steps).await?;
+        if written.already_written {
+            return Ok(Report { steps: Vec::new(), written: false });
+        }
+        for (plugin_id, reason) in &written.disabled {
+            tracing::error!(plugin = plugin_id, %reason, "plugin disabled");
+        }
+        if !written.disabled.is_empty() {
+            self.registry.reload().await?;
+        }
+        Ok(run.report(number, written.refused))
     }
 
     fn context(&self, entry: &Entry) -> CallContext {
         CallContext { config: entry.plugin.config.clone(), now_micros: self.registry.store().clock().now().timestamp_micros(), limits: entry.plugin.limits }
     }
+}
 
-    async fn failed(&self, number: i64, entry: &Entry, f: PluginFailure, usage: &PluginUsage, report: &mut Report) -> Result<(), PluginError> {
-        tracing::warn!(plugin = %entry.plugin.name, version = entry.plugin.version_number, ticket = number, kind = %f.kind, message = %f.message, "plugin call failed");
-        self.registry
-            .store()
-            .record_plugin_outcome(number, &plugin_ref(entry), "plugin.failed", usage, json!({ "failure": f }))
-            .await?;
-        self.health(entry, &f).await?;
-        report.push(entry, StepOutcome::Failed(f));
-        Ok(())
+/// The calls of one run, in order, with who made them.
+#[derive(Default)]
+struct Run {
+    steps: Vec<PluginStep>,
+    worlds: Vec<PluginWorld>,
+}
+
+impl Run {
+    fn push(&mut self, entry: &Entry, usage: PluginUsage, record: StepRecord) {
+        let plugin = PluginRef { id: entry.plugin.id, name: entry.plugin.name.clone(), version: entry.plugin.version_number };
+        self.steps.push(PluginStep { plugin, usage, record });
+        self.worlds.push(entry.plugin.world);
     }
 
-    async fn not_consulted(&self, number: i64, entry: &Entry, why: &str, report: &mut Report) -> Result<(), PluginError> {
-        let usage = PluginUsage { duration_us: 0, fuel: 0, memory_bytes: 0 };
-        self.registry.store().record_plugin_outcome(number, &plugin_ref(entry), "plugin.not_consulted", &usage, json!({ "reason": why })).await?;
-        report.push(entry, StepOutcome::NotConsulted);
-        Ok(())
-    }
-
-    /// Counts the failed call; publishes a new snapshot when the plugin just got disabled.
-    async fn health(&self, entry: &Entry, failure: &PluginFailure) -> Result<(), PluginError> {
-        if let Some(reason) = self.registry.store().record_plugin_failure(entry.plugin.id, failure).await? {
-            tracing::error!(plugin = %entry.plugin.name, %reason, "plugin disabled");
-            self.registry.reload().await?;
+    /// What the run did, with the decisions the store refused at write time as failures.
+    fn report(self, number: i64, refused: Vec<(usize, PluginFailure)>) -> Report {
+        let mut steps: Vec<Step> = self
+            .steps
+            .into_iter()
+            .zip(self.worlds)
+            .map(|(step, world)| Step {
+                outcome: match step.record {
+                    StepRecord::Classified(d) => StepOutcome::Applied(PluginDecision::Classifier(d)),
+                    StepRecord::Routed(d) => StepOutcome::Applied(PluginDecision::Router(d)),
+                    StepRecord::Replied { reply, reason } => StepOutcome::Applied(PluginDecision::Responder(proto::Response { reply: Some(reply), reason })),
+                    StepRecord::NoDecision { reason } | StepRecord::NoReply { reason } => StepOutcome::NoDecision(reason),
+                    StepRecord::NotConsulted { .. } => StepOutcome::NotConsulted,
+                    StepRecord::Failed(f) => StepOutcome::Failed(f),
+                },
+                plugin: step.plugin.name,
+                version: step.plugin.version,
+                world,
+            })
+            .collect();
+        for (i, f) in refused {
+            if let Some(step) = steps.get_mut(i) {
+                step.outcome = StepOutcome::Failed(f);
+            }
         }
-        Ok(())
+        for step in &steps {
+            if let StepOutcome::Failed(f) = &step.outcome {
+                tracing::warn!(plugin = %step.plugin, version = step.version, ticket = number, kind = %f.kind, message = %f.message, "plugin call failed");
+            }
+        }
+        Report { steps, written: true }
     }
-}
-
-impl Report {
-    fn push(&mut self, entry: &Entry, outcome: StepOutcome) {
-        self.steps.push(Step { plugin: entry.plugin.name.clone(), version: entry.plugin.version_number, world: entry.plugin.world, outcome });
-    }
-}
-
-fn plugin_ref(entry: &Entry) -> PluginRef {
-    PluginRef { id: entry.plugin.id, name: entry.plugin.name.clone(), version: entry.plugin.version_number }
 }
 
 /// Runs one plugin against a view without applying anything (the admin's dry run).

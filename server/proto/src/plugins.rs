@@ -115,7 +115,7 @@ pub enum PluginDecision {
 }
 
 /// Resources one call used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PluginUsage {
     /// Wall-clock time of instantiation and call together.

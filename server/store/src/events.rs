@@ -53,7 +53,12 @@ pub(crate) async fn record_changes<C: ConnectionTrait>(
     ticket_id: i64,
     changes: &[Change],
 ) -> Result<()> {
-    let events: Vec<NewEvent<'_>> = changes
+    insert_events(db, conn, who, at, &change_events(ticket_id, changes)).await
+}
+
+/// One `ticket.updated` event per changed field.
+pub(crate) fn change_events(ticket_id: i64, changes: &[Change]) -> Vec<NewEvent<'static>> {
+    changes
         .iter()
         .map(|change| NewEvent {
             ticket_id: Some(ticket_id),
@@ -62,12 +67,11 @@ pub(crate) async fn record_changes<C: ConnectionTrait>(
             before: change.before.clone(),
             after: change.after.clone(),
         })
-        .collect();
-    insert_events(db, conn, who, at, &events).await
+        .collect()
 }
 
 /// Inserts events by one actor at one time with one statement, ids in the given order.
-async fn insert_events<C: ConnectionTrait>(db: &Db, conn: &C, who: &Who, at: i64, events: &[NewEvent<'_>]) -> Result<()> {
+pub(crate) async fn insert_events<C: ConnectionTrait>(db: &Db, conn: &C, who: &Who, at: i64, events: &[NewEvent<'_>]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }

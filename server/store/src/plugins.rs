@@ -9,7 +9,7 @@ use tandem_proto::{self as proto, PluginFailure, PluginLimits, PluginWorld};
 
 use crate::{
     Store,
-    db::{from_micros, opt_from_micros, query_all, query_one},
+    db::{Db, from_micros, opt_from_micros, query_all, query_one},
     error::{Result, StoreError},
     events::{NewEvent, Who, record},
     rows::{IdRow, json as to_json, parse, parse_json},
@@ -487,64 +487,57 @@ impl Store {
         let bytes = self.blobs().get(&row.sha256)?;
         Ok((row.into_proto(), bytes))
     }
+}
 
-    /// Counts successful calls in the plugins' health (each id once per call): one statement
-    /// for a whole pipeline run, the common case.
-    pub async fn record_plugin_successes(&self, plugin_ids: &[i64]) -> Result<()> {
-        if plugin_ids.is_empty() {
-            return Ok(());
-        }
-        let marks = crate::db::marks(plugin_ids.len());
-        let tx = self.db.write().await?;
-        tx.tx
-            .execute_raw(self.db.stmt(
-                &format!("UPDATE plugins SET calls = calls + 1, consecutive_failures = 0 WHERE id IN ({marks})"),
-                plugin_ids.iter().map(|&id| id.into()).collect(),
-            ))
-            .await?;
-        tx.commit().await
+/// Counts successful calls in the plugins' health (each id once per call): one statement for
+/// a whole pipeline run, the common case.
+pub(crate) async fn count_successes<C: ConnectionTrait>(db: &Db, conn: &C, plugin_ids: &[i64]) -> Result<()> {
+    if plugin_ids.is_empty() {
+        return Ok(());
     }
+    let marks = crate::db::marks(plugin_ids.len());
+    conn.execute_raw(db.stmt(
+        &format!("UPDATE plugins SET calls = calls + 1, consecutive_failures = 0 WHERE id IN ({marks})"),
+        plugin_ids.iter().map(|&id| id.into()).collect(),
+    ))
+    .await?;
+    Ok(())
+}
 
-    /// Counts a failed call in the plugin's health. After `max_consecutive_failures` failures
-    /// in a row the plugin is disabled; returns the reason when this call did that.
-    pub async fn record_plugin_failure(&self, plugin_id: i64, f: &PluginFailure) -> Result<Option<String>> {
-        let now = self.now_micros();
-        let tx = self.db.write().await?;
-        let row: Option<PluginRow> =
-            query_one(&tx.tx, self.db.stmt(&format!("SELECT {PLUGIN_COLUMNS} FROM plugins p WHERE p.id = ?{}", self.db.for_update()), vec![plugin_id.into()]))
-                .await?;
-        let row = row.ok_or(StoreError::NotFound("plugin"))?;
-        let streak = row.consecutive_failures + 1;
-        let trip = row.enabled && streak >= row.max_consecutive_failures;
-        let reason = trip.then(|| format!("disabled after {streak} consecutive failures; the last: {} ({})", f.message, f.kind));
-        tx.tx
-            .execute_raw(self.db.stmt(
-                "UPDATE plugins SET calls = calls + 1, failures = failures + 1, consecutive_failures = ?, last_failure_kind = ?, \
-                 last_failure_message = ?, last_failure_at = ?, enabled = ?, auto_disabled_reason = COALESCE(?, auto_disabled_reason) WHERE id = ?",
-                vec![
-                    streak.into(),
-                    f.kind.as_str().into(),
-                    f.message.chars().take(2_000).collect::<String>().into(),
-                    now.into(),
-                    (row.enabled && !trip).into(),
-                    reason.clone().into(),
-                    plugin_id.into(),
-                ],
-            ))
-            .await?;
-        if let Some(reason) = &reason {
-            record(&self.db, &tx.tx, &Who::system(), now, NewEvent {
-                ticket_id: None,
-                kind: "plugin.auto_disabled",
-                field: Some("enabled"),
-                before: json!({ "plugin_id": plugin_id, "name": row.name, "enabled": true }),
-                after: json!({ "plugin_id": plugin_id, "name": row.name, "enabled": false, "reason": reason }),
-            })
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(reason)
+/// Counts a failed call in the plugin's health. After `max_consecutive_failures` failures in a
+/// row the plugin is disabled (with an audit event); returns the reason when this call did that.
+pub(crate) async fn count_failure<C: ConnectionTrait>(db: &Db, conn: &C, plugin_id: i64, f: &PluginFailure, now: i64) -> Result<Option<String>> {
+    let row: Option<PluginRow> =
+        query_one(conn, db.stmt(&format!("SELECT {PLUGIN_COLUMNS} FROM plugins p WHERE p.id = ?{}", db.for_update()), vec![plugin_id.into()])).await?;
+    let row = row.ok_or(StoreError::NotFound("plugin"))?;
+    let streak = row.consecutive_failures + 1;
+    let trip = row.enabled && streak >= row.max_consecutive_failures;
+    let reason = trip.then(|| format!("disabled after {streak} consecutive failures; the last: {} ({})", f.message, f.kind));
+    conn.execute_raw(db.stmt(
+        "UPDATE plugins SET calls = calls + 1, failures = failures + 1, consecutive_failures = ?, last_failure_kind = ?, \
+         last_failure_message = ?, last_failure_at = ?, enabled = ?, auto_disabled_reason = COALESCE(?, auto_disabled_reason) WHERE id = ?",
+        vec![
+            streak.into(),
+            f.kind.as_str().into(),
+            f.message.chars().take(2_000).collect::<String>().into(),
+            now.into(),
+            (row.enabled && !trip).into(),
+            reason.clone().into(),
+            plugin_id.into(),
+        ],
+    ))
+    .await?;
+    if let Some(reason) = &reason {
+        record(db, conn, &Who::system(), now, NewEvent {
+            ticket_id: None,
+            kind: "plugin.auto_disabled",
+            field: Some("enabled"),
+            before: json!({ "plugin_id": plugin_id, "name": row.name, "enabled": true }),
+            after: json!({ "plugin_id": plugin_id, "name": row.name, "enabled": false, "reason": reason }),
+        })
+        .await?;
     }
+    Ok(reason)
 }
 
 #[cfg(test)]

@@ -251,7 +251,11 @@ impl Store {
 
     /// Step two: applies a parsed message (or records why it could not be parsed) in one
     /// transaction. Applying an entry that is no longer `received` changes nothing.
-    pub async fn apply_inbound(&self, id: i64, parsed: std::result::Result<&Inbound, &ParseError>) -> Result<IntakeOutcome> {
+    ///
+    /// `pipeline`: whether the plugin pipeline runs on new customer messages afterwards (the
+    /// server: yes; an import with `--no-plugins`: no). Such a message is marked
+    /// `pipeline_pending` in this transaction, and the pipeline's write clears the mark.
+    pub async fn apply_inbound(&self, id: i64, parsed: std::result::Result<&Inbound, &ParseError>, pipeline: bool) -> Result<IntakeOutcome> {
         // Attachment blobs are written before the transaction that points to them.
         let mut blobs = Vec::new();
         if let Ok(m) = parsed {
@@ -367,8 +371,9 @@ impl Store {
             body_html_remote: m.html.as_ref().and_then(|h| h.remote.clone()),
             folded_from: m.folded_from.filter(|&f| f < body_text.len()).map(|f| f as i64),
             info: Some(mail_info(m, id)),
+            pipeline_pending: false,
         };
-        let new_message = |ticket_id: i64, version: i64| NewMessage {
+        let new_message = |ticket_id: i64, version: i64, pipeline_pending: bool| NewMessage {
             ticket_id,
             kind: MessageKind::Inbound,
             author: &contact,
@@ -379,7 +384,7 @@ impl Store {
             references: m.references.iter().rev().take(50).rev().cloned().collect(),
             delivery_state: None,
             ticket_version: version,
-            mail: Some(extras.clone()),
+            mail: Some(MailExtras { pipeline_pending, ..extras.clone() }),
         };
 
         let mut follow_up_of = None;
@@ -392,9 +397,10 @@ impl Store {
                 let automatic = !matches!(m.nature, Nature::Person | Nature::Bulk { .. });
                 let changes = if automatic { Vec::new() } else { ticket::on_customer_message(&mut state, now)? };
                 let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
-                let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(row.id, version)).await?;
+                let run_pipeline = pipeline && !automatic;
+                let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(row.id, version, run_pipeline)).await?;
                 record_changes(&self.db, &tx.tx, &contact, at, row.id, &changes).await?;
-                let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Reply, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: !automatic };
+                let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Reply, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline };
                 finish(&self.db, &tx.tx, id, &outcome, Some(row.id), None, at).await?;
                 tx.commit().await?;
                 return Ok(outcome);
@@ -435,7 +441,7 @@ impl Store {
                            "inbound_id": id, "follow_up_of": follow_up_of.as_ref().map(|r| r.number) }),
         })
         .await?;
-        let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(ticket_id, 1)).await?;
+        let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(ticket_id, 1, pipeline)).await?;
         if let Some(old) = &follow_up_of {
             record(&self.db, &tx.tx, &system, at, NewEvent {
                 ticket_id: Some(old.id),
@@ -446,7 +452,7 @@ impl Store {
             })
             .await?;
         }
-        let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Ticket, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: true };
+        let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Ticket, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: pipeline };
         let detail = follow_up_of.as_ref().map(|r| format!("follow-up of closed ticket #{}", r.number));
         finish(&self.db, &tx.tx, id, &outcome, Some(ticket_id), detail, at).await?;
         tx.commit().await?;

@@ -45,6 +45,9 @@ pub(crate) struct MailExtras {
     pub body_html_remote: Option<String>,
     pub folded_from: Option<i64>,
     pub info: Option<proto::MailInfo>,
+    /// The plugin pipeline is to run on this message (inbound mail; see
+    /// [`crate::Store::pending_pipeline_runs`]).
+    pub pipeline_pending: bool,
 }
 
 pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, m: NewMessage<'_>) -> Result<i64> {
@@ -54,8 +57,8 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
         conn,
         db.stmt(
             "INSERT INTO messages (ticket_id, kind, author_kind, author_id, author_name, body_text, body_html, message_id, \
-             in_reply_to, references_json, delivery_state, ticket_version, created_at, subject, body_html_remote, folded_from, mail_json) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             in_reply_to, references_json, delivery_state, ticket_version, created_at, subject, body_html_remote, folded_from, mail_json, \
+             pipeline_pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             vec![
                 m.ticket_id.into(),
                 m.kind.as_str().into(),
@@ -74,6 +77,7 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
                 extras.body_html_remote.into(),
                 extras.folded_from.into(),
                 extras.info.as_ref().map(to_json).into(),
+                extras.pipeline_pending.into(),
             ],
         ),
     )

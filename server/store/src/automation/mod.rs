@@ -1,22 +1,25 @@
 //! What the plugin pipeline reads (a snapshot of a ticket, its new message, the contact, the
-//! inbox and who could take it) and writes (a classifier's tags and priority, a router's
-//! assignment, an automatic reply), each write one transaction with its timeline events.
-//! Plugins themselves never touch the store: `tandem-plugins` runs them and calls these.
+//! inbox and who could take it) and, in [`apply`], writes: a whole run's decisions (a
+//! classifier's tags and priority, a router's assignment, an automatic reply, every call's
+//! outcome on the timeline, the plugins' health) in one transaction. Plugins themselves never
+//! touch the store: `tandem-plugins` runs them and calls these.
+
+mod apply;
+
+pub use apply::{PluginStep, RunWritten, StepRecord};
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
-use serde_json::{Value as Json, json};
-use tandem_domain::ticket::{self, TicketPatch};
-use tandem_proto::{self as proto, ActorKind, Availability, DeliveryState, MessageKind, TicketStatus};
+use sea_orm::FromQueryResult;
+use tandem_proto::{self as proto, ActorKind, Availability, MessageKind, TicketStatus};
 
 use crate::{
     Store,
-    db::{WriteTx, query_all, query_one, to_micros},
+    db::{query_all, query_one, to_micros},
     error::{Result, StoreError},
-    events::{NewEvent, Who, record, record_changes},
-    rows::{TicketRow, parse, parse_json},
-    tickets::{load_ticket, write::{MailExtras, NewMessage, insert_message, save_state, save_state_before_message}},
+    events::Who,
+    rows::{parse, parse_json},
+    tickets::load_ticket,
 };
 
 /// The plugin a decision comes from, for the timeline.
@@ -105,8 +108,23 @@ impl Store {
     /// The snapshot for a message of ticket `number` (its latest customer message when
     /// `message_id` is `None`).
     pub async fn pipeline_view(&self, number: i64, message_id: Option<i64>) -> Result<PipelineView> {
+        let row = load_ticket(&self.db, self.db.connection(), number, false).await?;
+        let ticket = row.clone().into_proto(self.now_micros())?;
+        // Independent reads, on several pooled connections at once: each statement's round
+        // trip to SQLite's worker thread costs more than the statement itself.
+        let (message, message_count, contact, inbox, (agents, teams)) = tokio::try_join!(
+            self.message_view(&ticket, row.id, message_id),
+            self.message_count(row.id),
+            self.contact_view(row.contact_id, Some(row.id)),
+            self.inbox_view(row.inbox_id),
+            self.candidates(row.inbox_id),
+        )?;
+        Ok(PipelineView { message, ticket, message_count, contact, inbox, agents, teams })
+    }
+
+    /// The new message of `ticket` (row `ticket_id`): `message_id`, or its latest customer message.
+    async fn message_view(&self, ticket: &proto::Ticket, ticket_id: i64, message_id: Option<i64>) -> Result<MessageView> {
         let conn = self.db.connection();
-        let row = load_ticket(&self.db, conn, number, false).await?;
         #[derive(FromQueryResult)]
         struct Msg {
             id: i64,
@@ -119,8 +137,8 @@ impl Store {
         }
         let sql = "SELECT id, kind, author_kind, author_name, body_text, headers_json, created_at FROM messages WHERE ticket_id = ?";
         let msg: Option<Msg> = match message_id {
-            Some(id) => query_one(conn, self.db.stmt(&format!("{sql} AND id = ?"), vec![row.id.into(), id.into()])).await?,
-            None => query_one(conn, self.db.stmt(&format!("{sql} AND kind = 'inbound' ORDER BY id DESC LIMIT 1"), vec![row.id.into()])).await?,
+            Some(id) => query_one(conn, self.db.stmt(&format!("{sql} AND id = ?"), vec![ticket_id.into(), id.into()])).await?,
+            None => query_one(conn, self.db.stmt(&format!("{sql} AND kind = 'inbound' ORDER BY id DESC LIMIT 1"), vec![ticket_id.into()])).await?,
         };
         let msg = msg.ok_or(StoreError::NotFound("message"))?;
         #[derive(FromQueryResult)]
@@ -129,30 +147,29 @@ impl Store {
         }
         let types: Vec<Types> =
             query_all(conn, self.db.stmt("SELECT content_type FROM attachments WHERE message_id = ? ORDER BY id", vec![msg.id.into()])).await?;
-        #[derive(FromQueryResult)]
-        struct Counted {
-            n: i64,
-        }
-        let messages: Option<Counted> = query_one(conn, self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ?", vec![row.id.into()])).await?;
-        let ticket = row.clone().into_proto(self.now_micros())?;
         let headers: Vec<(String, String)> = parse_json("messages", "headers_json", &msg.headers_json)?;
         let author_is_contact = msg.author_kind == ActorKind::Contact.as_str();
-        let from_address = if author_is_contact { ticket.contact.email.clone() } else { String::new() };
-        let message = MessageView {
+        Ok(MessageView {
             id: msg.id,
             kind: parse("messages", "kind", &msg.kind)?,
             from_name: Some(msg.author_name).filter(|n| !n.is_empty()),
-            from_address,
+            from_address: if author_is_contact { ticket.contact.email.clone() } else { String::new() },
             subject: ticket.subject.clone(),
             text: msg.body_text,
             headers: with_basic_headers(headers, &ticket.contact.email, &ticket.subject),
             attachment_types: types.into_iter().map(|t| t.content_type).collect(),
             received_at: msg.created_at,
-        };
-        let contact = self.contact_view(row.contact_id, Some(row.id)).await?;
-        let inbox = self.inbox_view(row.inbox_id).await?;
-        let (agents, teams) = self.candidates(row.inbox_id).await?;
-        Ok(PipelineView { message, ticket, message_count: count(messages.map_or(1, |m| m.n)), contact, inbox, agents, teams })
+        })
+    }
+
+    async fn message_count(&self, ticket_id: i64) -> Result<u32> {
+        #[derive(FromQueryResult)]
+        struct Counted {
+            n: i64,
+        }
+        let counted: Option<Counted> =
+            query_one(self.db.connection(), self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+        Ok(count(counted.map_or(1, |m| m.n)))
     }
 
     async fn contact_view(&self, contact_id: i64, this_ticket: Option<i64>) -> Result<ContactView> {
@@ -216,19 +233,6 @@ impl Store {
             language: String,
             open: i64,
         }
-        let users: Vec<UserRow> = query_all(
-            conn,
-            self.db.stmt(
-                &format!(
-                    "SELECT u.id, u.display_name, u.email, u.skills, u.availability, u.language, \
-                     (SELECT COUNT(*) FROM tickets t WHERE t.assignee_id = u.id AND t.status IN {OPEN_STATUSES}) AS open \
-                     FROM users u JOIN inbox_members m ON m.user_id = u.id \
-                     WHERE m.inbox_id = ? AND u.disabled = ? AND u.role <> 'observer' ORDER BY u.id"
-                ),
-                vec![inbox_id.into(), false.into()],
-            ),
-        )
-        .await?;
         #[derive(FromQueryResult)]
         struct TeamRow {
             id: i64,
@@ -239,8 +243,21 @@ impl Store {
             team_id: i64,
             user_id: i64,
         }
-        let teams: Vec<TeamRow> = query_all(conn, self.db.stmt("SELECT id, name FROM teams ORDER BY id", vec![])).await?;
-        let members: Vec<MemberRow> = query_all(conn, self.db.stmt("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id", vec![])).await?;
+        let users = query_all::<UserRow, _>(
+            conn,
+            self.db.stmt(
+                &format!(
+                    "SELECT u.id, u.display_name, u.email, u.skills, u.availability, u.language, \
+                     (SELECT COUNT(*) FROM tickets t WHERE t.assignee_id = u.id AND t.status IN {OPEN_STATUSES}) AS open \
+                     FROM users u JOIN inbox_members m ON m.user_id = u.id \
+                     WHERE m.inbox_id = ? AND u.disabled = ? AND u.role <> 'observer' ORDER BY u.id"
+                ),
+                vec![inbox_id.into(), false.into()],
+            ),
+        );
+        let teams = query_all::<TeamRow, _>(conn, self.db.stmt("SELECT id, name FROM teams ORDER BY id", vec![]));
+        let members = query_all::<MemberRow, _>(conn, self.db.stmt("SELECT team_id, user_id FROM team_members ORDER BY team_id, user_id", vec![]));
+        let (users, teams, members) = tokio::try_join!(users, teams, members)?;
         let mut by_team: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         let mut by_user: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for m in &members {
@@ -337,156 +354,6 @@ impl Store {
         };
         Ok(PipelineView { message, ticket, message_count: 1, contact, inbox, agents, teams })
     }
-
-    /// Applies a classifier's verdict (through the same domain rules as a person's change) and
-    /// records the decision on the timeline. Returns the ticket as it now is.
-    pub async fn apply_classification(&self, number: i64, plugin: &PluginRef, c: &proto::Classification, usage: &proto::PluginUsage) -> Result<proto::Ticket> {
-        let tx = self.db.write().await?;
-        let row = load_ticket(&self.db, &tx.tx, number, true).await?;
-        let state = row.state()?;
-        let mut patch = TicketPatch::default();
-        if !c.add_tags.is_empty() {
-            let mut tags = state.tags.clone();
-            for tag in &c.add_tags {
-                if !tags.contains(tag) {
-                    tags.push(tag.clone());
-                }
-            }
-            if tags != state.tags {
-                patch.tags = Some(tandem_domain::validate::tags(&tags)?);
-            }
-        }
-        if let Some(p) = c.priority {
-            patch.priority = Some(p);
-        }
-        if let Some(cat) = &c.category {
-            patch.category = Some(Some(cat.clone()));
-        }
-        if let Some(lang) = &c.language {
-            patch.language = Some(Some(tandem_domain::validate::language("language", lang)?));
-        }
-        if c.spam == Some(true) && state.status != TicketStatus::Spam {
-            patch.status = Some(TicketStatus::Spam);
-        }
-        self.finish_plugin_patch(tx, &row, patch, plugin, usage, "plugin.classified", |changed| json!({ "decision": c, "changed": changed })).await
-    }
-
-    /// Applies a router's assignment. An assignee who may not hold the ticket makes the
-    /// decision invalid: nothing changes and the error is returned for the caller to record.
-    pub async fn apply_routing(&self, number: i64, plugin: &PluginRef, r: &proto::Routing, usage: &proto::PluginUsage) -> Result<proto::Ticket> {
-        let tx = self.db.write().await?;
-        let row = load_ticket(&self.db, &tx.tx, number, true).await?;
-        let mut patch = TicketPatch::default();
-        if let Some(team) = r.team_id {
-            self.team_exists(&tx.tx, team).await?;
-            patch.team_id = Some(Some(team));
-        }
-        if let Some(assignee) = r.assignee_id {
-            self.assignee_check(&tx.tx, row.inbox_id, assignee).await?;
-            patch.assignee_id = Some(Some(assignee));
-        }
-        self.finish_plugin_patch(tx, &row, patch, plugin, usage, "plugin.routed", |_| json!({ "decision": r })).await
-    }
-
-    /// The common end of a plugin's change: apply `patch` through the domain rules, save it
-    /// with its field events, record the decision event `kind`, commit, return the ticket.
-    #[allow(clippy::too_many_arguments)]
-    async fn finish_plugin_patch(
-        &self,
-        tx: WriteTx,
-        row: &TicketRow,
-        patch: TicketPatch,
-        plugin: &PluginRef,
-        usage: &proto::PluginUsage,
-        kind: &str,
-        details: impl FnOnce(Vec<&'static str>) -> Json,
-    ) -> Result<proto::Ticket> {
-        let now = self.clock().now();
-        let at = to_micros(now);
-        let mut state = row.state()?;
-        let who = plugin.who();
-        let changes = if patch.is_empty() { Vec::new() } else { ticket::apply_patch(&mut state, patch, now)? };
-        if !changes.is_empty() {
-            let tags_changed = changes.iter().any(|ch| ch.field == "tags");
-            save_state(&self.db, &tx.tx, row.id, row.version, &state, at, tags_changed).await?;
-            record_changes(&self.db, &tx.tx, &who, at, row.id, &changes).await?;
-        }
-        let details = details(changes.iter().map(|ch| ch.field).collect());
-        record(&self.db, &tx.tx, &who, at, NewEvent { ticket_id: Some(row.id), kind, field: None, before: Json::Null, after: decision_json(plugin, usage, details) })
-            .await?;
-        tx.commit().await?;
-        load_ticket(&self.db, self.db.connection(), row.number, false).await?.into_proto(self.now_micros())
-    }
-
-    /// Queues a responder's automatic reply on the ticket (the mail channel sends it) and
-    /// remembers when the contact last got one.
-    pub async fn add_auto_reply(&self, number: i64, plugin: &PluginRef, reply: &proto::AutoReply, reason: &str, usage: &proto::PluginUsage) -> Result<proto::Message> {
-        let body_text = tandem_domain::validate::body("reply.text", &reply.text)?;
-        let body_html = reply.html.as_deref().and_then(tandem_domain::html::sanitize);
-        let at = self.now_micros();
-        let tx = self.db.write().await?;
-        let row = load_ticket(&self.db, &tx.tx, number, true).await?;
-        let state = row.state()?;
-        let (in_reply_to, references) = self.thread_headers(&tx.tx, row.id).await?;
-        let inbox = self.inbox_view(row.inbox_id).await?;
-        let message_id = crate::tickets::write::outbound_message_id(number, &inbox.address)?;
-        let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
-        let who = plugin.who();
-        let id = insert_message(&self.db, &tx.tx, at, NewMessage {
-            ticket_id: row.id,
-            kind: MessageKind::AutoReply,
-            author: &who,
-            body_text,
-            body_html,
-            message_id: Some(message_id),
-            in_reply_to,
-            references,
-            delivery_state: Some(DeliveryState::Queued),
-            ticket_version: version,
-            mail: Some(MailExtras { subject: Some(reply.subject.clone()), ..MailExtras::default() }),
-        })
-        .await?;
-        tx.tx
-            .execute_raw(self.db.stmt("UPDATE contacts SET last_auto_reply_at = ? WHERE id = ?", vec![at.into(), row.contact_id.into()]))
-            .await?;
-        record(&self.db, &tx.tx, &who, at, NewEvent {
-            ticket_id: Some(row.id),
-            kind: "plugin.responded",
-            field: None,
-            before: Json::Null,
-            after: decision_json(plugin, usage, json!({ "message_id": id, "subject": reply.subject, "template": reply.template, "reason": reason })),
-        })
-        .await?;
-        tx.commit().await?;
-        let messages = crate::tickets::messages_of(&self.db, self.db.connection(), row.id, None).await?;
-        messages.into_iter().find(|m| m.id == id).ok_or(StoreError::NotFound("message"))
-    }
-
-    /// Records on the ticket's timeline what a plugin call came to when it changed nothing:
-    /// a failure, no decision, no reply, or not consulted.
-    pub async fn record_plugin_outcome(&self, number: i64, plugin: &PluginRef, kind: &str, usage: &proto::PluginUsage, details: Json) -> Result<()> {
-        let at = self.now_micros();
-        let tx = self.db.write().await?;
-        let row = load_ticket(&self.db, &tx.tx, number, false).await?;
-        record(&self.db, &tx.tx, &plugin.who(), at, NewEvent { ticket_id: Some(row.id), kind, field: None, before: Json::Null, after: decision_json(plugin, usage, details) })
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-fn decision_json(plugin: &PluginRef, usage: &proto::PluginUsage, details: Json) -> Json {
-    let mut out = json!({
-        "plugin_id": plugin.id,
-        "plugin": plugin.name,
-        "version": plugin.version,
-        "duration_us": usage.duration_us,
-        "fuel": usage.fuel,
-    });
-    if let (Some(map), Json::Object(extra)) = (out.as_object_mut(), details) {
-        map.extend(extra);
-    }
-    out
 }
 
 /// Stored headers plus From and Subject when the intake path did not keep headers (API).
