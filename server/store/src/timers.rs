@@ -433,6 +433,7 @@ impl Store {
                 delivery_state: Some(DeliveryState::Queued),
                 ticket_version: version,
                 mail: Some(MailExtras::default()),
+                pipeline_pending: false,
             })
             .await?;
             record_changes(&self.db, &tx.tx, &who, now, row.id, &changes).await?;

@@ -7,7 +7,7 @@ use tandem_store::{
     Group, Store, backend_tests,
     automation::{PluginRef, PluginStep, RunWritten, StepRecord},
     plugins::NewPluginVersion,
-    testing::{Backend, actor, clock, desk, fresh_database, open_store},
+    testing::{Backend, actor, clock, desk, fresh_database, new_ticket, open_store},
 };
 
 backend_tests! {
@@ -208,4 +208,10 @@ async fn a_marked_message_is_run_once(backend: Backend) {
     let unmarked = apply(mail(2), false).await;
     assert!(!unmarked.run_pipeline);
     assert!(store.pending_pipeline_runs(0, 10).await.expect("pending").is_empty(), "no plugins, no mark");
+
+    // Tickets opened through the API for the pipeline are marked too; seeded ones are not.
+    let supervisor = actor(&store, &desk.supervisor).await;
+    let api = store.create_ticket_for_plugins(&supervisor, new_ticket(desk.inbox_a.id, "Login", "dora@customer.test")).await.expect("ticket");
+    store.create_ticket(&supervisor, new_ticket(desk.inbox_a.id, "Seeded", "eve@customer.test")).await.expect("ticket");
+    assert_eq!(store.pending_pipeline_runs(0, 10).await.expect("pending"), [(api.ticket.number, api.messages[0].id)]);
 }

@@ -76,11 +76,16 @@ pub async fn counts(State(state): State<AppState>, auth: Auth) -> ApiResult<Resp
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicket,
     responses((status = 201, body = TicketDetail), (status = 422, body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, auth: Auth, Json(input): Json<CreateTicket>) -> ApiResult<Response> {
-    let detail = state.store.create_ticket(&auth.actor, input).await?;
-    // The message is committed; plugins now classify, route and answer it. Their failures
-    // are on the ticket's timeline; only a storage error while recording them ends up here,
-    // and it does not undo the ticket.
-    let detail = match state.plugins.on_inbound(detail.ticket.number, None).await {
+    let detail = state.store.create_ticket_for_plugins(&auth.actor, input).await?;
+    // The message is committed (marked for the pipeline); plugins now classify, route and
+    // answer it. Their failures are on the ticket's timeline; only a storage error while
+    // recording them ends up here: it does not undo the ticket, and the message stays marked
+    // for the next start's recovery.
+    let run = match detail.messages.first() {
+        Some(message) => state.plugins.on_marked(detail.ticket.number, message.id).await,
+        None => state.plugins.on_inbound(detail.ticket.number, None).await,
+    };
+    let detail = match run {
         Ok(_) => state.store.get_ticket(&auth.actor, detail.ticket.number).await?,
         Err(e) => {
             tracing::error!(ticket = detail.ticket.number, error = %e, "plugin pipeline");

@@ -215,6 +215,7 @@ impl Store {
             delivery_state: Some(DeliveryState::Queued),
             ticket_version,
             mail: Some(MailExtras { subject: Some(reply.subject.clone()), ..MailExtras::default() }),
+            pipeline_pending: false,
         })
         .await?;
         conn.execute_raw(self.db.stmt("UPDATE contacts SET last_auto_reply_at = ? WHERE id = ?", vec![at.into(), row.contact_id.into()])).await?;

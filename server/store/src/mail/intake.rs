@@ -371,7 +371,6 @@ impl Store {
             body_html_remote: m.html.as_ref().and_then(|h| h.remote.clone()),
             folded_from: m.folded_from.filter(|&f| f < body_text.len()).map(|f| f as i64),
             info: Some(mail_info(m, id)),
-            pipeline_pending: false,
         };
         let new_message = |ticket_id: i64, version: i64, pipeline_pending: bool| NewMessage {
             ticket_id,
@@ -384,7 +383,8 @@ impl Store {
             references: m.references.iter().rev().take(50).rev().cloned().collect(),
             delivery_state: None,
             ticket_version: version,
-            mail: Some(MailExtras { pipeline_pending, ..extras.clone() }),
+            mail: Some(extras.clone()),
+            pipeline_pending,
         };
 
         let mut follow_up_of = None;

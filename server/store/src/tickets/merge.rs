@@ -61,6 +61,7 @@ impl Store {
                 delivery_state: None,
                 ticket_version: version,
                 mail: None,
+                pipeline_pending: false,
             })
             .await?;
         }

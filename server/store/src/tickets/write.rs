@@ -36,6 +36,9 @@ pub(crate) struct NewMessage<'a> {
     pub ticket_version: i64,
     /// Email only: the subject, remote-content HTML variant, fold offset and [`proto::MailInfo`].
     pub mail: Option<MailExtras>,
+    /// A new customer message the plugin pipeline is to run on (see
+    /// [`crate::Store::pending_pipeline_runs`]).
+    pub pipeline_pending: bool,
 }
 
 /// What an email message stores besides the common message fields.
@@ -45,9 +48,6 @@ pub(crate) struct MailExtras {
     pub body_html_remote: Option<String>,
     pub folded_from: Option<i64>,
     pub info: Option<proto::MailInfo>,
-    /// The plugin pipeline is to run on this message (inbound mail; see
-    /// [`crate::Store::pending_pipeline_runs`]).
-    pub pipeline_pending: bool,
 }
 
 pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, m: NewMessage<'_>) -> Result<i64> {
@@ -77,7 +77,7 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
                 extras.body_html_remote.into(),
                 extras.folded_from.into(),
                 extras.info.as_ref().map(to_json).into(),
-                extras.pipeline_pending.into(),
+                m.pipeline_pending.into(),
             ],
         ),
     )
@@ -250,6 +250,17 @@ fn patch_from(input: &proto::UpdateTicket) -> TicketPatch {
 impl Store {
     /// Opens a ticket from the API: a new inbound message on behalf of a contact.
     pub async fn create_ticket(&self, actor: &Actor, input: proto::CreateTicket) -> Result<proto::TicketDetail> {
+        self.open_ticket(actor, input, false).await
+    }
+
+    /// [`Store::create_ticket`] for a server that runs the plugin pipeline next: the message is
+    /// marked for it in the same transaction (see [`Store::pending_pipeline_runs`]), so a crash
+    /// before the run is made good at the next start.
+    pub async fn create_ticket_for_plugins(&self, actor: &Actor, input: proto::CreateTicket) -> Result<proto::TicketDetail> {
+        self.open_ticket(actor, input, true).await
+    }
+
+    async fn open_ticket(&self, actor: &Actor, input: proto::CreateTicket, pipeline_pending: bool) -> Result<proto::TicketDetail> {
         if !actor.belongs_to(input.inbox_id) {
             return Err(StoreError::validation("inbox_id", format!("no inbox with id {} that you belong to", input.inbox_id)));
         }
@@ -289,6 +300,7 @@ impl Store {
             delivery_state: None,
             ticket_version: 1,
             mail: None,
+            pipeline_pending,
         })
         .await?;
         record(&self.db, &tx.tx, &who, now, NewEvent {
@@ -437,6 +449,7 @@ impl Store {
             delivery_state: delivery,
             ticket_version: new_version,
             mail: None,
+            pipeline_pending: false,
         })
         .await?;
         record(&self.db, &tx.tx, &who, at, NewEvent {
@@ -491,6 +504,7 @@ impl Store {
             delivery_state: None,
             ticket_version: version,
             mail: None,
+            pipeline_pending: false,
         })
         .await?;
         record(&self.db, &tx.tx, &contact, at, NewEvent {
