@@ -4,10 +4,14 @@
 //! 2. Routers, in admin order; the first decisive one wins, the rest are "not consulted".
 //! 3. Responders, in admin order; the first reply wins (at most one automatic reply).
 //!
-//! Every call's outcome lands on the ticket's timeline (plugin, version, duration, reason)
-//! and in the plugin's health. A failing plugin changes nothing and the pipeline goes on;
-//! too many failures in a row disable it. The raw message is already stored (and committed)
-//! before the pipeline runs, so nothing here can lose it.
+//! The plugins run against a snapshot of the ticket (each sees it as the previous ones leave
+//! it, in memory); then the whole run is written in one transaction
+//! (`Store::write_pipeline_run`): every call's outcome on the ticket's timeline (plugin,
+//! version, duration, reason) and in the plugin's health. A failing plugin changes nothing
+//! and the pipeline goes on; too many failures in a row disable it. The raw message is already
+//! stored (and committed) before the pipeline runs, so nothing here can lose it; a message
+//! marked for the pipeline (`on_marked`) that a crash left without its run is run at the next
+//! start, once.
 
 use std::sync::Arc;
 
