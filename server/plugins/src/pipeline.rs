@@ -20,7 +20,7 @@ use tandem_store::automation::{PipelineView, PluginRef, PluginStep, StepRecord};
 
 use crate::convert;
 use crate::error::PluginError;
-use crate::outcome::{CallOutcome, failure};
+use crate::outcome::CallOutcome;
 use crate::registry::{Entry, Registry};
 use crate::runtime::CallContext;
 
@@ -94,7 +94,7 @@ impl Pipeline {
                 // Later classifiers (and the routers, responders) see the ticket as it leaves it.
                 Ok(decision) => match view.preview_classification(&decision, store.clock().now()) {
                     Ok(()) => StepRecord::Classified(decision),
-                    Err(e) => StepRecord::Failed(failure(proto::PluginFailureKind::InvalidOutput, format!("classification refused: {e}"))),
+                    Err(f) => StepRecord::Failed(f),
                 },
                 Err(f) => StepRecord::Failed(f),
             };
@@ -118,7 +118,7 @@ impl Pipeline {
                         routed = true;
                         StepRecord::Routed(decision)
                     }
-                    Err(e) => StepRecord::Failed(failure(proto::PluginFailureKind::InvalidOutput, format!("routing refused: {e}"))),
+                    Err(f) => StepRecord::Failed(f),
                 },
                 Ok(decision) => StepRecord::NoDecision { reason: decision.reason },
                 Err(f) => StepRecord::Failed(f),

@@ -144,7 +144,7 @@ impl Store {
                     let f = match refusal {
                         Refusal::Failed(f) => f,
                         Refusal::Rules(e) => {
-                            let f = PluginFailure { kind: PluginFailureKind::InvalidOutput, message: format!("{} refused: {e}", step.record.what()) };
+                            let f = refused(step.record.what(), &e);
                             written.refused.push((i, f.clone()));
                             f
                         }
@@ -253,19 +253,20 @@ enum Refusal {
 impl PipelineView {
     /// Shows the plugins after a classifier the ticket as its verdict leaves it (nothing is
     /// written: [`Store::write_pipeline_run`] applies it again with the same rules). An error
-    /// is the rules refusing the verdict.
-    pub fn preview_classification(&mut self, c: &proto::Classification, now: DateTime<Utc>) -> Result<()> {
-        let mut state = state_of(&self.ticket);
+    /// is the rules refusing the verdict, as the plugin's failure.
+    pub fn preview_classification(&mut self, c: &proto::Classification, now: DateTime<Utc>) -> std::result::Result<(), PluginFailure> {
+        let state = state_of(&self.ticket);
         let patch = classification_patch(&state, c);
-        ticket::apply_patch(&mut state, patch, now)?;
-        self.show(&state);
-        Ok(())
+        self.preview(state, patch, "classification", now)
     }
 
     /// Shows the responders the ticket as the router's decision leaves it.
-    pub fn preview_routing(&mut self, r: &proto::Routing, now: DateTime<Utc>) -> Result<()> {
-        let mut state = state_of(&self.ticket);
-        ticket::apply_patch(&mut state, routing_patch(r), now)?;
+    pub fn preview_routing(&mut self, r: &proto::Routing, now: DateTime<Utc>) -> std::result::Result<(), PluginFailure> {
+        self.preview(state_of(&self.ticket), routing_patch(r), "routing", now)
+    }
+
+    fn preview(&mut self, mut state: TicketState, patch: TicketPatch, what: &str, now: DateTime<Utc>) -> std::result::Result<(), PluginFailure> {
+        ticket::apply_patch(&mut state, patch, now).map_err(|e| refused(what, &e))?;
         self.show(&state);
         Ok(())
     }
@@ -292,6 +293,12 @@ impl PipelineView {
         t.closed_at = s.closed_at;
         t.snoozed_until = s.snoozed_until;
     }
+}
+
+/// A plugin's decision the domain rules refuse (`what`: "classification", "routing", …), as
+/// the plugin's failure: in the preview and at write time alike.
+fn refused(what: &str, e: &tandem_domain::DomainError) -> PluginFailure {
+    PluginFailure { kind: PluginFailureKind::InvalidOutput, message: format!("{what} refused: {e}") }
 }
 
 /// The ticket's state as the rules see it, from the snapshot shown to the plugins.

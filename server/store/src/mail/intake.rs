@@ -32,7 +32,8 @@ pub struct IntakeOutcome {
     pub ticket_number: Option<i64>,
     /// The message row created on the ticket.
     pub message_row_id: Option<i64>,
-    /// A new customer message: the plugin pipeline should run on it.
+    /// A new customer message, and the server runs plugins: the message is marked for the
+    /// plugin pipeline, which should run on it now.
     pub run_pipeline: bool,
 }
 
