@@ -443,6 +443,7 @@ impl Store {
         })
         .await?;
         let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(ticket_id, 1, pipeline)).await?;
+        crate::sla::refresh_ticket(&self.db, &tx.tx, ticket_id, at).await?;
         if let Some(old) = &follow_up_of {
             record(&self.db, &tx.tx, &system, at, NewEvent {
                 ticket_id: Some(old.id),

@@ -6,8 +6,6 @@
 //! rolled-back one never was. [`Store::rebuild_search_index`] refills the whole index when
 //! its format changes (the `search_index_version` counter), e.g. right after the migration.
 
-use std::collections::HashMap;
-
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 
 use super::document::{Document, TicketText};
@@ -21,8 +19,10 @@ use crate::{
 /// Bump when the document format changes: `Store::open` then rebuilds the index.
 pub(crate) const INDEX_VERSION: i64 = 1;
 
+/// A ticket's fields with one of its messages (none for a ticket without messages or a
+/// merged one): one row per message, the ticket's fields repeated.
 #[derive(Debug, FromQueryResult)]
-struct TicketFields {
+struct DocumentRow {
     id: i64,
     subject: String,
     status: String,
@@ -34,13 +34,8 @@ struct TicketFields {
     merged_into: Option<i64>,
     contact_name: String,
     contact_email: String,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct MessageText {
-    ticket_id: i64,
-    author_name: String,
-    body_text: String,
+    author_name: Option<String>,
+    body_text: Option<String>,
 }
 
 /// Rebuilds the index document of one ticket (removes it if the ticket is gone or merged).
@@ -48,41 +43,40 @@ pub(crate) async fn index_ticket<C: ConnectionTrait>(db: &Db, conn: &C, ticket_i
     index_tickets(db, conn, &[ticket_id]).await
 }
 
-/// Rebuilds the documents of several tickets with four statements, whatever their number
-/// (a write path or a batch of the full rebuild).
+/// Rebuilds the documents of several tickets with two statements, whatever their number (a
+/// write path, which runs this once or twice per message, or a batch of the full rebuild):
+/// one read of the tickets with their messages, one write replacing their documents; a third
+/// removes the documents of tickets that are gone or merged, when there are any.
 pub(crate) async fn index_tickets<C: ConnectionTrait>(db: &Db, conn: &C, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let tickets: Vec<TicketFields> = query_all(
+    let list = crate::db::marks(ids.len());
+    let rows: Vec<DocumentRow> = query_all(
         conn,
         db.stmt(
             &format!(
                 "SELECT t.id, t.subject, t.status, t.priority, t.inbox_id, t.team_id, t.assignee_id, t.tags, t.merged_into, \
-                 c.name AS contact_name, c.email AS contact_email \
-                 FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.id IN ({list})"
+                 c.name AS contact_name, c.email AS contact_email, m.author_name, m.body_text \
+                 FROM tickets t JOIN contacts c ON c.id = t.contact_id \
+                 LEFT JOIN messages m ON m.ticket_id = t.id AND t.merged_into IS NULL \
+                 WHERE t.id IN ({list}) ORDER BY t.id, m.id"
             ),
-            vec![],
+            ids.iter().map(|&id| Value::from(id)).collect(),
         ),
     )
     .await?;
-    let messages: Vec<MessageText> = query_all(
-        conn,
-        db.stmt(&format!("SELECT ticket_id, author_name, body_text FROM messages WHERE ticket_id IN ({list}) ORDER BY ticket_id, id"), vec![]),
-    )
-    .await?;
-    let mut by_ticket: HashMap<i64, Vec<(&str, &str)>> = HashMap::new();
-    for m in &messages {
-        by_ticket.entry(m.ticket_id).or_default().push((m.author_name.as_str(), m.body_text.as_str()));
-    }
     let key = if db.is_postgres() { "ticket_id" } else { "rowid" };
-    conn.execute_raw(db.stmt(&format!("DELETE FROM search_index WHERE {key} IN ({list})"), vec![])).await?;
-    // A merged ticket is found through the ticket it was merged into.
-    let mut rows: Vec<Value> = Vec::new();
-    let mut count = 0;
-    for t in tickets.iter().filter(|t| t.merged_into.is_none()) {
+    // A merged ticket is found through the ticket it was merged into: its document goes.
+    let mut values: Vec<Value> = Vec::new();
+    let mut indexed: Vec<i64> = Vec::new();
+    for ticket in rows.chunk_by(|a, b| a.id == b.id) {
+        let t = &ticket[0];
+        if t.merged_into.is_some() {
+            continue;
+        }
         let tags: Vec<String> = parse_json("tickets", "tags", &t.tags)?;
+        let messages = ticket.iter().filter_map(|m| Some((m.author_name.as_deref()?, m.body_text.as_deref()?))).collect();
         let doc = Document::build(&TicketText {
             subject: &t.subject,
             status: &t.status,
@@ -93,16 +87,31 @@ pub(crate) async fn index_tickets<C: ConnectionTrait>(db: &Db, conn: &C, ids: &[
             tags: &tags,
             contact_name: &t.contact_name,
             contact_email: &t.contact_email,
-            messages: by_ticket.remove(&t.id).unwrap_or_default(),
+            messages,
         });
-        rows.extend([t.id.into(), doc.subject.into(), doc.body.into(), doc.people.into(), doc.tags.into(), doc.stems.into(), doc.facets.into()]);
-        count += 1;
+        values.extend([t.id.into(), doc.subject.into(), doc.body.into(), doc.people.into(), doc.tags.into(), doc.stems.into(), doc.facets.into()]);
+        indexed.push(t.id);
     }
-    if count == 0 {
+    let gone: Vec<Value> = ids.iter().filter(|id| !indexed.contains(id)).map(|&id| Value::from(id)).collect();
+    if !gone.is_empty() {
+        let sql = format!("DELETE FROM search_index WHERE {key} IN ({})", crate::db::marks(gone.len()));
+        conn.execute_raw(db.stmt(&sql, gone)).await?;
+    }
+    if indexed.is_empty() {
         return Ok(());
     }
-    let marks = crate::db::value_rows(7, count);
-    conn.execute_raw(db.stmt(&format!("INSERT INTO search_index ({key}, subject, body, people, tags, stems, facets) VALUES {marks}"), rows)).await?;
+    let rows = crate::db::value_rows(7, indexed.len());
+    // FTS5 replaces a row whose rowid exists (deleting the old document's terms first).
+    let sql = if db.is_postgres() {
+        format!(
+            "INSERT INTO search_index (ticket_id, subject, body, people, tags, stems, facets) VALUES {rows} \
+             ON CONFLICT (ticket_id) DO UPDATE SET subject = excluded.subject, body = excluded.body, people = excluded.people, \
+             tags = excluded.tags, stems = excluded.stems, facets = excluded.facets"
+        )
+    } else {
+        format!("INSERT OR REPLACE INTO search_index (rowid, subject, body, people, tags, stems, facets) VALUES {rows}")
+    };
+    conn.execute_raw(db.stmt(&sql, values)).await?;
     Ok(())
 }
 
