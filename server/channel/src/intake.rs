@@ -113,13 +113,15 @@ impl Intake {
             && let (Some(pipeline), Some(number), Some(message)) = (&self.pipeline, outcome.ticket_number, outcome.message_row_id)
         {
             match pipeline.on_marked(number, message).await {
+                // Only a queued reply wakes the sender (each wake is two write transactions
+                // claiming mail); anything else it finds on its next tick.
+                Ok(report) if report.queued_reply() => self.signals.outbox.notify_one(),
                 Ok(_) => {}
                 // Plugin failures are recorded on the ticket by the pipeline; this is the
                 // pipeline itself failing (e.g. the database): logged, and the message stays
                 // marked, so the next start's recovery runs it again.
                 Err(e) => tracing::error!(ticket = number, error = %e, "plugin pipeline"),
             }
-            self.signals.outbox.notify_one();
         }
         Ok(outcome)
     }
@@ -138,13 +140,19 @@ impl Intake {
                 return Ok(done);
             };
             after = last;
+            let mut queued = false;
             for (number, message) in pending {
                 match pipeline.on_marked(number, message).await {
-                    Ok(report) => done += usize::from(report.written),
+                    Ok(report) => {
+                        done += usize::from(report.written);
+                        queued |= report.queued_reply();
+                    }
                     Err(e) => tracing::error!(ticket = number, message, error = %e, "plugin pipeline (recovery)"),
                 }
             }
-            self.signals.outbox.notify_one();
+            if queued {
+                self.signals.outbox.notify_one();
+            }
         }
     }
 

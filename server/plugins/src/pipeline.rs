@@ -49,6 +49,14 @@ pub struct Report {
     pub written: bool,
 }
 
+impl Report {
+    /// Whether the run queued an automatic reply: the sender has mail to send.
+    pub fn queued_reply(&self) -> bool {
+        self.written
+            && self.steps.iter().any(|s| matches!(&s.outcome, StepOutcome::Applied(PluginDecision::Responder(r)) if r.reply.is_some()))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     registry: Arc<Registry>,
@@ -248,4 +256,28 @@ pub async fn dry_run(registry: &Registry, plugin_id: i64, version_id: Option<i64
         Err(f) => (None, Some(f)),
     };
     Ok(proto::DryRunResult { plugin_id, version, decision, failure, usage: outcome.usage, logs: outcome.logs, dropped_log_lines: outcome.dropped_logs })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn responder(reply: Option<proto::AutoReply>) -> Step {
+        Step {
+            plugin: "template-responder".into(),
+            version: 1,
+            world: PluginWorld::Responder,
+            outcome: StepOutcome::Applied(PluginDecision::Responder(proto::Response { reply, reason: "test".into() })),
+        }
+    }
+
+    #[test]
+    fn only_a_written_run_with_a_reply_has_mail_for_the_sender() {
+        let reply = proto::AutoReply { subject: "Re: help".into(), text: "We got it".into(), html: None, template: None };
+        assert!(Report { steps: vec![responder(Some(reply.clone()))], written: true }.queued_reply());
+        assert!(!Report { steps: vec![responder(None)], written: true }.queued_reply(), "a responder that sent nothing");
+        assert!(!Report { steps: vec![responder(Some(reply))], written: false }.queued_reply(), "another run was written instead");
+        let failed = Step { outcome: StepOutcome::Failed(PluginFailure { kind: proto::PluginFailureKind::Trap, message: "boom".into() }), ..responder(None) };
+        assert!(!Report { steps: vec![failed], written: true }.queued_reply());
+    }
 }
