@@ -100,16 +100,16 @@ pub(crate) async fn index_tickets<C: ConnectionTrait>(db: &Db, conn: &C, ids: &[
     if indexed.is_empty() {
         return Ok(());
     }
-    let rows = crate::db::value_rows(7, indexed.len());
+    let documents = crate::db::value_rows(7, indexed.len());
     // FTS5 replaces a row whose rowid exists (deleting the old document's terms first).
     let sql = if db.is_postgres() {
         format!(
-            "INSERT INTO search_index (ticket_id, subject, body, people, tags, stems, facets) VALUES {rows} \
+            "INSERT INTO search_index (ticket_id, subject, body, people, tags, stems, facets) VALUES {documents} \
              ON CONFLICT (ticket_id) DO UPDATE SET subject = excluded.subject, body = excluded.body, people = excluded.people, \
              tags = excluded.tags, stems = excluded.stems, facets = excluded.facets"
         )
     } else {
-        format!("INSERT OR REPLACE INTO search_index (rowid, subject, body, people, tags, stems, facets) VALUES {rows}")
+        format!("INSERT OR REPLACE INTO search_index (rowid, subject, body, people, tags, stems, facets) VALUES {documents}")
     };
     conn.execute_raw(db.stmt(&sql, values)).await?;
     Ok(())
