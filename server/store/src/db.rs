@@ -137,6 +137,54 @@ impl WriteTx {
     }
 }
 
+/// Write statements whose results nobody reads, sent together when the batch runs. On
+/// SQLite they go as one multi-statement execution: every statement is a round trip to the
+/// connection's own thread (two thread wake-ups), which costs far more than running it
+/// (BENCHMARKS.md, email intake). PostgreSQL runs them one after another. Statements run
+/// in the order pushed; the first error stops the rest (and the caller's transaction is
+/// rolled back as for any failed write).
+#[derive(Debug)]
+pub(crate) struct Batch {
+    backend: DatabaseBackend,
+    /// SQLite: the statements so far, joined with `;`, and their values in order.
+    sql: String,
+    values: Vec<Value>,
+    /// PostgreSQL: the statements, numbered one by one.
+    each: Vec<Statement>,
+}
+
+impl Batch {
+    pub(crate) fn new(db: &Db) -> Batch {
+        Batch { backend: db.backend(), sql: String::new(), values: Vec::new(), each: Vec::new() }
+    }
+
+    /// Adds a statement written with `?` placeholders (one per value).
+    pub(crate) fn push(&mut self, sql: &str, values: Vec<Value>) {
+        if self.backend == DatabaseBackend::Postgres {
+            self.each.push(Statement::from_sql_and_values(self.backend, placeholders(self.backend, sql), values));
+            return;
+        }
+        debug_assert_eq!(sql.matches('?').count(), values.len(), "one value per placeholder: {sql}");
+        if !self.sql.is_empty() {
+            self.sql.push_str(";\n");
+        }
+        self.sql.push_str(sql);
+        self.values.extend(values);
+    }
+
+    /// Runs the statements pushed so far, in order.
+    pub(crate) async fn run<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
+        if self.backend == DatabaseBackend::Postgres {
+            for stmt in self.each {
+                conn.execute_raw(stmt).await?;
+            }
+        } else if !self.sql.is_empty() {
+            conn.execute_raw(Statement::from_sql_and_values(self.backend, self.sql, self.values)).await?;
+        }
+        Ok(())
+    }
+}
+
 /// `n` placeholders: `?, ?, ?` (an `IN` list, or one row's values).
 pub(crate) fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -209,6 +257,40 @@ mod tests {
         assert_eq!(value_rows(2, 3), "(?, ?), (?, ?), (?, ?)");
         assert_eq!(value_rows(1, 1), "(?)");
     }
+
+    /// A batch's statements run in order with their own values (on SQLite, one execution
+    /// binding the values across the statements), and a failing statement fails the batch.
+    async fn batch_runs_in_order_and_fails_whole(backend: crate::testing::Backend) {
+        let test_db = crate::testing::fresh_database(backend).await;
+        let db = Db::connect(&test_db.url, 2).await.expect("connect");
+        db.conn.execute_unprepared("CREATE TABLE b (k BIGINT PRIMARY KEY, v TEXT NOT NULL)").await.expect("table");
+        let tx = db.write().await.expect("begin");
+        let mut batch = Batch::new(&db);
+        batch.push("INSERT INTO b (k, v) VALUES (?, ?), (?, ?)", vec![1i64.into(), "one".into(), 2i64.into(), "two".into()]);
+        batch.push("UPDATE b SET v = ? WHERE k = ?", vec!["uno".into(), 1i64.into()]);
+        batch.push("INSERT INTO b (k, v) VALUES (?, ?)", vec![3i64.into(), "three".into()]);
+        batch.run(&tx.tx).await.expect("batch");
+        tx.commit().await.expect("commit");
+        #[derive(FromQueryResult, Debug, PartialEq)]
+        struct Row {
+            k: i64,
+            v: String,
+        }
+        let all = || async { query_all::<Row, _>(&db.conn, db.stmt("SELECT k, v FROM b ORDER BY k", vec![])).await.expect("read") };
+        let want = vec![Row { k: 1, v: "uno".into() }, Row { k: 2, v: "two".into() }, Row { k: 3, v: "three".into() }];
+        assert_eq!(all().await, want);
+
+        let tx = db.write().await.expect("begin");
+        let mut batch = Batch::new(&db);
+        batch.push("INSERT INTO b (k, v) VALUES (?, ?)", vec![4i64.into(), "four".into()]);
+        batch.push("INSERT INTO b (k, v) VALUES (?, ?)", vec![1i64.into(), "duplicate key".into()]);
+        batch.push("INSERT INTO b (k, v) VALUES (?, ?)", vec![5i64.into(), "five".into()]);
+        assert!(batch.run(&tx.tx).await.is_err(), "the duplicate key fails the batch");
+        drop(tx);
+        assert_eq!(all().await, want, "the failed batch's transaction wrote nothing");
+    }
+
+    crate::backend_tests!(batch_runs_in_order_and_fails_whole);
 
     #[test]
     fn micros_round_trip() {

@@ -7,7 +7,7 @@ use tandem_proto::{self as proto, ActorKind};
 
 use crate::{
     Store,
-    db::{Db, query_all, to_micros},
+    db::{Batch, Db, query_all, to_micros},
     error::Result,
     rows::{EVENT_SELECT, EventRow, json},
 };
@@ -72,8 +72,15 @@ pub(crate) fn change_events(ticket_id: i64, changes: &[Change]) -> Vec<NewEvent<
 
 /// Inserts events by one actor at one time with one statement, ids in the given order.
 pub(crate) async fn insert_events<C: ConnectionTrait>(db: &Db, conn: &C, who: &Who, at: i64, events: &[NewEvent<'_>]) -> Result<()> {
+    let mut batch = Batch::new(db);
+    push_events(&mut batch, who, at, events);
+    batch.run(conn).await
+}
+
+/// [`insert_events`] as one statement of a batch, which the caller runs.
+pub(crate) fn push_events(batch: &mut Batch, who: &Who, at: i64, events: &[NewEvent<'_>]) {
     if events.is_empty() {
-        return Ok(());
+        return;
     }
     let mut values = Vec::with_capacity(events.len() * 9);
     for event in events {
@@ -90,12 +97,10 @@ pub(crate) async fn insert_events<C: ConnectionTrait>(db: &Db, conn: &C, who: &W
         ]);
     }
     let marks = crate::db::value_rows(9, events.len());
-    let stmt = db.stmt(
+    batch.push(
         &format!("INSERT INTO events (ticket_id, actor_kind, actor_id, actor_name, kind, field, before_json, after_json, created_at) VALUES {marks}"),
         values,
     );
-    conn.execute_raw(stmt).await?;
-    Ok(())
 }
 
 /// Filters of the global audit log.

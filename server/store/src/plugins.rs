@@ -9,7 +9,7 @@ use tandem_proto::{self as proto, PluginFailure, PluginLimits, PluginWorld};
 
 use crate::{
     Store,
-    db::{Db, from_micros, opt_from_micros, query_all, query_one},
+    db::{Batch, Db, from_micros, opt_from_micros, query_all, query_one},
     error::{Result, StoreError},
     events::{NewEvent, Who, record},
     rows::{IdRow, json as to_json, parse, parse_json},
@@ -491,17 +491,15 @@ impl Store {
 
 /// Counts successful calls in the plugins' health (each id once per call): one statement for
 /// a whole pipeline run, the common case.
-pub(crate) async fn count_successes<C: ConnectionTrait>(db: &Db, conn: &C, plugin_ids: &[i64]) -> Result<()> {
+pub(crate) fn count_successes(batch: &mut Batch, plugin_ids: &[i64]) {
     if plugin_ids.is_empty() {
-        return Ok(());
+        return;
     }
     let marks = crate::db::marks(plugin_ids.len());
-    conn.execute_raw(db.stmt(
+    batch.push(
         &format!("UPDATE plugins SET calls = calls + 1, consecutive_failures = 0 WHERE id IN ({marks})"),
         plugin_ids.iter().map(|&id| id.into()).collect(),
-    ))
-    .await?;
-    Ok(())
+    );
 }
 
 /// Counts a failed call in the plugin's health. After `max_consecutive_failures` failures in a

@@ -17,9 +17,9 @@ use tandem_proto::{self as proto, DeliveryState, MessageKind, PluginFailure, Plu
 use super::{PipelineView, PluginRef};
 use crate::{
     Store,
-    db::{query_all, to_micros},
+    db::{Batch, query_all, to_micros},
     error::{Result, StoreError},
-    events::{NewEvent, change_events, insert_events, record},
+    events::{NewEvent, change_events, push_events},
     plugins::{count_failure, count_successes},
     rows::TicketRow,
     tickets::{
@@ -87,6 +87,11 @@ impl Store {
         let mut written = RunWritten::default();
         let mut succeeded = Vec::new();
         let mut failed: Vec<(i64, PluginFailure)> = Vec::new();
+        // The run's events and success counts: writes nothing here reads, sent in batches (one
+        // round trip on SQLite instead of one per step), each before the next write that may
+        // record events of its own (saving the ticket can apply an SLA policy), so the events'
+        // order stays that of the decisions.
+        let mut batch = Batch::new(&self.db);
 
         for (i, step) in steps.iter().enumerate() {
             let decided = match &step.record {
@@ -113,6 +118,7 @@ impl Store {
                 }
                 StepRecord::Replied { reply, reason } => match tandem_domain::validate::body("reply.text", &reply.text) {
                     Ok(text) => {
+                        std::mem::replace(&mut batch, Batch::new(&self.db)).run(&tx.tx).await?;
                         // A message moves the ticket's version: the fields so far are saved with it.
                         let version = save_state_before_message(&self.db, &tx.tx, row.id, saved.1, &state, at).await?;
                         if state.tags != saved.0.tags {
@@ -128,7 +134,7 @@ impl Store {
                 StepRecord::NoReply { reason } => Ok((Vec::new(), "plugin.no_reply", json!({ "reason": reason }))),
                 StepRecord::NotConsulted { why } => {
                     let event = outcome_event(row.id, "plugin.not_consulted", step, json!({ "reason": why }));
-                    record(&self.db, &tx.tx, &step.plugin.who(), at, event).await?;
+                    push_events(&mut batch, &step.plugin.who(), at, &[event]);
                     continue;
                 }
                 StepRecord::Failed(f) => Err(Refusal::Failed(f.clone())),
@@ -137,7 +143,7 @@ impl Store {
                 Ok((changes, kind, details)) => {
                     let mut events = change_events(row.id, &changes);
                     events.push(outcome_event(row.id, kind, step, details));
-                    insert_events(&self.db, &tx.tx, &step.plugin.who(), at, &events).await?;
+                    push_events(&mut batch, &step.plugin.who(), at, &events);
                     succeeded.push(step.plugin.id);
                 }
                 Err(refusal) => {
@@ -150,16 +156,17 @@ impl Store {
                         }
                     };
                     let event = outcome_event(row.id, "plugin.failed", step, json!({ "failure": f }));
-                    record(&self.db, &tx.tx, &step.plugin.who(), at, event).await?;
+                    push_events(&mut batch, &step.plugin.who(), at, &[event]);
                     failed.push((step.plugin.id, f));
                 }
             }
         }
 
+        count_successes(&mut batch, &succeeded);
+        batch.run(&tx.tx).await?;
         if state != saved.0 {
             save_state(&self.db, &tx.tx, row.id, saved.1, &state, at, state.tags != saved.0.tags).await?;
         }
-        count_successes(&self.db, &tx.tx, &succeeded).await?;
         for (plugin_id, f) in &failed {
             if let Some(reason) = count_failure(&self.db, &tx.tx, *plugin_id, f, at).await? {
                 written.disabled.push((*plugin_id, reason));

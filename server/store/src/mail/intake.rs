@@ -9,9 +9,9 @@ use tandem_proto::{self as proto, ActorKind, IntakeState, MessageKind, Priority}
 use crate::{
     Store,
     attachments::insert_blob_row,
-    db::{from_micros, opt_from_micros, query_all, query_one, to_micros, Db},
+    db::{Batch, Db, from_micros, opt_from_micros, query_all, query_one, to_micros},
     error::{Result, StoreError},
-    events::{NewEvent, Who, record, record_changes},
+    events::{NewEvent, Who, change_events, push_events, record},
     rows::{IdRow, parse},
     tickets::{authorize_ticket, load_ticket, write::{MailExtras, NewMessage, NewTicket, insert_message, insert_ticket, next_number, save_state_before_message}},
 };
@@ -399,10 +399,15 @@ impl Store {
                 let changes = if automatic { Vec::new() } else { ticket::on_customer_message(&mut state, now)? };
                 let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
                 let run_pipeline = pipeline && !automatic;
-                let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(row.id, version, run_pipeline)).await?;
-                record_changes(&self.db, &tx.tx, &contact, at, row.id, &changes).await?;
+                // The last writes (events and the intake entry) go in one batch.
+                let mut tail = Batch::new(&self.db);
+                let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(row.id, version, run_pipeline)).await?;
+                let mut events = vec![added];
+                events.extend(change_events(row.id, &changes));
+                push_events(&mut tail, &contact, at, &events);
                 let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Reply, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline };
-                finish(&self.db, &tx.tx, id, &outcome, Some(row.id), None, at).await?;
+                push_finish(&mut tail, id, &outcome, Some(row.id), None, at);
+                tail.run(&tx.tx).await?;
                 tx.commit().await?;
                 return Ok(outcome);
             }
@@ -433,30 +438,35 @@ impl Store {
             language: None,
         })
         .await?;
-        record(&self.db, &tx.tx, &contact, at, NewEvent {
+        // Events go in batches, each sent before the next write that may record one of its own
+        // (the SLA refresh can apply a policy), so they stay in order.
+        let mut events = Batch::new(&self.db);
+        push_events(&mut events, &contact, at, &[NewEvent {
             ticket_id: Some(ticket_id),
             kind: "ticket.created",
             field: None,
             before: serde_json::Value::Null,
             after: json!({ "number": number, "subject": subject, "inbox_id": entry.inbox_id, "contact_id": contact_id, "via": "email",
                            "inbound_id": id, "follow_up_of": follow_up_of.as_ref().map(|r| r.number) }),
-        })
-        .await?;
-        let message_row_id = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(ticket_id, 1, pipeline)).await?;
+        }]);
+        let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(ticket_id, 1, pipeline)).await?;
+        push_events(&mut events, &contact, at, &[added]);
+        events.run(&tx.tx).await?;
         crate::sla::refresh_ticket(&self.db, &tx.tx, ticket_id, at).await?;
+        let mut tail = Batch::new(&self.db);
         if let Some(old) = &follow_up_of {
-            record(&self.db, &tx.tx, &system, at, NewEvent {
+            push_events(&mut tail, &system, at, &[NewEvent {
                 ticket_id: Some(old.id),
                 kind: "ticket.follow_up",
                 field: None,
                 before: serde_json::Value::Null,
                 after: json!({ "number": number, "reason": "the customer wrote after the ticket was closed" }),
-            })
-            .await?;
+            }]);
         }
         let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Ticket, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: pipeline };
         let detail = follow_up_of.as_ref().map(|r| format!("follow-up of closed ticket #{}", r.number));
-        finish(&self.db, &tx.tx, id, &outcome, Some(ticket_id), detail, at).await?;
+        push_finish(&mut tail, id, &outcome, Some(ticket_id), detail, at);
+        tail.run(&tx.tx).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -541,19 +551,20 @@ impl Store {
     }
 
     /// An inbound email's message on a ticket: the row, its attachments and `message.added`.
-    async fn add_mail_message<C: ConnectionTrait>(&self, conn: &C, at: i64, inbound_id: i64, m: &Inbound, blobs: &[String], message: NewMessage<'_>) -> Result<i64> {
-        let (ticket_id, author) = (message.ticket_id, message.author.clone());
+    /// Inserts an inbound mail's message with its attachments. Answers its row id and its
+    /// `message.added` event, which the caller records (in a batch with its other writes).
+    async fn add_mail_message<C: ConnectionTrait>(&self, conn: &C, at: i64, inbound_id: i64, m: &Inbound, blobs: &[String], message: NewMessage<'_>) -> Result<(i64, NewEvent<'static>)> {
+        let ticket_id = message.ticket_id;
         let message_row_id = insert_message(&self.db, conn, at, message).await?;
         self.store_attachments(conn, message_row_id, m, blobs, at).await?;
-        record(&self.db, conn, &author, at, NewEvent {
+        let event = NewEvent {
             ticket_id: Some(ticket_id),
             kind: "message.added",
             field: None,
             before: serde_json::Value::Null,
             after: json!({ "message_id": message_row_id, "kind": MessageKind::Inbound, "via": "email", "inbound_id": inbound_id, "nature": m.nature.label() }),
-        })
-        .await?;
-        Ok(message_row_id)
+        };
+        Ok((message_row_id, event))
     }
 
     /// Attachment rows of an inbound message, and `cid:` references in its HTML pointed at them.
@@ -619,10 +630,15 @@ impl Store {
 }
 
 async fn finish<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, outcome: &IntakeOutcome, ticket_id: Option<i64>, detail: Option<String>, at: i64) -> Result<()> {
-    conn.execute_raw(db.stmt(
+    let mut batch = Batch::new(db);
+    push_finish(&mut batch, id, outcome, ticket_id, detail, at);
+    batch.run(conn).await
+}
+
+/// Marks the intake entry done, as one statement of a batch.
+fn push_finish(batch: &mut Batch, id: i64, outcome: &IntakeOutcome, ticket_id: Option<i64>, detail: Option<String>, at: i64) {
+    batch.push(
         "UPDATE inbound_mail SET state = ?, detail = ?, ticket_id = ?, message_row_id = ?, processed_at = ? WHERE id = ?",
         vec![outcome.state.as_str().into(), detail.into(), ticket_id.into(), outcome.message_row_id.into(), at.into(), id.into()],
-    ))
-    .await?;
-    Ok(())
+    );
 }

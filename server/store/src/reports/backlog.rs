@@ -9,10 +9,10 @@
 //! those of its figures, so a write compares the spells of the old and the new figures and
 //! ends and begins only the ones that differ, on the day of the write.
 
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::Value;
 
 use super::metrics::{BACKLOG, Deltas, Facts, Key, Timing, combo_key, tag_key};
-use crate::{db::Db, error::Result, rows::parse_json};
+use crate::{db::Batch, error::Result, rows::parse_json};
 
 /// One key a ticket counts under: the ticket itself (`tag` empty) or one of its tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ fn count(deltas: &mut Deltas, spell: &Spell, f: &Facts, day: i64, sign: i64) {
     deltas.add_counts(table, day, &key, &values, sign);
 }
 
-async fn begin<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, s: &Spell, from: i64, to: Option<i64>) -> Result<()> {
+fn begin(batch: &mut Batch, ticket_id: i64, s: &Spell, from: i64, to: Option<i64>) {
     let values: Vec<Value> = vec![
         ticket_id.into(),
         s.tag.clone().into(),
@@ -77,34 +77,28 @@ async fn begin<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, s: &Spell,
         from.into(),
         to.into(),
     ];
-    conn.execute_raw(db.stmt(
+    batch.push(
         "INSERT INTO ticket_backlog (ticket_id, tag, inbox_id, team_id, assignee_id, channel, from_day, to_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         values,
-    ))
-    .await?;
-    Ok(())
+    );
 }
 
 /// Ends the ticket's open spell under a tag on `day` (a spell that began that day leaves no trace).
-async fn end<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, s: &Spell, day: i64) -> Result<()> {
-    conn.execute_raw(db.stmt(
+fn end(batch: &mut Batch, ticket_id: i64, s: &Spell, day: i64) {
+    batch.push(
         "DELETE FROM ticket_backlog WHERE ticket_id = ? AND tag = ? AND to_day IS NULL AND from_day >= ?",
         vec![ticket_id.into(), s.tag.clone().into(), day.into()],
-    ))
-    .await?;
-    conn.execute_raw(db.stmt(
+    );
+    batch.push(
         "UPDATE ticket_backlog SET to_day = ? WHERE ticket_id = ? AND tag = ? AND to_day IS NULL",
         vec![day.into(), ticket_id.into(), s.tag.clone().into()],
-    ))
-    .await?;
-    Ok(())
+    );
 }
 
-/// Brings a ticket's spells in step with its new figures; the backlog counters' moves go to
-/// `deltas`, which the caller writes.
-pub(crate) async fn follow<C: ConnectionTrait>(
-    db: &Db,
-    conn: &C,
+/// Brings a ticket's spells in step with its new figures: the statements go to `batch` and
+/// the backlog counters' moves to `deltas`, which the caller writes.
+pub(crate) fn follow(
+    batch: &mut Batch,
     ticket_id: i64,
     old: Option<&Facts>,
     new: Option<&Facts>,
@@ -113,14 +107,14 @@ pub(crate) async fn follow<C: ConnectionTrait>(
 ) -> Result<()> {
     match timing {
         Timing::Backfill => {
-            conn.execute_raw(db.stmt("DELETE FROM ticket_backlog WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+            batch.push("DELETE FROM ticket_backlog WHERE ticket_id = ?", vec![ticket_id.into()]);
             let Some(f) = new else { return Ok(()) };
             let to = f.solved_day.map(|d| d.max(f.created_day));
             if to == Some(f.created_day) {
                 return Ok(()); // Solved the day it came: never in a day-end backlog.
             }
             for spell in keys(f)? {
-                begin(db, conn, ticket_id, &spell, f.created_day, to).await?;
+                begin(batch, ticket_id, &spell, f.created_day, to);
                 count(deltas, &spell, f, f.created_day, 1);
                 if let Some(to) = to {
                     count(deltas, &spell, f, to, -1);
@@ -131,13 +125,13 @@ pub(crate) async fn follow<C: ConnectionTrait>(
             let (before, after) = (open_keys(old)?, open_keys(new)?);
             for (spell, f) in &before {
                 if !after.iter().any(|(s, _)| s == spell) {
-                    end(db, conn, ticket_id, spell, today).await?;
+                    end(batch, ticket_id, spell, today);
                     count(deltas, spell, f, today, -1);
                 }
             }
             for (spell, f) in &after {
                 if !before.iter().any(|(s, _)| s == spell) {
-                    begin(db, conn, ticket_id, spell, today, None).await?;
+                    begin(batch, ticket_id, spell, today, None);
                     count(deltas, spell, f, today, 1);
                 }
             }

@@ -22,7 +22,7 @@ use tandem_domain::{
 use tandem_proto::TicketStatus;
 
 use crate::{
-    db::{Db, query_one},
+    db::{Batch, Db, query_one},
     error::Result,
     rows::{json, parse_json},
 };
@@ -147,16 +147,18 @@ async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Opt
     if old == new && timing != Timing::Backfill {
         return Ok(());
     }
+    // Every statement below is a write nobody reads the answer of: one batch.
+    let mut batch = Batch::new(db);
     let mut deltas = Deltas::default();
     if let (Some(old), Timing::Live(_)) = (&old, timing) {
         deltas.aggregate(old, -1)?;
     }
     match &new {
         None => {
-            conn.execute_raw(db.stmt("DELETE FROM ticket_metrics WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+            batch.push("DELETE FROM ticket_metrics WHERE ticket_id = ?", vec![ticket_id.into()]);
         }
         Some(f) => {
-            conn.execute_raw(db.stmt(
+            batch.push(
                 "INSERT INTO ticket_metrics (ticket_id, inbox_id, team_id, assignee_id, channel, created_day, solved_day, first_response_secs, \
                  first_response_bucket, resolution_secs, resolution_bucket, replies, sla_first_response_met, sla_resolution_met, tags, \
                  next_met, next_breached, rating, rated_day) \
@@ -188,13 +190,13 @@ async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Opt
                     f.rating.clone().into(),
                     f.rated_day.into(),
                 ],
-            ))
-            .await?;
+            );
             deltas.aggregate(f, 1)?;
         }
     }
-    crate::reports::backlog::follow(db, conn, ticket_id, old.as_ref(), new.as_ref(), timing, &mut deltas).await?;
-    deltas.write(db, conn).await
+    crate::reports::backlog::follow(&mut batch, ticket_id, old.as_ref(), new.as_ref(), timing, &mut deltas)?;
+    deltas.write(&mut batch);
+    batch.run(conn).await
 }
 
 /// The counters of the pre-aggregates, in the order [`counters`] fills them.
@@ -361,7 +363,7 @@ impl Deltas {
     }
 
     /// One multi-row upsert per table, of the rows that move.
-    async fn write<C: ConnectionTrait>(self, db: &Db, conn: &C) -> Result<()> {
+    fn write(self, batch: &mut Batch) {
         let counts: Vec<_> = self.counts.into_iter().filter(|m| m.values.iter().any(|&v| v != 0)).collect();
         for table in tables(counts.iter().map(|m| m.table)) {
             let rows: Vec<_> = counts.iter().filter(|m| m.table == table).collect();
@@ -381,7 +383,7 @@ impl Deltas {
                 params.extend(m.key.iter().map(|(_, v)| v.clone()));
                 params.extend(m.values.iter().map(|&v| Value::from(v)));
             }
-            conn.execute_raw(db.stmt(&sql, params)).await?;
+            batch.push(&sql, params);
         }
         let hist: Vec<_> = self.hist.into_iter().filter(|m| m.n != 0).collect();
         for table in tables(hist.iter().map(|m| m.table)) {
@@ -399,9 +401,8 @@ impl Deltas {
                 params.extend(m.key.iter().map(|(_, v)| v.clone()));
                 params.extend([Value::from(m.side), m.bucket.into(), m.n.into()]);
             }
-            conn.execute_raw(db.stmt(&sql, params)).await?;
+            batch.push(&sql, params);
         }
-        Ok(())
     }
 }
 
