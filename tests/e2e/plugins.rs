@@ -285,6 +285,7 @@ backend_tests! {
     hostile_plugins_are_contained_and_disabled,
     hot_swap_under_load,
     a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start,
+    a_run_sees_the_ticket_as_its_message_found_it,
 }
 
 /// A mail applied by the intake, then the process gone before the plugins ran (the state a
@@ -309,4 +310,30 @@ async fn a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start(backend: Backe
     assert_eq!(server.mail.recover_pipeline_runs().await.expect("recover again"), 0, "run once");
     let (_, again) = admin.get(&format!("/api/v1/tickets/{number}")).await;
     assert_eq!(events_of(&again, "plugin.classified").len(), 1);
+}
+
+/// A run on a message sees the ticket's messages up to that message, even when the customer's
+/// next mail landed before the run (here: both applied, then the runs recovered in order), so
+/// the first mail is still acknowledged and the follow-up is not.
+async fn a_run_sees_the_ticket_as_its_message_found_it(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let first = b"From: Ana <ana@client.test>\r\nTo: support@desk.test\r\nSubject: Cannot log in\r\nMessage-ID: <seen-1@client.test>\r\n\r\nI cannot log in since this morning.\r\n";
+    let second = b"From: Ana <ana@client.test>\r\nTo: support@desk.test\r\nSubject: Re: Cannot log in\r\nMessage-ID: <seen-2@client.test>\r\nIn-Reply-To: <seen-1@client.test>\r\n\r\nStill broken.\r\n";
+    let mut number = None;
+    for raw in [&first[..], &second[..]] {
+        let recorded = server.store.record_inbound(server.desk.inbox_a.id, raw, "imap", None).await.expect("record");
+        let parsed = tandem_mail::parse(raw, &tandem_mail::Limits::default());
+        let outcome = server.store.apply_inbound(recorded.id, parsed.as_ref(), true).await.expect("apply");
+        assert!(outcome.run_pipeline);
+        assert!(number.is_none() || number == outcome.ticket_number, "the second mail threads onto the first's ticket");
+        number = outcome.ticket_number;
+    }
+    assert_eq!(server.mail.recover_pipeline_runs().await.expect("runs"), 2);
+    let number = number.expect("a ticket");
+    let (_, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+    let replies = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count();
+    assert_eq!(replies, 1, "the first mail acknowledged: {detail}");
+    let no_reply = events_of(&detail, "plugin.no_reply");
+    assert_eq!(no_reply.len(), 1, "{detail}");
+    assert_eq!(no_reply[0]["after"]["reason"], "customer reply on an existing ticket", "{detail}");
 }

@@ -114,7 +114,7 @@ impl Store {
         // trip to SQLite's worker thread costs more than the statement itself.
         let (message, message_count, contact, inbox, (agents, teams)) = tokio::try_join!(
             self.message_view(&ticket, row.id, message_id),
-            self.message_count(row.id),
+            self.message_count(row.id, message_id),
             self.contact_view(row.contact_id, Some(row.id)),
             self.inbox_view(row.inbox_id),
             self.candidates(row.inbox_id),
@@ -162,13 +162,19 @@ impl Store {
         })
     }
 
-    async fn message_count(&self, ticket_id: i64) -> Result<u32> {
+    /// The ticket's messages as message `up_to` found it (those before it and itself): a run
+    /// on a message sees the same count whether later mail of the ticket came in before the
+    /// run (the intake runs the pipeline beside the next messages; a run after a crash).
+    async fn message_count(&self, ticket_id: i64, up_to: Option<i64>) -> Result<u32> {
         #[derive(FromQueryResult)]
         struct Counted {
             n: i64,
         }
-        let counted: Option<Counted> =
-            query_one(self.db.connection(), self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+        let stmt = match up_to {
+            Some(id) => self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ? AND id <= ?", vec![ticket_id.into(), id.into()]),
+            None => self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ?", vec![ticket_id.into()]),
+        };
+        let counted: Option<Counted> = query_one(self.db.connection(), stmt).await?;
         Ok(count(counted.map_or(1, |m| m.n)))
     }
 
