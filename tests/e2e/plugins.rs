@@ -285,6 +285,7 @@ backend_tests! {
     hostile_plugins_are_contained_and_disabled,
     hot_swap_under_load,
     a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start,
+    a_fetched_batch_returns_with_every_run_written_in_order,
     a_run_sees_the_ticket_as_its_message_found_it,
 }
 
@@ -310,6 +311,51 @@ async fn a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start(backend: Backe
     assert_eq!(server.mail.recover_pipeline_runs().await.expect("recover again"), 0, "run once");
     let (_, again) = admin.get(&format!("/api/v1/tickets/{number}")).await;
     assert_eq!(events_of(&again, "plugin.classified").len(), 1);
+}
+
+/// An IMAP batch: the pipeline runs beside the intake of the next messages, yet the batch
+/// returns only once every run is written, and the runs keep the messages' order (the
+/// responder's once-per-contact window sees the run of the contact's earlier mail).
+async fn a_fetched_batch_returns_with_every_run_written_in_order(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let raw: Vec<Vec<u8>> = (0..6)
+        .map(|i| {
+            // Three contacts, two new tickets each; the second mail of each is a reply to the first.
+            let (contact, n) = (i % 3, i / 3);
+            let threading = if n == 1 { format!("In-Reply-To: <b{contact}-0@client.test>\r\n") } else { String::new() };
+            format!(
+                "From: Client {contact} <client{contact}@client.test>\r\nTo: support@desk.test\r\nSubject: Urgent: login broken ({contact})\r\n\
+                 Message-ID: <b{contact}-{n}@client.test>\r\n{threading}\r\nHello, login is broken, this is urgent. ({contact}/{n})\r\n"
+            )
+            .into_bytes()
+        })
+        .collect();
+    // The first contact writes once more, about something else: a ticket of its own, no reply.
+    let mut raw = raw;
+    raw.push(b"From: Client 0 <client0@client.test>\r\nTo: support@desk.test\r\nSubject: Another question\r\nMessage-ID: <b0-2@client.test>\r\n\r\nAnd one more thing.\r\n".to_vec());
+    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
+    let received = server.mail.receive_batch(server.desk.inbox_a.id, &items, "imap").await.expect("batch");
+    assert_eq!(received.len(), 7);
+    assert!(server.store.pending_pipeline_runs(0, 100).await.expect("pending").is_empty(), "every run written when the batch returns");
+
+    let mut numbers: Vec<i64> = received.iter().filter_map(|r| r.outcome.ticket_number).collect();
+    numbers.dedup();
+    let mut auto_replies = 0;
+    for number in [numbers[0], numbers[1], numbers[2]] {
+        let (status, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+        assert_eq!(status, 200);
+        let inbound = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "inbound").count();
+        assert_eq!(inbound, 2, "the reply threaded onto its ticket: {detail}");
+        // Both customer messages went through the classifier, in their order.
+        assert_eq!(events_of(&detail, "plugin.classified").len(), 2, "{detail}");
+        assert_eq!(detail["ticket"]["priority"], "urgent", "{detail}");
+        auto_replies += detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count();
+    }
+    assert_eq!(auto_replies, 3, "one acknowledgement per contact, for the first mail only");
+    let last = received.last().and_then(|r| r.outcome.ticket_number).expect("the last mail opened a ticket");
+    assert!(!numbers[..3].contains(&last));
+    let (_, detail) = admin.get(&format!("/api/v1/tickets/{last}")).await;
+    assert_eq!(events_of(&detail, "plugin.no_reply").len(), 1, "the contact was answered moments ago: {detail}");
 }
 
 /// A run on a message sees the ticket's messages up to that message, even when the customer's

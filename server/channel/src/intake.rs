@@ -73,20 +73,58 @@ impl Intake {
     }
 
     /// Receives a batch of raw messages (an IMAP fetch): recorded together (one durability
-    /// barrier, one transaction), then each processed on its own.
+    /// barrier, one transaction), then each parsed and applied in order. The plugin pipeline
+    /// of one message runs on its own task while the next ones are parsed and applied, so the
+    /// two use both cores and their waits on the database overlap; the runs keep the
+    /// messages' order among themselves (a responder's once-per-contact window and a router's
+    /// round-robin see the runs before them), and the batch returns once all are written.
     pub async fn receive_batch(&self, inbox_id: i64, items: &[(&[u8], Option<&str>)], source: &str) -> Result<Vec<Received>, ChannelError> {
         let recorded = self.store.record_inbound_batch(inbox_id, items, source).await?;
+        let (runs, mut marked) = tokio::sync::mpsc::unbounded_channel::<(i64, i64)>();
+        let pipeline = self.clone();
+        let pipeline_task = tokio::spawn(async move {
+            while let Some((number, message)) = marked.recv().await {
+                pipeline.run_pipeline(number, message).await;
+            }
+        });
         let mut out = Vec::with_capacity(items.len());
+        let mut applied = Ok(());
         for (recorded, (raw, _)) in recorded.into_iter().zip(items) {
-            let outcome = self.process(recorded, raw).await?;
-            out.push(Received { recorded, outcome });
+            match self.apply(recorded, raw).await {
+                Ok(outcome) => {
+                    if let Some(run) = pipeline_due(&outcome) {
+                        // The receiver lives until this sender is dropped below.
+                        let _ = runs.send(run);
+                    }
+                    out.push(Received { recorded, outcome });
+                }
+                Err(e) => {
+                    applied = Err(e);
+                    break;
+                }
+            }
         }
-        Ok(out)
+        drop(runs);
+        // The runs queued so far finish either way (each is written or stays marked for the
+        // recovery); a panic in one is a bug, reported like the others.
+        if let Err(e) = pipeline_task.await {
+            tracing::error!(error = %e, "plugin pipeline task");
+        }
+        applied.map(|()| out)
+    }
+
+    /// Parses and applies a recorded message, then runs the plugin pipeline on it.
+    async fn process(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
+        let outcome = self.apply(recorded, raw).await?;
+        if let Some((number, message)) = pipeline_due(&outcome) {
+            self.run_pipeline(number, message).await;
+        }
+        Ok(outcome)
     }
 
     /// Parses and applies a recorded message. A duplicate is looked up first: only one that
     /// was recorded but never processed (a crash in between) is parsed.
-    async fn process(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
+    async fn apply(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
         let id = recorded.id;
         if recorded.duplicate {
             let entry = self.store.inbound(id).await?;
@@ -109,21 +147,24 @@ impl Intake {
         } else {
             tracing::info!(inbound = id, state = %outcome.state, "mail received");
         }
-        if outcome.run_pipeline
-            && let (Some(pipeline), Some(number), Some(message)) = (&self.pipeline, outcome.ticket_number, outcome.message_row_id)
-        {
-            match pipeline.on_marked(number, message).await {
-                // Only a queued reply wakes the sender (each wake is two write transactions
-                // claiming mail); anything else it finds on its next tick.
-                Ok(report) if report.queued_reply() => self.signals.outbox.notify_one(),
-                Ok(_) => {}
-                // Plugin failures are recorded on the ticket by the pipeline; this is the
-                // pipeline itself failing (e.g. the database): logged, and the message stays
-                // marked, so the next start's recovery runs it again.
-                Err(e) => tracing::error!(ticket = number, error = %e, "plugin pipeline"),
-            }
-        }
         Ok(outcome)
+    }
+
+    /// Runs the plugin pipeline on a message the intake marked for it.
+    async fn run_pipeline(&self, number: i64, message: i64) {
+        let Some(pipeline) = &self.pipeline else {
+            return;
+        };
+        match pipeline.on_marked(number, message).await {
+            // Only a queued reply wakes the sender (each wake is two write transactions
+            // claiming mail); anything else it finds on its next tick.
+            Ok(report) if report.queued_reply() => self.signals.outbox.notify_one(),
+            Ok(_) => {}
+            // Plugin failures are recorded on the ticket by the pipeline; this is the
+            // pipeline itself failing (e.g. the database): logged, and the message stays
+            // marked, so the next start's recovery runs it again.
+            Err(e) => tracing::error!(ticket = number, error = %e, "plugin pipeline"),
+        }
     }
 
     /// Runs the plugin pipeline on messages still marked for it: a crash came between their
@@ -173,3 +214,12 @@ impl Intake {
         }
     }
 }
+
+/// The ticket and message a plugin pipeline run is due for, if the intake marked one.
+fn pipeline_due(outcome: &IntakeOutcome) -> Option<(i64, i64)> {
+    match (outcome.run_pipeline, outcome.ticket_number, outcome.message_row_id) {
+        (true, Some(number), Some(message)) => Some((number, message)),
+        _ => None,
+    }
+}
+
