@@ -435,7 +435,46 @@ async fn sla_alerts_are_mailed_to_the_people_they_notify(backend: Backend) {
     assert!(text.contains("Auto-Submitted: auto-generated") && !text.contains("\nReply-To:"), "a notice, not a reply into the ticket: {text}");
 }
 
-backend_tests! { round_trip_through_dovecot_and_smtp, raw_intake_threads_and_defends, sla_alerts_are_mailed_to_the_people_they_notify }
+backend_tests! {
+    round_trip_through_dovecot_and_smtp,
+    raw_intake_threads_and_defends,
+    sla_alerts_are_mailed_to_the_people_they_notify,
+    messages_applied_together_thread_and_fail_together,
+}
+
+/// Messages applied in one transaction (an IMAP batch): a reply finds the ticket its first mail
+/// opened moments before in the same transaction, and when one of them fails nothing of the
+/// others is written (the intake then applies them one at a time).
+async fn messages_applied_together_thread_and_fail_together(backend: Backend) {
+    use tandem_proto::IntakeState;
+    let server = TestServer::start(backend).await;
+    let raw = [
+        customer_mail("together-1@client.test", "Invoice missing", "Where is my invoice?", ""),
+        customer_mail("together-2@client.test", "Re: Invoice missing", "Still waiting.", "In-Reply-To: <together-1@client.test>\r\n"),
+        customer_mail("together-3@client.test", "Another thing", "Unrelated question.", ""),
+    ];
+    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
+    let recorded = server.store.record_inbound_batch(server.desk.inbox_a.id, &items, "imap").await.expect("record");
+    let parsed: Vec<_> = raw.iter().map(|r| tandem_mail::parse(r, &Limits::default())).collect();
+    let mut apply: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
+    let admin = server.login(&server.desk.admin.email).await;
+    let tickets_before = tickets(&admin).await.len();
+
+    // An entry that does not exist fails the group: the three before it stay unprocessed.
+    apply.push((i64::MAX, parsed[0].as_ref()));
+    assert!(server.store.apply_inbound_many(&apply, false).await.is_err());
+    assert_eq!(server.store.pending_inbound(10).await.expect("pending").len(), 3, "nothing written");
+    assert_eq!(tickets(&admin).await.len(), tickets_before, "no ticket opened");
+
+    apply.pop();
+    let outcomes = server.store.apply_inbound_many(&apply, false).await.expect("apply together");
+    let states: Vec<IntakeState> = outcomes.iter().map(|o| o.state).collect();
+    assert_eq!(states, [IntakeState::Ticket, IntakeState::Reply, IntakeState::Ticket]);
+    assert_eq!(outcomes[0].ticket_number, outcomes[1].ticket_number, "the reply joined the ticket opened in the same transaction");
+    assert_ne!(outcomes[0].ticket_number, outcomes[2].ticket_number);
+    assert!(server.store.pending_inbound(10).await.expect("pending").is_empty());
+    assert_eq!(tickets(&admin).await.len(), tickets_before + 2);
+}
 
 mod sqlite_only {
     use super::*;

@@ -15,6 +15,9 @@ use crate::ChannelError;
 
 /// Messages larger than this are parsed on a blocking thread, off the async workers.
 const PARSE_INLINE_BYTES: usize = 256 * 1024;
+/// Messages of a batch applied in one transaction: fewer `BEGIN`/`COMMIT`s, while the writer
+/// is still free for others (and the plugin runs of the messages before) between groups.
+const APPLY_TOGETHER: usize = 10;
 
 /// Intake: record first, then parse and apply, then the plugin pipeline. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -73,11 +76,12 @@ impl Intake {
     }
 
     /// Receives a batch of raw messages (an IMAP fetch): recorded together (one durability
-    /// barrier, one transaction), then each parsed and applied in order. The plugin pipeline
-    /// of one message runs on its own task while the next ones are parsed and applied, so the
-    /// two use both cores and their waits on the database overlap; the runs keep the
-    /// messages' order among themselves (a responder's once-per-contact window and a router's
-    /// round-robin see the runs before them), and the batch returns once all are written.
+    /// barrier, one transaction), then parsed and applied in order, [`APPLY_TOGETHER`] to a
+    /// transaction (see [`Intake::apply_together`]). The plugin pipeline of a message runs on
+    /// its own task while the next ones are parsed and applied, so the two use both cores and
+    /// their waits on the database overlap; the runs keep the messages' order among themselves
+    /// (a responder's once-per-contact window and a router's round-robin see the runs before
+    /// them), and the batch returns once all are written.
     pub async fn receive_batch(&self, inbox_id: i64, items: &[(&[u8], Option<&str>)], source: &str) -> Result<Vec<Received>, ChannelError> {
         let recorded = self.store.record_inbound_batch(inbox_id, items, source).await?;
         let (runs, mut marked) = tokio::sync::mpsc::unbounded_channel::<(i64, i64)>();
@@ -89,19 +93,18 @@ impl Intake {
         });
         let mut out = Vec::with_capacity(items.len());
         let mut applied = Ok(());
-        for (recorded, (raw, _)) in recorded.into_iter().zip(items) {
-            match self.apply(recorded, raw).await {
-                Ok(outcome) => {
-                    if let Some(run) = pipeline_due(&outcome) {
-                        // The receiver lives until this sender is dropped below.
-                        let _ = runs.send(run);
-                    }
-                    out.push(Received { recorded, outcome });
+        for (recorded, items) in recorded.chunks(APPLY_TOGETHER).zip(items.chunks(APPLY_TOGETHER)) {
+            let (outcomes, failed) = self.apply_together(recorded, items).await;
+            for (recorded, outcome) in recorded.iter().zip(outcomes) {
+                if let Some(run) = pipeline_due(&outcome) {
+                    // The receiver lives until this sender is dropped below.
+                    let _ = runs.send(run);
                 }
-                Err(e) => {
-                    applied = Err(e);
-                    break;
-                }
+                out.push(Received { recorded: *recorded, outcome });
+            }
+            if let Some(e) = failed {
+                applied = Err(e);
+                break;
             }
         }
         drop(runs);
@@ -125,29 +128,92 @@ impl Intake {
     /// Parses and applies a recorded message. A duplicate is looked up first: only one that
     /// was recorded but never processed (a crash in between) is parsed.
     async fn apply(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
-        let id = recorded.id;
-        if recorded.duplicate {
-            let entry = self.store.inbound(id).await?;
-            if entry.state != IntakeState::Received {
-                return Ok(IntakeOutcome { inbound_id: id, state: entry.state, ticket_number: entry.ticket_number, message_row_id: None, run_pipeline: false });
+        if let Some(done) = self.processed_before(recorded).await? {
+            return Ok(done);
+        }
+        let parsed = self.parse(raw).await?;
+        let outcome = self.store.apply_inbound(recorded.id, parsed.as_ref(), self.pipeline.is_some()).await?;
+        log_received(&outcome);
+        Ok(outcome)
+    }
+
+    /// [`Intake::apply`] for consecutive messages of a batch, in one transaction. If that fails
+    /// they are applied one at a time, so a message the database refuses holds back only the
+    /// ones after it. Answers the outcomes of the messages applied, in order, and the error
+    /// that stopped the rest, if any.
+    async fn apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> (Vec<IntakeOutcome>, Option<ChannelError>) {
+        match self.try_apply_together(recorded, items).await {
+            Ok(outcomes) => (outcomes, None),
+            Err(e) => {
+                tracing::warn!(error = %e, messages = recorded.len(), "applying messages together failed; applying them one at a time");
+                let mut outcomes = Vec::with_capacity(recorded.len());
+                for (r, (raw, _)) in recorded.iter().zip(items) {
+                    match self.apply(*r, raw).await {
+                        Ok(outcome) => outcomes.push(outcome),
+                        Err(e) => return (outcomes, Some(e)),
+                    }
+                }
+                (outcomes, None)
             }
         }
-        let limits = self.limits;
-        let parsed = if raw.len() <= PARSE_INLINE_BYTES {
-            tandem_mail::parse(raw, &limits)
-        } else {
-            let owned = raw.to_vec();
-            tokio::task::spawn_blocking(move || tandem_mail::parse(&owned, &limits))
-                .await
-                .map_err(|e| ChannelError::Imap(format!("parser task failed: {e}")))?
-        };
-        let outcome = self.store.apply_inbound(id, parsed.as_ref(), self.pipeline.is_some()).await?;
-        if let Some(number) = outcome.ticket_number {
-            tracing::info!(inbound = id, ticket = number, state = %outcome.state, "mail received");
-        } else {
-            tracing::info!(inbound = id, state = %outcome.state, "mail received");
+    }
+
+    async fn try_apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> Result<Vec<IntakeOutcome>, ChannelError> {
+        // Per message: its outcome when it was processed before, else its parse for the store.
+        let mut done = Vec::with_capacity(recorded.len());
+        let mut parsed = Vec::new();
+        for (r, (raw, _)) in recorded.iter().zip(items) {
+            let before = self.processed_before(*r).await?;
+            if before.is_none() {
+                parsed.push((r.id, self.parse(raw).await?));
+            }
+            done.push(before);
         }
-        Ok(outcome)
+        let apply: Vec<_> = parsed.iter().map(|(id, p)| (*id, p.as_ref())).collect();
+        let mut applied = match apply.is_empty() {
+            true => Vec::new(),
+            false => self.store.apply_inbound_many(&apply, self.pipeline.is_some()).await?,
+        }
+        .into_iter();
+        let outcomes: Vec<IntakeOutcome> = done
+            .into_iter()
+            .filter_map(|before| {
+                before.or_else(|| {
+                    let outcome = applied.next();
+                    outcome.iter().for_each(log_received);
+                    outcome
+                })
+            })
+            .collect();
+        Ok(outcomes)
+    }
+
+    /// The outcome of a message recorded before (a second delivery) that was processed then;
+    /// `None` for one to process now (new, or recorded but never processed: a crash in between).
+    async fn processed_before(&self, recorded: Recorded) -> Result<Option<IntakeOutcome>, ChannelError> {
+        if !recorded.duplicate {
+            return Ok(None);
+        }
+        let entry = self.store.inbound(recorded.id).await?;
+        Ok((entry.state != IntakeState::Received).then_some(IntakeOutcome {
+            inbound_id: recorded.id,
+            state: entry.state,
+            ticket_number: entry.ticket_number,
+            message_row_id: None,
+            run_pipeline: false,
+        }))
+    }
+
+    /// Parses a raw message; a large one on a blocking thread, off the async workers.
+    async fn parse(&self, raw: &[u8]) -> Result<Result<tandem_mail::Inbound, tandem_mail::ParseError>, ChannelError> {
+        let limits = self.limits;
+        if raw.len() <= PARSE_INLINE_BYTES {
+            return Ok(tandem_mail::parse(raw, &limits));
+        }
+        let owned = raw.to_vec();
+        tokio::task::spawn_blocking(move || tandem_mail::parse(&owned, &limits))
+            .await
+            .map_err(|e| ChannelError::Imap(format!("parser task failed: {e}")))
     }
 
     /// Runs the plugin pipeline on a message the intake marked for it.
@@ -223,3 +289,9 @@ fn pipeline_due(outcome: &IntakeOutcome) -> Option<(i64, i64)> {
     }
 }
 
+fn log_received(outcome: &IntakeOutcome) {
+    match outcome.ticket_number {
+        Some(number) => tracing::info!(inbound = outcome.inbound_id, ticket = number, state = %outcome.state, "mail received"),
+        None => tracing::info!(inbound = outcome.inbound_id, state = %outcome.state, "mail received"),
+    }
+}

@@ -9,7 +9,7 @@ use tandem_proto::{self as proto, ActorKind, IntakeState, MessageKind, Priority}
 use crate::{
     Store,
     attachments::insert_blob_row,
-    db::{Batch, Db, from_micros, opt_from_micros, query_all, query_one, to_micros},
+    db::{Batch, Db, WriteTx, from_micros, opt_from_micros, query_all, query_one, to_micros},
     error::{Result, StoreError},
     events::{NewEvent, Who, change_events, push_events, record},
     rows::{IdRow, parse},
@@ -257,20 +257,42 @@ impl Store {
     /// server: yes; an import with `--no-plugins`: no). Such a message is marked
     /// `pipeline_pending` in this transaction, and the pipeline's write clears the mark.
     pub async fn apply_inbound(&self, id: i64, parsed: std::result::Result<&Inbound, &ParseError>, pipeline: bool) -> Result<IntakeOutcome> {
+        let mut outcomes = self.apply_inbound_many(&[(id, parsed)], pipeline).await?;
+        outcomes.pop().ok_or(StoreError::NotFound("inbound mail"))
+    }
+
+    /// [`Store::apply_inbound`] for several recorded messages in one transaction, in order (an
+    /// IMAP batch: one `BEGIN` and `COMMIT` for them all, and pages several of them change
+    /// written once). If one fails nothing is written and the error is returned; the caller
+    /// then applies them one at a time.
+    pub async fn apply_inbound_many(&self, items: &[(i64, std::result::Result<&Inbound, &ParseError>)], pipeline: bool) -> Result<Vec<IntakeOutcome>> {
         // Attachment blobs are written before the transaction that points to them.
-        let mut blobs = Vec::new();
-        if let Ok(m) = parsed {
-            for a in &m.attachments {
-                blobs.push(self.blobs.put(&a.bytes)?);
+        let mut blobs = Vec::with_capacity(items.len());
+        for (_, parsed) in items {
+            let mut these = Vec::new();
+            if let Ok(m) = parsed {
+                for a in &m.attachments {
+                    these.push(self.blobs.put(&a.bytes)?);
+                }
             }
+            blobs.push(these);
         }
+        let tx = self.db.write().await?;
+        let mut outcomes = Vec::with_capacity(items.len());
+        for ((id, parsed), blobs) in items.iter().zip(&blobs) {
+            outcomes.push(self.apply_in(&tx, *id, *parsed, blobs, pipeline).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// Applies one recorded message inside `tx`.
+    async fn apply_in(&self, tx: &WriteTx, id: i64, parsed: std::result::Result<&Inbound, &ParseError>, blobs: &[String], pipeline: bool) -> Result<IntakeOutcome> {
         let now = self.clock.now();
         let at = to_micros(now);
-        let tx = self.db.write().await?;
         let entry: Option<InboundRow> = query_one(&tx.tx, self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id = ?{}", if self.db.is_postgres() { " FOR UPDATE OF im" } else { "" }), vec![id.into()])).await?;
         let entry = entry.ok_or(StoreError::NotFound("inbound mail"))?;
         if entry.state != IntakeState::Received.as_str() {
-            tx.commit().await?;
             return Ok(IntakeOutcome {
                 inbound_id: id,
                 state: parse("inbound_mail", "state", &entry.state)?,
@@ -284,7 +306,6 @@ impl Store {
             Err(e) => {
                 let outcome = IntakeOutcome::without_message(id, IntakeState::Unparseable, None);
                 finish(&self.db, &tx.tx, id, &outcome, None, Some(format!("cannot be parsed: {e}")), at).await?;
-                tx.commit().await?;
                 return Ok(outcome);
             }
         };
@@ -300,7 +321,6 @@ impl Store {
         if known_outbound || (from_ours && m.header("x-tandem-ticket").is_some()) {
             let outcome = IntakeOutcome::without_message(id, IntakeState::Loop, None);
             finish(&self.db, &tx.tx, id, &outcome, None, Some("our own outbound mail came back; ignored".into()), at).await?;
-            tx.commit().await?;
             return Ok(outcome);
         }
 
@@ -350,7 +370,6 @@ impl Store {
             };
             let outcome = IntakeOutcome::without_message(id, IntakeState::Bounce, number);
             finish(&self.db, &tx.tx, id, &outcome, ticket_id, Some(detail), at).await?;
-            tx.commit().await?;
             return Ok(outcome);
         }
 
@@ -401,14 +420,13 @@ impl Store {
                 let run_pipeline = pipeline && !automatic;
                 // The last writes (events and the intake entry) go in one batch.
                 let mut tail = Batch::new(&self.db);
-                let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(row.id, version, run_pipeline)).await?;
+                let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, blobs, new_message(row.id, version, run_pipeline)).await?;
                 let mut events = vec![added];
                 events.extend(change_events(row.id, &changes));
                 push_events(&mut tail, &contact, at, &events);
                 let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Reply, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline };
                 push_finish(&mut tail, id, &outcome, Some(row.id), None, at);
                 tail.run(&tx.tx).await?;
-                tx.commit().await?;
                 return Ok(outcome);
             }
         }
@@ -416,7 +434,6 @@ impl Store {
         if let Nature::AutoReply { reason } = &m.nature {
             let outcome = IntakeOutcome::without_message(id, IntakeState::AutoReply, None);
             finish(&self.db, &tx.tx, id, &outcome, None, Some(format!("automatic reply ({reason}) matching no open ticket: no ticket opened")), at).await?;
-            tx.commit().await?;
             return Ok(outcome);
         }
 
@@ -449,7 +466,7 @@ impl Store {
             after: json!({ "number": number, "subject": subject, "inbox_id": entry.inbox_id, "contact_id": contact_id, "via": "email",
                            "inbound_id": id, "follow_up_of": follow_up_of.as_ref().map(|r| r.number) }),
         }]);
-        let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, &blobs, new_message(ticket_id, 1, pipeline)).await?;
+        let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, blobs, new_message(ticket_id, 1, pipeline)).await?;
         push_events(&mut events, &contact, at, &[added]);
         events.run(&tx.tx).await?;
         crate::sla::refresh_ticket(&self.db, &tx.tx, ticket_id, at).await?;
@@ -467,7 +484,6 @@ impl Store {
         let detail = follow_up_of.as_ref().map(|r| format!("follow-up of closed ticket #{}", r.number));
         push_finish(&mut tail, id, &outcome, Some(ticket_id), detail, at);
         tail.run(&tx.tx).await?;
-        tx.commit().await?;
         Ok(outcome)
     }
 
