@@ -440,6 +440,43 @@ backend_tests! {
     raw_intake_threads_and_defends,
     sla_alerts_are_mailed_to_the_people_they_notify,
     messages_applied_together_thread_and_fail_together,
+    an_automatic_reply_to_an_api_ticket_goes_out_at_once,
+}
+
+/// A ticket opened through the API whose pipeline queues an automatic reply wakes the sender:
+/// the reply is in the customer's mailbox long before the sender's next tick (two minutes
+/// here).
+async fn an_automatic_reply_to_an_api_ticket_goes_out_at_once(backend: Backend) {
+    let servers = MailServers::start();
+    let settings = ChannelSettings { imap_poll: Duration::from_secs(30), outbox_tick: Duration::from_secs(120), retry_base_secs: 1, workers: true };
+    let server = TestServer::start_mail(backend, settings).await;
+    server.plugins.registry().install_bundled(&tandem_plugins::testing::component_dir()).await.expect("bundled plugins");
+    let admin = server.login(&server.desk.admin.email).await;
+    let (status, body) = admin
+        .patch(&format!("/api/v1/inboxes/{}/mail", server.desk.inbox_a.id), &json!({
+            "smtp": { "enabled": true, "host": "127.0.0.1", "port": servers.smtp_port, "tls": "none" } }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Let the sender take its first look at the outbox (nothing there) and wait for its tick.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (status, created) = admin
+        .post("/api/v1/tickets", &json!({
+            "inbox_id": server.desk.inbox_a.id,
+            "subject": "Cannot log in",
+            "body_text": "Hello, I cannot log in since this morning.",
+            "contact": { "email": "customer@client.test", "name": "Carla Customer" }
+        }))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let number = created["ticket"]["number"].as_i64().expect("number");
+    assert!(created["messages"].as_array().expect("messages").iter().any(|m| m["kind"] == "auto_reply"), "{created}");
+    let sent = eventually("the acknowledgement in the customer's mailbox", Duration::from_secs(20), || async {
+        servers.messages("customer").into_iter().next()
+    })
+    .await;
+    let out = tandem_mail::parse(&sent, &Limits::default()).expect("parses");
+    assert!(out.subject.contains(&format!("[#{number}]")), "{}", out.subject);
 }
 
 /// Messages applied in one transaction (an IMAP batch): a reply finds the ticket its first mail

@@ -86,7 +86,13 @@ pub async fn create(State(state): State<AppState>, auth: Auth, Json(input): Json
         None => state.plugins.on_inbound(detail.ticket.number, None).await,
     };
     let detail = match run {
-        Ok(_) => state.store.get_ticket(&auth.actor, detail.ticket.number).await?,
+        Ok(report) => {
+            // An automatic reply is in the outbox: the sender goes now, not on its next tick.
+            if report.queued_reply() {
+                state.mail.outbox_changed();
+            }
+            state.store.get_ticket(&auth.actor, detail.ticket.number).await?
+        }
         Err(e) => {
             tracing::error!(ticket = detail.ticket.number, error = %e, "plugin pipeline");
             detail
