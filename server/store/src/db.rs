@@ -172,14 +172,15 @@ impl Batch {
         self.values.extend(values);
     }
 
-    /// Runs the statements pushed so far, in order.
-    pub(crate) async fn run<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
+    /// Runs the statements pushed so far, in order, and leaves the batch empty for more.
+    pub(crate) async fn run<C: ConnectionTrait>(&mut self, conn: &C) -> Result<()> {
         if self.backend == DatabaseBackend::Postgres {
-            for stmt in self.each {
+            for stmt in std::mem::take(&mut self.each) {
                 conn.execute_raw(stmt).await?;
             }
         } else if !self.sql.is_empty() {
-            conn.execute_raw(Statement::from_sql_and_values(self.backend, self.sql, self.values)).await?;
+            let (sql, values) = (std::mem::take(&mut self.sql), std::mem::take(&mut self.values));
+            conn.execute_raw(Statement::from_sql_and_values(self.backend, sql, values)).await?;
         }
         Ok(())
     }

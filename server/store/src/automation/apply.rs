@@ -118,7 +118,7 @@ impl Store {
                 }
                 StepRecord::Replied { reply, reason } => match tandem_domain::validate::body("reply.text", &reply.text) {
                     Ok(text) => {
-                        std::mem::replace(&mut batch, Batch::new(&self.db)).run(&tx.tx).await?;
+                        batch.run(&tx.tx).await?;
                         // A message moves the ticket's version: the fields so far are saved with it.
                         let version = save_state_before_message(&self.db, &tx.tx, row.id, saved.1, &state, at).await?;
                         if state.tags != saved.0.tags {

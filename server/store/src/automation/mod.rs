@@ -170,10 +170,8 @@ impl Store {
         struct Counted {
             n: i64,
         }
-        let stmt = match up_to {
-            Some(id) => self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ? AND id <= ?", vec![ticket_id.into(), id.into()]),
-            None => self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ?", vec![ticket_id.into()]),
-        };
+        let up_to = up_to.unwrap_or(i64::MAX);
+        let stmt = self.db.stmt("SELECT COUNT(*) AS n FROM messages WHERE ticket_id = ? AND id <= ?", vec![ticket_id.into(), up_to.into()]);
         let counted: Option<Counted> = query_one(self.db.connection(), stmt).await?;
         Ok(count(counted.map_or(1, |m| m.n)))
     }

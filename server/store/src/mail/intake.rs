@@ -457,8 +457,8 @@ impl Store {
         .await?;
         // Events go in batches, each sent before the next write that may record one of its own
         // (the SLA refresh can apply a policy), so they stay in order.
-        let mut events = Batch::new(&self.db);
-        push_events(&mut events, &contact, at, &[NewEvent {
+        let mut batch = Batch::new(&self.db);
+        push_events(&mut batch, &contact, at, &[NewEvent {
             ticket_id: Some(ticket_id),
             kind: "ticket.created",
             field: None,
@@ -467,12 +467,11 @@ impl Store {
                            "inbound_id": id, "follow_up_of": follow_up_of.as_ref().map(|r| r.number) }),
         }]);
         let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, blobs, new_message(ticket_id, 1, pipeline)).await?;
-        push_events(&mut events, &contact, at, &[added]);
-        events.run(&tx.tx).await?;
+        push_events(&mut batch, &contact, at, &[added]);
+        batch.run(&tx.tx).await?;
         crate::sla::refresh_ticket(&self.db, &tx.tx, ticket_id, at).await?;
-        let mut tail = Batch::new(&self.db);
         if let Some(old) = &follow_up_of {
-            push_events(&mut tail, &system, at, &[NewEvent {
+            push_events(&mut batch, &system, at, &[NewEvent {
                 ticket_id: Some(old.id),
                 kind: "ticket.follow_up",
                 field: None,
@@ -482,8 +481,8 @@ impl Store {
         }
         let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Ticket, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: pipeline };
         let detail = follow_up_of.as_ref().map(|r| format!("follow-up of closed ticket #{}", r.number));
-        push_finish(&mut tail, id, &outcome, Some(ticket_id), detail, at);
-        tail.run(&tx.tx).await?;
+        push_finish(&mut batch, id, &outcome, Some(ticket_id), detail, at);
+        batch.run(&tx.tx).await?;
         Ok(outcome)
     }
 
