@@ -157,7 +157,7 @@ impl Store {
             ))
             .await?;
         // The rating counts in reports from now on (per agent, per inbox...).
-        crate::sla::refresh_ticket(&self.db, &tx.tx, grant.ticket_id, at).await?;
+        crate::sla::refresh_ticket(&self.db, &tx, grant.ticket_id, at).await?;
         let who = Who { kind: ActorKind::Contact, id: Some(ticket.contact_id), name: ticket.contact_name.clone() };
         record(&self.db, &tx.tx, &who, at, NewEvent {
             ticket_id: Some(grant.ticket_id),

@@ -1,8 +1,11 @@
 //! Connections, the two backends' differences, and small SQL helpers.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{
+        Arc, MutexGuard, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -39,7 +42,8 @@ pub struct Db {
 /// A write transaction (and, on SQLite, the writer slot).
 pub(crate) struct WriteTx {
     pub(crate) tx: DatabaseTransaction,
-    generation: Arc<AtomicU64>,
+    db: Db,
+    memo: std::sync::Mutex<TxMemo>,
     // Dropped after `tx`, so the slot is released only once the transaction has ended.
     _slot: Option<OwnedMutexGuard<()>>,
 }
@@ -105,7 +109,7 @@ impl Db {
             None => None,
         };
         let tx = self.conn.begin().await?;
-        Ok(WriteTx { tx, generation: Arc::clone(&self.generation), _slot: slot })
+        Ok(WriteTx { tx, db: self.clone(), memo: Default::default(), _slot: slot })
     }
 
     /// Runs one statement on its own (autocommit) without moving the write generation: for
@@ -130,15 +134,42 @@ impl Db {
     }
 }
 
+/// What a write transaction keeps of its own writes, so that it neither reads back what it
+/// has just written nor rebuilds twice what it changed twice. Gone with the transaction.
+#[derive(Debug, Default)]
+pub(crate) struct TxMemo {
+    /// Tickets whose search documents this transaction changed: rebuilt together just before
+    /// the commit ([`WriteTx::index_at_commit`]), once each however many writes touched them.
+    reindex: BTreeSet<i64>,
+    /// Report figures as this transaction wrote them (`None`: the ticket has none), so the
+    /// next write of the same ticket's figures needs no read (`reports::metrics`).
+    pub(crate) figures: HashMap<i64, Option<crate::reports::metrics::Facts>>,
+}
+
 impl WriteTx {
+    pub(crate) fn memo(&self) -> MutexGuard<'_, TxMemo> {
+        self.memo.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks a ticket whose search document must be rebuilt before this transaction commits
+    /// (its subject, state, tags, contact or messages changed). A committed change is
+    /// searchable, a rolled-back one never was; a ticket changed by several writes of the
+    /// transaction (an email and its plugin run, a group of replies) is indexed once.
+    pub(crate) fn index_at_commit(&self, ticket_id: i64) {
+        self.memo().reindex.insert(ticket_id);
+    }
+
     pub(crate) async fn commit(self) -> Result<()> {
+        let reindex: Vec<i64> = std::mem::take(&mut self.memo().reindex).into_iter().collect();
+        crate::search::index_tickets(&self.db, &self.tx, &reindex).await?;
+        let generation = &self.db.generation;
         // Before the commit: a cache lookup from the moment the commit lands on is a miss
         // (an entry filled now still holds the old state, but carries the new number)…
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        generation.fetch_add(1, Ordering::AcqRel);
         let result = self.tx.commit().await;
         // …and after it (also when it failed, to be safe): entries filled before this point
         // may hold the old state.
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        generation.fetch_add(1, Ordering::AcqRel);
         result?;
         Ok(())
     }

@@ -240,7 +240,7 @@ impl Store {
                 AlertKind::Breach => {
                     report.sla_breaches += 1;
                     breached = true;
-                    crate::reports::metrics::mark_breached(&self.db, &tx.tx, ticket_id, alert.target, now).await?;
+                    crate::reports::metrics::mark_breached(&self.db, &tx, ticket_id, alert.target, now).await?;
                     ("sla.breached", NotificationKind::SlaBreach)
                 }
             };
@@ -283,7 +283,7 @@ impl Store {
             if !changes.is_empty() {
                 // Saving refreshes the SLA clock (a higher priority may bring another policy)
                 // and sets the next look itself.
-                save_state(&self.db, &tx.tx, ticket_id, ticket.version, &state, now, false).await?;
+                save_state(&self.db, &tx, ticket_id, ticket.version, &state, now, false).await?;
                 record_changes(&self.db, &tx.tx, &who, now, ticket_id, &changes).await?;
                 escalated = true;
             }
@@ -330,7 +330,7 @@ impl Store {
                 continue;
             }
             let changes = ticket::end_snooze(&mut state, from_micros(now))?;
-            save_state(&self.db, &tx.tx, row.id, row.version, &state, now, false).await?;
+            save_state(&self.db, &tx, row.id, row.version, &state, now, false).await?;
             record_changes(&self.db, &tx.tx, &Who::system(), now, row.id, &changes).await?;
             tx.commit().await?;
             report.snoozes_ended += 1;
@@ -417,11 +417,11 @@ impl Store {
                 continue;
             }
             let changes = ticket::auto_solve(&mut state, from_micros(now))?;
-            let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, now).await?;
+            let version = save_state_before_message(&self.db, &tx, row.id, row.version, &state, now).await?;
             let (in_reply_to, references) = self.thread_headers(&tx.tx, row.id).await?;
             let address = self.inbox_address(&tx.tx, row.inbox_id).await?;
             let who = Who::system();
-            let message_id = insert_message(&self.db, &tx.tx, now, NewMessage {
+            let message_id = insert_message(&self.db, &tx, now, NewMessage {
                 ticket_id: row.id,
                 kind: MessageKind::AutoReply,
                 author: &who,

@@ -17,7 +17,7 @@ use tandem_proto::{self as proto, DeliveryState, MessageKind, PluginFailure, Plu
 use super::{PipelineView, PluginRef};
 use crate::{
     Store,
-    db::{Batch, query_all, to_micros},
+    db::{Batch, WriteTx, query_all, to_micros},
     error::{Result, StoreError},
     events::{NewEvent, change_events, push_events},
     plugins::{count_failure, count_successes},
@@ -120,12 +120,12 @@ impl Store {
                     Ok(text) => {
                         batch.run(&tx.tx).await?;
                         // A message moves the ticket's version: the fields so far are saved with it.
-                        let version = save_state_before_message(&self.db, &tx.tx, row.id, saved.1, &state, at).await?;
+                        let version = save_state_before_message(&self.db, &tx, row.id, saved.1, &state, at).await?;
                         if state.tags != saved.0.tags {
                             write_tags(&self.db, &tx.tx, row.id, &state.tags).await?;
                         }
                         saved = (state.clone(), version);
-                        let id = self.queue_auto_reply(&tx.tx, &row, step, reply, text, version, at).await?;
+                        let id = self.queue_auto_reply(&tx, &row, step, reply, text, version, at).await?;
                         Ok((Vec::new(), "plugin.responded", json!({ "message_id": id, "subject": reply.subject, "template": reply.template, "reason": reason })))
                     }
                     Err(e) => Err(Refusal::Rules(e)),
@@ -165,7 +165,7 @@ impl Store {
         count_successes(&mut batch, &succeeded);
         batch.run(&tx.tx).await?;
         if state != saved.0 {
-            save_state(&self.db, &tx.tx, row.id, saved.1, &state, at, state.tags != saved.0.tags).await?;
+            save_state(&self.db, &tx, row.id, saved.1, &state, at, state.tags != saved.0.tags).await?;
         }
         for (plugin_id, f) in &failed {
             if let Some(reason) = count_failure(&self.db, &tx.tx, *plugin_id, f, at).await? {
@@ -198,9 +198,9 @@ impl Store {
     /// Queues a responder's reply (the mail channel sends it) and remembers when the contact
     /// last got one. Returns the message's id.
     #[allow(clippy::too_many_arguments)]
-    async fn queue_auto_reply<C: ConnectionTrait>(
+    async fn queue_auto_reply(
         &self,
-        conn: &C,
+        tx: &WriteTx,
         row: &TicketRow,
         step: &PluginStep,
         reply: &proto::AutoReply,
@@ -208,9 +208,10 @@ impl Store {
         ticket_version: i64,
         at: i64,
     ) -> Result<i64> {
+        let conn = &tx.tx;
         let (in_reply_to, references) = self.thread_headers(conn, row.id).await?;
         let inbox = self.inbox_view(row.inbox_id).await?;
-        let id = insert_message(&self.db, conn, at, NewMessage {
+        let id = insert_message(&self.db, tx, at, NewMessage {
             ticket_id: row.id,
             kind: MessageKind::AutoReply,
             author: &step.plugin.who(),

@@ -416,11 +416,11 @@ impl Store {
             } else {
                 let automatic = !matches!(m.nature, Nature::Person | Nature::Bulk { .. });
                 let changes = if automatic { Vec::new() } else { ticket::on_customer_message(&mut state, now)? };
-                let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
+                let version = save_state_before_message(&self.db, tx, row.id, row.version, &state, at).await?;
                 let run_pipeline = pipeline && !automatic;
                 // The last writes (events and the intake entry) go in one batch.
                 let mut tail = Batch::new(&self.db);
-                let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, blobs, new_message(row.id, version, run_pipeline)).await?;
+                let (message_row_id, added) = self.add_mail_message(tx, at, id, m, blobs, new_message(row.id, version, run_pipeline)).await?;
                 let mut events = vec![added];
                 events.extend(change_events(row.id, &changes));
                 push_events(&mut tail, &contact, at, &events);
@@ -444,7 +444,7 @@ impl Store {
             if s.is_empty() { "(no subject)".to_owned() } else { s }
         };
         let tags: Vec<String> = if matches!(m.nature, Nature::Bulk { .. }) { vec!["bulk".to_owned()] } else { Vec::new() };
-        let ticket_id = insert_ticket(&self.db, &tx.tx, at, NewTicket {
+        let ticket_id = insert_ticket(&self.db, tx, at, NewTicket {
             number,
             subject: &subject,
             priority: Priority::Normal,
@@ -466,10 +466,10 @@ impl Store {
             after: json!({ "number": number, "subject": subject, "inbox_id": entry.inbox_id, "contact_id": contact_id, "via": "email",
                            "inbound_id": id, "follow_up_of": follow_up_of.as_ref().map(|r| r.number) }),
         }]);
-        let (message_row_id, added) = self.add_mail_message(&tx.tx, at, id, m, blobs, new_message(ticket_id, 1, pipeline)).await?;
+        let (message_row_id, added) = self.add_mail_message(tx, at, id, m, blobs, new_message(ticket_id, 1, pipeline)).await?;
         push_events(&mut batch, &contact, at, &[added]);
         batch.run(&tx.tx).await?;
-        crate::sla::refresh_ticket(&self.db, &tx.tx, ticket_id, at).await?;
+        crate::sla::refresh_ticket(&self.db, tx, ticket_id, at).await?;
         if let Some(old) = &follow_up_of {
             push_events(&mut batch, &system, at, &[NewEvent {
                 ticket_id: Some(old.id),
@@ -565,13 +565,12 @@ impl Store {
         Ok(Some(number))
     }
 
-    /// An inbound email's message on a ticket: the row, its attachments and `message.added`.
     /// Inserts an inbound mail's message with its attachments. Answers its row id and its
     /// `message.added` event, which the caller records (in a batch with its other writes).
-    async fn add_mail_message<C: ConnectionTrait>(&self, conn: &C, at: i64, inbound_id: i64, m: &Inbound, blobs: &[String], message: NewMessage<'_>) -> Result<(i64, NewEvent<'static>)> {
+    async fn add_mail_message(&self, tx: &WriteTx, at: i64, inbound_id: i64, m: &Inbound, blobs: &[String], message: NewMessage<'_>) -> Result<(i64, NewEvent<'static>)> {
         let ticket_id = message.ticket_id;
-        let message_row_id = insert_message(&self.db, conn, at, message).await?;
-        self.store_attachments(conn, message_row_id, m, blobs, at).await?;
+        let message_row_id = insert_message(&self.db, tx, at, message).await?;
+        self.store_attachments(&tx.tx, message_row_id, m, blobs, at).await?;
         let event = NewEvent {
             ticket_id: Some(ticket_id),
             kind: "message.added",

@@ -22,7 +22,7 @@ use tandem_domain::{
 use tandem_proto::TicketStatus;
 
 use crate::{
-    db::{Batch, Db, query_one},
+    db::{Batch, Db, WriteTx, query_one},
     error::Result,
     rows::{json, parse_json},
 };
@@ -127,9 +127,14 @@ fn compute(m: &MetricsInput, policy: Option<&Policy>, hours: &Hours, clock: &Sla
     })
 }
 
-async fn load<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64) -> Result<Option<Facts>> {
+/// A ticket's stored figures: as this transaction last wrote them (or knows them absent),
+/// else as the database has them.
+async fn load(db: &Db, tx: &WriteTx, ticket_id: i64) -> Result<Option<Facts>> {
+    if let Some(known) = tx.memo().figures.get(&ticket_id) {
+        return Ok(known.clone());
+    }
     query_one(
-        conn,
+        &tx.tx,
         db.stmt(
             "SELECT inbox_id, team_id, assignee_id, channel, created_day, solved_day, first_response_secs, first_response_bucket, \
              resolution_secs, resolution_bucket, replies, sla_first_response_met, sla_resolution_met, tags, next_met, next_breached, \
@@ -143,10 +148,11 @@ async fn load<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64) -> Result<O
 /// Stores a ticket's new figures (or removes them), moves the pre-aggregates by the
 /// difference and follows its spells in the backlog. Nothing is written when nothing changed
 /// (in a live write).
-async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Option<Facts>, new: Option<Facts>, timing: Timing) -> Result<()> {
+async fn replace(db: &Db, tx: &WriteTx, ticket_id: i64, old: Option<Facts>, new: Option<Facts>, timing: Timing) -> Result<()> {
     if old == new && timing != Timing::Backfill {
         return Ok(());
     }
+    tx.memo().figures.insert(ticket_id, new.clone());
     // Every statement below is a write nobody reads the answer of: one batch.
     let mut batch = Batch::new(db);
     let mut deltas = Deltas::default();
@@ -196,7 +202,7 @@ async fn replace<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, old: Opt
     }
     crate::reports::backlog::follow(&mut batch, ticket_id, old.as_ref(), new.as_ref(), timing, &mut deltas)?;
     deltas.write(&mut batch);
-    batch.run(conn).await
+    batch.run(&tx.tx).await
 }
 
 /// The counters of the pre-aggregates, in the order [`counters`] fills them.
@@ -418,44 +424,44 @@ fn tables(names: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
 }
 
 /// Writes (or, for spam and merged tickets, removes) a ticket's figures.
-pub(crate) async fn write<C: ConnectionTrait>(
+pub(crate) async fn write(
     db: &Db,
-    conn: &C,
+    tx: &WriteTx,
     m: &MetricsInput,
     policy: Option<&Policy>,
     hours: &Hours,
     clock: &SlaClock,
     timing: Timing,
 ) -> Result<()> {
-    let old = load(db, conn, m.ticket_id).await?;
+    let old = load(db, tx, m.ticket_id).await?;
     let new = compute(m, policy, hours, clock, old.as_ref());
-    replace(db, conn, m.ticket_id, old, new, timing).await
+    replace(db, tx, m.ticket_id, old, new, timing).await
 }
 
 /// A breach raised by the scheduler counts against the target even before the ticket is
 /// answered or solved; a next-response breach is also counted on the ticket.
-pub(crate) async fn mark_breached<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, target: tandem_proto::SlaTarget, now: i64) -> Result<()> {
+pub(crate) async fn mark_breached(db: &Db, tx: &WriteTx, ticket_id: i64, target: tandem_proto::SlaTarget, now: i64) -> Result<()> {
     if target == tandem_proto::SlaTarget::NextResponse {
-        conn.execute_raw(db.stmt("UPDATE tickets SET sla_next_breached = sla_next_breached + 1 WHERE id = ?", vec![ticket_id.into()])).await?;
+        tx.tx.execute_raw(db.stmt("UPDATE tickets SET sla_next_breached = sla_next_breached + 1 WHERE id = ?", vec![ticket_id.into()])).await?;
     }
-    let Some(old) = load(db, conn, ticket_id).await? else { return Ok(()) };
+    let Some(old) = load(db, tx, ticket_id).await? else { return Ok(()) };
     let mut new = old.clone();
     match target {
         tandem_proto::SlaTarget::FirstResponse => new.sla_first_response_met = Some(0),
         tandem_proto::SlaTarget::Resolution => new.sla_resolution_met = Some(0),
         tandem_proto::SlaTarget::NextResponse => new.next_breached += 1,
     }
-    replace(db, conn, ticket_id, Some(old), Some(new), Timing::Live(day_of(now))).await
+    replace(db, tx, ticket_id, Some(old), Some(new), Timing::Live(day_of(now))).await
 }
 
 /// A message was added after the ticket's figures were written in the same transaction: an
 /// agent reply counts, an inbound email makes the ticket an email ticket.
-pub(crate) async fn on_message<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, kind: tandem_proto::MessageKind, by_email: bool, at: i64) -> Result<()> {
+pub(crate) async fn on_message(db: &Db, tx: &WriteTx, ticket_id: i64, kind: tandem_proto::MessageKind, by_email: bool, at: i64) -> Result<()> {
     let email = kind == tandem_proto::MessageKind::Inbound && by_email;
     if kind != tandem_proto::MessageKind::Reply && !email {
         return Ok(());
     }
-    let Some(old) = load(db, conn, ticket_id).await? else { return Ok(()) };
+    let Some(old) = load(db, tx, ticket_id).await? else { return Ok(()) };
     let mut new = old.clone();
     if kind == tandem_proto::MessageKind::Reply {
         new.replies += 1;
@@ -463,7 +469,7 @@ pub(crate) async fn on_message<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id:
     if email {
         new.channel = "email".to_owned();
     }
-    replace(db, conn, ticket_id, Some(old), Some(new), Timing::Live(day_of(at))).await
+    replace(db, tx, ticket_id, Some(old), Some(new), Timing::Live(day_of(at))).await
 }
 
 #[cfg(test)]

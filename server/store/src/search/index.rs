@@ -1,9 +1,11 @@
 //! Keeping the index in step with the tickets.
 //!
-//! [`index_ticket`] rebuilds one ticket's document and is called by the few functions every
-//! ticket change goes through (`insert_ticket`, `save_state`, `insert_message`, merge and
-//! split, contact renames), inside their transaction: a committed change is searchable, a
-//! rolled-back one never was. [`Store::rebuild_search_index`] refills the whole index when
+//! The few functions every ticket change goes through (`save_state`, `insert_message`, merge
+//! and split) mark the ticket with `WriteTx::index_at_commit`, and the transaction rebuilds
+//! the documents of all the tickets it marked with [`index_tickets`] just before it commits: a
+//! committed change is searchable, a rolled-back one never was, and a ticket written several
+//! times in one transaction (an email then its plugin run's changes and automatic reply, a
+//! group of emails) is indexed once. Contact renames rebuild their tickets at once. [`Store::rebuild_search_index`] refills the whole index when
 //! its format changes (the `search_index_version` counter), e.g. right after the migration.
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
@@ -38,16 +40,19 @@ struct DocumentRow {
     body_text: Option<String>,
 }
 
-/// Rebuilds the index document of one ticket (removes it if the ticket is gone or merged).
-pub(crate) async fn index_ticket<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64) -> Result<()> {
-    index_tickets(db, conn, &[ticket_id]).await
+/// Rebuilds the documents of several tickets (removing those of tickets that are gone or
+/// merged), [`BATCH`] tickets to a pair of statements.
+pub(crate) async fn index_tickets<C: ConnectionTrait>(db: &Db, conn: &C, ids: &[i64]) -> Result<()> {
+    for chunk in ids.chunks(BATCH) {
+        index_chunk(db, conn, chunk).await?;
+    }
+    Ok(())
 }
 
-/// Rebuilds the documents of several tickets with two statements, whatever their number (a
-/// write path, which runs this once or twice per message, or a batch of the full rebuild):
-/// one read of the tickets with their messages, one write replacing their documents; a third
-/// removes the documents of tickets that are gone or merged, when there are any.
-pub(crate) async fn index_tickets<C: ConnectionTrait>(db: &Db, conn: &C, ids: &[i64]) -> Result<()> {
+/// Rebuilds the documents of up to [`BATCH`] tickets with two statements, whatever their
+/// number: one read of the tickets with their messages, one write replacing their documents;
+/// a third removes the documents of tickets that are gone or merged, when there are any.
+async fn index_chunk<C: ConnectionTrait>(db: &Db, conn: &C, ids: &[i64]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -117,10 +122,7 @@ pub(crate) async fn index_tickets<C: ConnectionTrait>(db: &Db, conn: &C, ids: &[
 
 /// Rebuilds the documents of every ticket of a contact (after a rename).
 pub(crate) async fn index_contact_tickets<C: ConnectionTrait>(db: &Db, conn: &C, contact_id: i64) -> Result<()> {
-    for chunk in ids(db, conn, "SELECT id FROM tickets WHERE contact_id = ? ORDER BY id", vec![contact_id.into()]).await?.chunks(BATCH) {
-        index_tickets(db, conn, chunk).await?;
-    }
-    Ok(())
+    index_tickets(db, conn, &ids(db, conn, "SELECT id FROM tickets WHERE contact_id = ? ORDER BY id", vec![contact_id.into()]).await?).await
 }
 
 /// Tickets per statement batch (7 values each: within both backends' bind limits).
@@ -177,4 +179,66 @@ impl Store {
             after = *batch.last().unwrap_or(&after);
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_proto as proto;
+
+    use crate::{
+        Store,
+        testing::{Backend, actor, clock, desk, fresh_database, new_ticket, open_store},
+    };
+
+    async fn numbers(store: &Store, actor: &tandem_domain::Actor, q: &str) -> Vec<i64> {
+        let params = proto::SearchParams { q: q.into(), offset: None, limit: Some(100) };
+        let mut found: Vec<i64> = store.search(actor, &params).await.expect("search").hits.iter().map(|h| h.ticket.number).collect();
+        found.sort_unstable();
+        found
+    }
+
+    /// The tickets a transaction marks are indexed when it commits, each once however often it
+    /// was marked, with what the transaction last wrote; a transaction that rolls back leaves
+    /// the index as it was.
+    async fn marked_tickets_are_indexed_at_commit_only(backend: Backend) {
+        let db = fresh_database(backend).await;
+        let store = open_store(&db, clock()).await;
+        let desk = desk(&store).await;
+        let admin = actor(&store, &desk.admin).await;
+        let mut ids = Vec::new();
+        let mut numbers_made = Vec::new();
+        for subject in ["Printer jammed", "Scanner offline"] {
+            let mut input = new_ticket(desk.inbox_a.id, subject, "ida@example.com");
+            input.body_text = "Kumquat delivery request.".into();
+            let number = store.create_ticket(&admin, input).await.expect("create").ticket.number;
+            let row: Option<crate::rows::IdRow> =
+                crate::db::query_one(store.db.connection(), store.db.stmt("SELECT id FROM tickets WHERE number = ?", vec![number.into()])).await.expect("id");
+            ids.push(row.expect("the ticket's row").id);
+            numbers_made.push(number);
+        }
+        let rename = async |tx: &crate::db::WriteTx, id: i64, subject: &str| {
+            let stmt = store.db.stmt("UPDATE tickets SET subject = ? WHERE id = ?", vec![subject.into(), id.into()]);
+            sea_orm::ConnectionTrait::execute_raw(&tx.tx, stmt).await.expect("rename");
+            tx.index_at_commit(id);
+        };
+
+        let tx = store.db.write().await.expect("begin");
+        rename(&tx, ids[0], "Zebracorn toner").await;
+        drop(tx);
+        assert!(numbers(&store, &admin, "zebracorn").await.is_empty(), "a rolled-back change was never searchable");
+        assert_eq!(numbers(&store, &admin, "printer").await, [numbers_made[0]]);
+
+        let tx = store.db.write().await.expect("begin");
+        rename(&tx, ids[0], "Zebracorn toner").await;
+        rename(&tx, ids[1], "Quokka scanner").await;
+        rename(&tx, ids[0], "Quillwort toner").await;
+        tx.commit().await.expect("commit");
+        assert_eq!(numbers(&store, &admin, "quillwort").await, [numbers_made[0]], "the last write of the transaction is indexed");
+        assert!(numbers(&store, &admin, "zebracorn").await.is_empty());
+        assert!(numbers(&store, &admin, "printer").await.is_empty());
+        assert_eq!(numbers(&store, &admin, "quokka").await, [numbers_made[1]]);
+        assert_eq!(numbers(&store, &admin, "kumquat").await, numbers_made, "both documents were rebuilt whole");
+    }
+
+    crate::backend_tests!(marked_tickets_are_indexed_at_commit_only);
 }

@@ -45,7 +45,7 @@ use crate::{
     rows::{IdRow, TICKET_SELECT, TicketRow},
 };
 
-pub(crate) use index::index_ticket;
+pub(crate) use index::index_tickets;
 
 /// How many of the newest matches are ranked.
 pub const RANK_WINDOW: usize = 1000;

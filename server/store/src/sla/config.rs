@@ -65,7 +65,7 @@ impl Store {
             }
         };
         audit(self, &tx.tx, actor, at, "sla.calendar_saved", serde_json::json!({ "calendar_id": id, "name": name })).await?;
-        refresh_all(&self.db, &tx.tx, at).await?;
+        refresh_all(&self.db, &tx, at).await?;
         tx.commit().await?;
         Ok(proto::Calendar { id, name, time_zone: input.time_zone, hours: input.hours, holidays })
     }
@@ -164,7 +164,7 @@ impl Store {
             }
         };
         audit(self, &tx.tx, actor, at, "sla.policy_saved", serde_json::json!({ "policy_id": id, "name": p.name })).await?;
-        refresh_all(&self.db, &tx.tx, at).await?;
+        refresh_all(&self.db, &tx, at).await?;
         let row: Option<PolicyRow> = query_one(&tx.tx, self.db.stmt(&format!("{POLICY_SELECT} WHERE id = ?"), vec![id.into()])).await?;
         let saved = row.ok_or(StoreError::NotFound("SLA policy"))?.into_proto()?;
         tx.commit().await?;
@@ -181,7 +181,7 @@ impl Store {
             return Err(StoreError::NotFound("SLA policy"));
         }
         audit(self, &tx.tx, actor, at, "sla.policy_deleted", serde_json::json!({ "policy_id": id })).await?;
-        refresh_all(&self.db, &tx.tx, at).await?;
+        refresh_all(&self.db, &tx, at).await?;
         tx.commit().await
     }
 }

@@ -14,7 +14,7 @@ use tandem_proto::{self as proto, SlaEscalation, TicketStatus, WorkingHours};
 
 use crate::{
     Store,
-    db::{Db, from_micros, query_all, query_one},
+    db::{Db, WriteTx, from_micros, query_all, query_one},
     reports::metrics::{MetricsInput, Timing},
     error::Result,
     events::{NewEvent, Who, record},
@@ -187,12 +187,13 @@ impl ClockRow {
 
 /// Brings a ticket's SLA clock and its report figures up to date with its state (inside the
 /// caller's transaction).
-pub(crate) async fn refresh_ticket<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, now: i64) -> Result<()> {
-    let rules = load_rules(db, conn).await?;
-    refresh_with(db, conn, &rules, ticket_id, now, Timing::Live(tandem_domain::report::day_of(now))).await
+pub(crate) async fn refresh_ticket(db: &Db, tx: &WriteTx, ticket_id: i64, now: i64) -> Result<()> {
+    let rules = load_rules(db, &tx.tx).await?;
+    refresh_with(db, tx, &rules, ticket_id, now, Timing::Live(tandem_domain::report::day_of(now))).await
 }
 
-pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &Rules, ticket_id: i64, now: i64, timing: Timing) -> Result<()> {
+pub(crate) async fn refresh_with(db: &Db, tx: &WriteTx, rules: &Rules, ticket_id: i64, now: i64, timing: Timing) -> Result<()> {
+    let conn = &tx.tx;
     let row: Option<ClockRow> = query_one(
         conn,
         db.stmt(
@@ -230,7 +231,7 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
         rated_at: row.rated_at,
     };
     if rules.policies.is_empty() && row.sla_policy_id.is_none() {
-        return crate::reports::metrics::write(db, conn, &metrics, None, &Hours::Always, &row.clock(), timing).await;
+        return crate::reports::metrics::write(db, tx, &metrics, None, &Hours::Always, &row.clock(), timing).await;
     }
     let facts = TicketFacts {
         inbox_id: row.inbox_id,
@@ -259,7 +260,7 @@ pub(crate) async fn refresh_with<C: ConnectionTrait>(db: &Db, conn: &C, rules: &
             metrics.next_breached += 1;
         }
     }
-    crate::reports::metrics::write(db, conn, &metrics, policy, hours, &after, timing).await?;
+    crate::reports::metrics::write(db, tx, &metrics, policy, hours, &after, timing).await?;
     if after == before && warn_at == row.sla_warn_at {
         return Ok(());
     }
@@ -319,7 +320,8 @@ async fn next_response_answered<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id
 
 /// Re-evaluates every ticket that is or may come under a policy (after a policy or calendar
 /// changed), in the caller's transaction.
-pub(crate) async fn refresh_all<C: ConnectionTrait>(db: &Db, conn: &C, now: i64) -> Result<u64> {
+pub(crate) async fn refresh_all(db: &Db, tx: &WriteTx, now: i64) -> Result<u64> {
+    let conn = &tx.tx;
     #[derive(FromQueryResult)]
     struct Id {
         id: i64,
@@ -335,7 +337,7 @@ pub(crate) async fn refresh_all<C: ConnectionTrait>(db: &Db, conn: &C, now: i64)
     .await?;
     let timing = Timing::Live(tandem_domain::report::day_of(now));
     for Id { id } in &ids {
-        refresh_with(db, conn, &rules, *id, now, timing).await?;
+        refresh_with(db, tx, &rules, *id, now, timing).await?;
     }
     Ok(ids.len() as u64)
 }
@@ -405,7 +407,7 @@ impl Store {
             let rules = load_rules(&self.db, &tx.tx).await?;
             let batch: Vec<Id> = query_all(&tx.tx, self.db.stmt("SELECT id FROM tickets WHERE id > ? ORDER BY id LIMIT 500", vec![after.into()])).await?;
             for Id { id } in &batch {
-                refresh_with(&self.db, &tx.tx, &rules, *id, now, Timing::Backfill).await?;
+                refresh_with(&self.db, &tx, &rules, *id, now, Timing::Backfill).await?;
             }
             if batch.is_empty() {
                 tx.tx

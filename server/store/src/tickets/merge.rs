@@ -41,15 +41,15 @@ impl Store {
         tx.tx
             .execute_raw(self.db.stmt("UPDATE messages SET ticket_id = ? WHERE ticket_id = ?", vec![target.id.into(), source.id.into()]))
             .await?;
-        let source_version = save_state(&self.db, &tx.tx, source.id, source.version, &source_state, at, false).await?;
-        let target_version = save_state(&self.db, &tx.tx, target.id, target.version, &target_state, at, true).await?;
+        let source_version = save_state(&self.db, &tx, source.id, source.version, &source_state, at, false).await?;
+        let target_version = save_state(&self.db, &tx, target.id, target.version, &target_state, at, true).await?;
         let who = Who::user(actor);
         let system = Who::system();
         for (ticket_id, version, text) in [
             (source.id, source_version, format!("Merged into #{into} by {}.", actor.display_name)),
             (target.id, target_version, format!("Ticket #{number} was merged into this one by {}.", actor.display_name)),
         ] {
-            insert_message(&self.db, &tx.tx, at, NewMessage {
+            insert_message(&self.db, &tx, at, NewMessage {
                 ticket_id,
                 kind: MessageKind::System,
                 author: &system,
@@ -150,9 +150,9 @@ impl Store {
         tx.tx
             .execute_raw(self.db.stmt("UPDATE messages SET ticket_id = ?, ticket_version = 1 WHERE id = ?", vec![new_id.into(), input.message_id.into()]))
             .await?;
-        crate::search::index_ticket(&self.db, &tx.tx, new_id).await?;
+        tx.index_at_commit(new_id);
         // The old ticket's conversation changed: bump its version so open composers notice.
-        save_state(&self.db, &tx.tx, row.id, row.version, &row.state()?, at, false).await?;
+        save_state(&self.db, &tx, row.id, row.version, &row.state()?, at, false).await?;
         let who = Who::user(actor);
         record(&self.db, &tx.tx, &who, at, NewEvent {
             ticket_id: Some(row.id), kind: "ticket.split", field: None,

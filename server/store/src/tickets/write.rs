@@ -15,7 +15,7 @@ use tandem_proto::{self as proto, ActorKind, DeliveryState, MessageKind, Priorit
 use super::{authorize_ticket, conflict, load_ticket, messages_of};
 use crate::{
     Store,
-    db::{Db, query_all, query_one, to_micros},
+    db::{Batch, Db, WriteTx, query_all, query_one, to_micros},
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
     rows::{ATTACHMENT_SELECT, AttachmentRow, IdRow, MessageRow, MESSAGE_SELECT, json as to_json},
@@ -50,7 +50,8 @@ pub(crate) struct MailExtras {
     pub info: Option<proto::MailInfo>,
 }
 
-pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, m: NewMessage<'_>) -> Result<i64> {
+pub(crate) async fn insert_message(db: &Db, tx: &WriteTx, at: i64, m: NewMessage<'_>) -> Result<i64> {
+    let conn = &tx.tx;
     let extras = m.mail.clone().unwrap_or_default();
     let (kind, by_email) = (m.kind, m.message_id.is_some());
     let row: Option<IdRow> = query_one(
@@ -83,8 +84,8 @@ pub(crate) async fn insert_message<C: ConnectionTrait>(db: &Db, conn: &C, at: i6
     )
     .await?;
     let id = row.map(|r| r.id).ok_or(StoreError::NotFound("message"))?;
-    crate::search::index_ticket(db, conn, m.ticket_id).await?;
-    crate::reports::metrics::on_message(db, conn, m.ticket_id, kind, by_email, at).await?;
+    tx.index_at_commit(m.ticket_id);
+    crate::reports::metrics::on_message(db, tx, m.ticket_id, kind, by_email, at).await?;
     if m.delivery_state == Some(DeliveryState::Queued) {
         // Outbound mail enters the outbox in the same transaction as the message.
         crate::mail::outbox::enqueue(db, conn, id, m.ticket_id, at).await?;
@@ -107,12 +108,12 @@ pub(crate) struct NewTicket<'a> {
 /// Inserts a new ticket opened by a customer message received `at`, with its tags; returns its id.
 /// Both callers insert that first message next, in the same transaction, and then start the
 /// ticket's SLA clock and figures with [`crate::sla::refresh_ticket`]: [`insert_message`]
-/// indexes the ticket for search, so this does not; and the figures, written once the message
+/// marks the ticket for the search index, so this does not; and the figures, written once the message
 /// is there, are born with the right channel (written first, an email ticket's were written
 /// again at once to move it from "api" to "email": ~4 statements more per mail, measured).
-pub(crate) async fn insert_ticket<C: ConnectionTrait>(db: &Db, conn: &C, at: i64, t: NewTicket<'_>) -> Result<i64> {
+pub(crate) async fn insert_ticket(db: &Db, tx: &WriteTx, at: i64, t: NewTicket<'_>) -> Result<i64> {
     let row: Option<IdRow> = query_one(
-        conn,
+        &tx.tx,
         db.stmt(
             "INSERT INTO tickets (number, subject, status, priority, inbox_id, contact_id, tags, category, language, \
              created_at, updated_at, last_customer_message_at, version) \
@@ -134,27 +135,31 @@ pub(crate) async fn insert_ticket<C: ConnectionTrait>(db: &Db, conn: &C, at: i64
     )
     .await?;
     let ticket_id = row.ok_or(StoreError::NotFound("ticket"))?.id;
-    write_tags(db, conn, ticket_id, t.tags).await?;
+    // Tickets are never deleted, so a new id has no tag rows to replace, nor figures yet.
+    let mut batch = Batch::new(db);
+    push_new_tags(&mut batch, ticket_id, t.tags);
+    batch.run(&tx.tx).await?;
+    tx.memo().figures.insert(ticket_id, None);
     Ok(ticket_id)
 }
 
 /// Writes a ticket's state back, bumping its version; fails on a concurrent change.
-pub(crate) async fn save_state<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, old_version: i64, s: &TicketState, at: i64, tags_changed: bool) -> Result<i64> {
+pub(crate) async fn save_state(db: &Db, tx: &WriteTx, id: i64, old_version: i64, s: &TicketState, at: i64, tags_changed: bool) -> Result<i64> {
+    let conn = &tx.tx;
     let version = update_row(db, conn, id, old_version, s, at).await?;
     if tags_changed {
         write_tags(db, conn, id, &s.tags).await?;
     }
-    crate::search::index_ticket(db, conn, id).await?;
-    crate::sla::refresh_ticket(db, conn, id, at).await?;
+    tx.index_at_commit(id);
+    crate::sla::refresh_ticket(db, tx, id, at).await?;
     Ok(version)
 }
 
 /// [`save_state`] (tags unchanged) for a write that adds a message to the ticket next, in the
-/// same transaction: [`insert_message`] builds the ticket's search document then, so this
-/// does not build it first.
-pub(crate) async fn save_state_before_message<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, old_version: i64, s: &TicketState, at: i64) -> Result<i64> {
-    let version = update_row(db, conn, id, old_version, s, at).await?;
-    crate::sla::refresh_ticket(db, conn, id, at).await?;
+/// same transaction: [`insert_message`] marks the ticket for the search index then.
+pub(crate) async fn save_state_before_message(db: &Db, tx: &WriteTx, id: i64, old_version: i64, s: &TicketState, at: i64) -> Result<i64> {
+    let version = update_row(db, &tx.tx, id, old_version, s, at).await?;
+    crate::sla::refresh_ticket(db, tx, id, at).await?;
     Ok(version)
 }
 
@@ -196,15 +201,22 @@ async fn update_row<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, old_version:
     Ok(old_version + 1)
 }
 
+/// Replaces a ticket's tag rows (one round trip: see [`Batch`]).
 pub(crate) async fn write_tags<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id: i64, tags: &[String]) -> Result<()> {
-    conn.execute_raw(db.stmt("DELETE FROM ticket_tags WHERE ticket_id = ?", vec![ticket_id.into()])).await?;
+    let mut batch = Batch::new(db);
+    batch.push("DELETE FROM ticket_tags WHERE ticket_id = ?", vec![ticket_id.into()]);
+    push_new_tags(&mut batch, ticket_id, tags);
+    batch.run(conn).await
+}
+
+/// The tag rows of a ticket that has none yet.
+fn push_new_tags(batch: &mut Batch, ticket_id: i64, tags: &[String]) {
     if tags.is_empty() {
-        return Ok(());
+        return;
     }
     let marks = crate::db::value_rows(2, tags.len());
     let values = tags.iter().flat_map(|tag| [Value::from(ticket_id), tag.clone().into()]).collect();
-    conn.execute_raw(db.stmt(&format!("INSERT INTO ticket_tags (ticket_id, tag) VALUES {marks}"), values)).await?;
-    Ok(())
+    batch.push(&format!("INSERT INTO ticket_tags (ticket_id, tag) VALUES {marks}"), values);
 }
 
 /// Takes the next ticket number inside the transaction: sequential and never reused.
@@ -278,7 +290,7 @@ impl Store {
         self.inbox_exists(&tx.tx, input.inbox_id).await?;
         let (contact_id, contact_name) = self.find_or_create_contact(&tx.tx, &who, &input.contact).await?;
         let number = next_number(&self.db, &tx.tx).await?;
-        let ticket_id = insert_ticket(&self.db, &tx.tx, now, NewTicket {
+        let ticket_id = insert_ticket(&self.db, &tx, now, NewTicket {
             number,
             subject: &subject,
             priority: input.priority.unwrap_or(Priority::Normal),
@@ -290,7 +302,7 @@ impl Store {
         })
         .await?;
         let contact = Who { kind: ActorKind::Contact, id: Some(contact_id), name: contact_name };
-        let message_id = insert_message(&self.db, &tx.tx, now, NewMessage {
+        let message_id = insert_message(&self.db, &tx, now, NewMessage {
             ticket_id,
             kind: MessageKind::Inbound,
             author: &contact,
@@ -305,7 +317,7 @@ impl Store {
             pipeline_pending,
         })
         .await?;
-        crate::sla::refresh_ticket(&self.db, &tx.tx, ticket_id, now).await?;
+        crate::sla::refresh_ticket(&self.db, &tx, ticket_id, now).await?;
         record(&self.db, &tx.tx, &who, now, NewEvent {
             ticket_id: Some(ticket_id),
             kind: "ticket.created",
@@ -381,7 +393,7 @@ impl Store {
             return load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto(self.now_micros());
         }
         let tags_changed = changes.iter().any(|c| c.field == "tags");
-        save_state(&self.db, &tx.tx, row.id, row.version, &state, at, tags_changed).await?;
+        save_state(&self.db, &tx, row.id, row.version, &state, at, tags_changed).await?;
         record_changes(&self.db, &tx.tx, &Who::user(actor), at, row.id, &changes).await?;
         tx.commit().await?;
         load_ticket(&self.db, self.db.connection(), number, false).await?.into_proto(self.now_micros())
@@ -436,11 +448,11 @@ impl Store {
             body_text = format!("{}\n\n{invitation}", body_text.trim_end());
             body_html = body_html.map(|html| format!("{html}<p>{}</p>", html::escape(&invitation)));
         }
-        let new_version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
+        let new_version = save_state_before_message(&self.db, &tx, row.id, row.version, &state, at).await?;
         let mentioned = if kind == MessageKind::Note { tandem_domain::mention::handles(&body_text) } else { Vec::new() };
         let excerpt = if mentioned.is_empty() { String::new() } else { crate::notifications::excerpt(&body_text) };
         let who = Who::user(actor);
-        let id = insert_message(&self.db, &tx.tx, at, NewMessage {
+        let id = insert_message(&self.db, &tx, at, NewMessage {
             ticket_id: row.id,
             kind,
             author: &who,
@@ -493,9 +505,9 @@ impl Store {
         let row = load_ticket(&self.db, &tx.tx, number, true).await?;
         let mut state = row.state()?;
         let changes = ticket::on_customer_message(&mut state, now)?;
-        let version = save_state_before_message(&self.db, &tx.tx, row.id, row.version, &state, at).await?;
+        let version = save_state_before_message(&self.db, &tx, row.id, row.version, &state, at).await?;
         let contact = Who { kind: ActorKind::Contact, id: Some(row.contact_id), name: row.contact_name.clone() };
-        let id = insert_message(&self.db, &tx.tx, at, NewMessage {
+        let id = insert_message(&self.db, &tx, at, NewMessage {
             ticket_id: row.id,
             kind: MessageKind::Inbound,
             author: &contact,
