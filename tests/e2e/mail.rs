@@ -440,6 +440,7 @@ backend_tests! {
     raw_intake_threads_and_defends,
     sla_alerts_are_mailed_to_the_people_they_notify,
     messages_applied_together_thread_and_fail_together,
+    a_refused_mail_holds_back_only_the_mails_after_it,
     an_automatic_reply_to_an_api_ticket_goes_out_at_once,
 }
 
@@ -525,4 +526,68 @@ mod sqlite_only {
     async fn dovecot_restart() {
         dovecot_restart_during_a_large_import(Backend::Sqlite).await
     }
+}
+
+/// An IMAP batch whose group of mails the database refuses (here a trigger refuses one of
+/// them, as a constraint would) is applied again one mail at a time: the mails before the
+/// refused one are written, it and those after it stay recorded for a later attempt, nothing
+/// is written twice, and once the database takes it the recovery applies the rest.
+async fn a_refused_mail_holds_back_only_the_mails_after_it(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    use tandem_proto::IntakeState;
+    let server = TestServer::start(backend).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let tickets_before = tickets(&admin).await.len();
+    let db = server.store.db().connection();
+    let refuse: &[&str] = match backend {
+        Backend::Sqlite => &["CREATE TRIGGER refuse_poison BEFORE INSERT ON messages WHEN NEW.body_text LIKE '%POISON%' \
+                              BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
+        Backend::Postgres => &[
+            "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN IF NEW.body_text LIKE '%POISON%' THEN \
+             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_poison()",
+        ],
+    };
+    for sql in refuse {
+        db.execute_unprepared(sql).await.expect("trigger");
+    }
+    let raw = [
+        customer_mail("held-1@client.test", "Printer jammed", "The printer is jammed.", ""),
+        customer_mail("held-2@client.test", "Re: Printer jammed", "Still jammed.", "In-Reply-To: <held-1@client.test>\r\n"),
+        customer_mail("held-3@client.test", "Odd one", "POISON in this body.", ""),
+        customer_mail("held-4@client.test", "Scanner offline", "The scanner is offline.", ""),
+        customer_mail("held-5@client.test", "Re: Scanner offline", "Any news?", "In-Reply-To: <held-4@client.test>\r\n"),
+    ];
+    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
+    let refused = server.mail.receive_batch(server.desk.inbox_a.id, &items, "imap").await;
+    assert!(refused.is_err(), "the batch reports the refused mail");
+
+    let held = server.store.pending_inbound(10).await.expect("pending");
+    let held_ids: Vec<Option<String>> = held.iter().map(|e| e.message_id.clone()).collect();
+    assert_eq!(held.len(), 3, "the refused mail and the two after it stay recorded: {held_ids:?}");
+    let in_order = held_ids.iter().zip(["held-3@", "held-4@", "held-5@"]).all(|(id, want)| id.as_deref().is_some_and(|id| id.contains(want)));
+    assert!(in_order, "{held_ids:?}");
+    let after_refusal = tickets(&admin).await;
+    assert_eq!(after_refusal.len(), tickets_before + 1, "the first mail opened its ticket, the second joined it");
+    let first = after_refusal.iter().find(|t| t["subject"] == "Printer jammed").expect("the first mail's ticket");
+    let number = first["number"].as_i64().expect("number");
+    let (_, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+    let inbound = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "inbound").count();
+    assert_eq!(inbound, 2, "{detail}");
+
+    // The database takes the mail again: the recovery applies the three, in order, once.
+    let undo = match backend {
+        Backend::Sqlite => "DROP TRIGGER refuse_poison",
+        Backend::Postgres => "DROP TRIGGER refuse_poison ON messages",
+    };
+    db.execute_unprepared(undo).await.expect("drop trigger");
+    assert_eq!(server.mail.recover().await.expect("recover"), 3);
+    assert!(server.store.pending_inbound(10).await.expect("pending").is_empty());
+    let all = tickets(&admin).await;
+    assert_eq!(all.len(), tickets_before + 3, "the held mails opened two tickets, the reply joined one");
+    let log = admin.intake_log(server.desk.inbox_a.id).await;
+    assert_eq!(log.len(), 5, "one intake entry per mail: {log:?}");
+    let states: Vec<IntakeState> = log.iter().map(|e| serde_json::from_value(e["state"].clone()).expect("state")).collect();
+    assert_eq!(states.iter().filter(|s| **s == IntakeState::Ticket).count(), 3, "{states:?}");
+    assert_eq!(states.iter().filter(|s| **s == IntakeState::Reply).count(), 2, "{states:?}");
 }
