@@ -5,8 +5,9 @@
 //! the documents of all the tickets it marked with [`index_tickets`] just before it commits: a
 //! committed change is searchable, a rolled-back one never was, and a ticket written several
 //! times in one transaction (an email then its plugin run's changes and automatic reply, a
-//! group of emails) is indexed once. Contact renames rebuild their tickets at once. [`Store::rebuild_search_index`] refills the whole index when
-//! its format changes (the `search_index_version` counter), e.g. right after the migration.
+//! group of emails) is indexed once. Contact renames rebuild their tickets at once.
+//! [`Store::rebuild_search_index`] refills the whole index when its format changes (the
+//! `search_index_version` counter), e.g. right after the migration.
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 

@@ -108,9 +108,9 @@ pub(crate) struct NewTicket<'a> {
 /// Inserts a new ticket opened by a customer message received `at`, with its tags; returns its id.
 /// Both callers insert that first message next, in the same transaction, and then start the
 /// ticket's SLA clock and figures with [`crate::sla::refresh_ticket`]: [`insert_message`]
-/// marks the ticket for the search index, so this does not; and the figures, written once the message
-/// is there, are born with the right channel (written first, an email ticket's were written
-/// again at once to move it from "api" to "email": ~4 statements more per mail, measured).
+/// marks the ticket for the search index, so this does not; and the figures, written once the
+/// message is there, are born with the right channel (written first, an email ticket's were
+/// written again at once to move it from "api" to "email": ~4 statements more per mail).
 pub(crate) async fn insert_ticket(db: &Db, tx: &WriteTx, at: i64, t: NewTicket<'_>) -> Result<i64> {
     let row: Option<IdRow> = query_one(
         &tx.tx,
