@@ -3,8 +3,8 @@
 //! processes still see each other on a ticket and the "typing a reply" warning.
 //!
 //! One task per process, started with the first socket:
-//! - writes what each of its connections views (the hub's `publish` queue, in order; a burst
-//!   is coalesced to the last state of each connection);
+//! - writes what each of its connections views (the hub's `unpublished` map: the last state
+//!   of each connection that changed since the previous write);
 //! - every [`POLL_INTERVAL`] while sockets are connected (and at once when one of them opens a
 //!   ticket), reads the viewers of the tickets its sockets view from the other nodes whose
 //!   heartbeat is at most [`STALE_AFTER`] old, and tells the sockets what changed;
@@ -17,15 +17,12 @@
 //! heartbeat is [`STALE_AFTER`] old. Database errors are logged and retried on the next
 //! round; presence is advisory (the send guard's 409 is what prevents double answers).
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use tandem_store::{SharedViewer, Store};
-use tokio::{sync::mpsc, time::MissedTickBehavior};
+use tandem_store::Store;
+use tokio::time::MissedTickBehavior;
 
 use super::{Shared, feed::POLL_INTERVAL};
-
-/// What other processes should know of one connection: the ticket it views, or nothing.
-pub(super) type Published = (u64, Option<SharedViewer>);
 
 /// How often a node says it is alive.
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -41,7 +38,7 @@ pub fn connection_id(node: i64, n: u64) -> u64 {
     (u64::try_from(node).unwrap_or_default() << 32) | (n & 0xffff_ffff)
 }
 
-pub(super) async fn run(shared: Arc<Shared>, store: Store, mut published: mpsc::UnboundedReceiver<Published>) {
+pub(super) async fn run(shared: Arc<Shared>, store: Store) {
     let mut shutdown = shared.shutdown.subscribe();
     let mut poll = tokio::time::interval(POLL_INTERVAL);
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -49,14 +46,14 @@ pub(super) async fn run(shared: Arc<Shared>, store: Store, mut published: mpsc::
     beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         let step = tokio::select! {
-            first = published.recv() => first.map_or(Step::Stop, Step::Publish),
+            () = shared.publish_wake.notified() => Step::Publish,
             _ = poll.tick() => Step::Poll,
             () = shared.presence_wake.notified() => Step::Read,
             _ = beat.tick() => Step::Beat,
             _ = shutdown.wait_for(|stop| *stop) => Step::Stop,
         };
         match step {
-            Step::Publish(first) => publish(&shared, &store, first, &mut published).await,
+            Step::Publish => publish(&shared, &store).await,
             Step::Poll if shared.connection_count() == 0 => {}
             Step::Poll | Step::Read => read_elsewhere(&shared, &store).await,
             Step::Beat => heartbeat(&shared, &store).await,
@@ -72,19 +69,16 @@ pub(super) async fn run(shared: Arc<Shared>, store: Store, mut published: mpsc::
 
 /// What woke the task.
 enum Step {
-    Publish(Published),
+    Publish,
     Poll,
     Read,
     Beat,
     Stop,
 }
 
-/// Writes `first` and whatever else is queued, the last state of each connection only.
-async fn publish(shared: &Shared, store: &Store, first: Published, queue: &mut mpsc::UnboundedReceiver<Published>) {
-    let mut latest = BTreeMap::from([first]);
-    while let Ok((connection, state)) = queue.try_recv() {
-        latest.insert(connection, state);
-    }
+/// Writes the last state of each connection whose presence changed since the last write.
+async fn publish(shared: &Shared, store: &Store) {
+    let latest = std::mem::take(&mut *shared.unpublished());
     let Some(node) = shared.node.get().copied() else {
         // Not registered: the heartbeat registers the node and publishes everything.
         return;

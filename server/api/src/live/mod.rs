@@ -21,7 +21,7 @@ pub mod presence;
 pub mod socket;
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
@@ -36,7 +36,7 @@ use axum::{
     response::Response,
 };
 use tandem_proto::LiveEvent;
-use tandem_store::Store;
+use tandem_store::{SharedViewer, Store};
 use tokio::sync::{Notify, OnceCell, broadcast, mpsc, watch};
 
 use crate::state::AppState;
@@ -69,11 +69,13 @@ struct Shared {
     /// This process's node id among the processes sharing presence (registered with the
     /// first socket).
     node: OnceCell<i64>,
-    /// What other processes should know of a connection (the ticket it views, or nothing),
-    /// in the order it changed, to the presence-sharing task.
-    publish: mpsc::UnboundedSender<cluster::Published>,
-    /// Taken by the presence-sharing task when it starts.
-    published: Mutex<Option<mpsc::UnboundedReceiver<cluster::Published>>>,
+    /// What other processes should know of each connection whose presence changed since the
+    /// presence-sharing task last wrote (the ticket it views, or nothing): the last state of
+    /// each, so a burst of changes, or a database that stalls the task, holds one entry per
+    /// connection, never a backlog of every change.
+    unpublished: Mutex<BTreeMap<u64, Option<SharedViewer>>>,
+    /// Wakes the presence-sharing task to write `unpublished`.
+    publish_wake: Notify,
     /// The presence-sharing task, once started (awaited at shutdown).
     sharing: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Wakes the presence-sharing task to read the other processes' viewers now.
@@ -117,10 +119,16 @@ impl Shared {
         }
     }
 
-    /// Tells the presence-sharing task what the connection views now.
+    /// Tells the presence-sharing task what the connection views now (called under the
+    /// registry's lock, so the last state recorded is the registry's).
     fn publish(&self, registry: &Registry, connection: u64) {
-        // No receiver only once the task has ended (shutdown).
-        let _ = self.publish.send((connection, registry.presence.shared(connection)));
+        self.unpublished().insert(connection, registry.presence.shared(connection));
+        self.publish_wake.notify_one();
+    }
+
+    /// Presence changes not yet written for the other processes (see the field).
+    fn unpublished(&self) -> MutexGuard<'_, BTreeMap<u64, Option<SharedViewer>>> {
+        self.unpublished.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -142,7 +150,6 @@ impl Registry {
 impl LiveHub {
     pub fn new(store: Store) -> LiveHub {
         let (changes, _) = broadcast::channel(CHANGES_BUFFER);
-        let (publish, published) = mpsc::unbounded_channel();
         LiveHub {
             shared: Arc::new(Shared {
                 store,
@@ -151,8 +158,8 @@ impl LiveHub {
                 next_connection: AtomicU64::new(1),
                 connections: AtomicUsize::new(0),
                 node: OnceCell::new(),
-                publish,
-                published: Mutex::new(Some(published)),
+                unpublished: Mutex::new(BTreeMap::new()),
+                publish_wake: Notify::new(),
                 sharing: Mutex::new(None),
                 presence_wake: Notify::new(),
                 wake: Notify::new(),
@@ -205,11 +212,8 @@ impl LiveHub {
         self.shared.connections.fetch_add(1, Ordering::SeqCst);
         if !self.shared.tail_started.swap(true, Ordering::SeqCst) {
             tokio::spawn(feed::run(Arc::clone(&self.shared), self.shared.store.clone()));
-            let published = self.shared.published.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-            if let Some(published) = published {
-                let task = tokio::spawn(cluster::run(Arc::clone(&self.shared), self.shared.store.clone(), published));
-                *self.shared.sharing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(task);
-            }
+            let task = tokio::spawn(cluster::run(Arc::clone(&self.shared), self.shared.store.clone()));
+            *self.shared.sharing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(task);
         }
         self.poke();
         Connection { id, hub: self.clone(), changes, direct, shutdown: self.shared.shutdown.subscribe() }
