@@ -1,7 +1,9 @@
 //! The timers scheduler: SLA warnings and breaches, snoozes, reminders, auto-solve
 //! (`Store::run_timers`). Several nodes may run it; a database lease lets one of them work at
 //! a time, and every timer is idempotent besides, so an overlap during a lease hand-over
-//! raises nothing twice.
+//! raises nothing twice. Beside it, every process sweeps its blob directory once an hour
+//! (`Store::sweep_blobs`: files of refused or rolled-back writes), with no lease: each node
+//! may have its own directory, and two sweeps of a shared one remove nothing twice.
 
 use std::time::Duration;
 
@@ -12,13 +14,22 @@ use tokio::task::JoinHandle;
 const ROUND: Duration = Duration::from_secs(10);
 /// A holder that stops renewing loses the lease after this long.
 const LEASE_SECS: i64 = 60;
+/// How often the blob directory is swept, starting at start-up.
+const BLOB_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// A blob file younger than this is kept even when no row names it: its transaction may not
+/// have committed yet.
+const BLOB_GRACE: Duration = Duration::from_secs(3600);
 
 /// The running scheduler; stops when dropped.
-pub struct Scheduler(JoinHandle<()>);
+pub struct Scheduler {
+    timers: JoinHandle<()>,
+    blobs: JoinHandle<()>,
+}
 
 impl Drop for Scheduler {
     fn drop(&mut self) {
-        self.0.abort();
+        self.timers.abort();
+        self.blobs.abort();
     }
 }
 
@@ -29,7 +40,8 @@ pub fn start(store: Store) -> Scheduler {
         Err(_) => "node".to_owned(),
     };
     let holder = format!("{}-{suffix}", std::process::id());
-    Scheduler(tokio::spawn(async move {
+    let blobs = tokio::spawn(sweep_blobs(store.clone()));
+    let timers = tokio::spawn(async move {
         let mut tick = tokio::time::interval(ROUND);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut backlog = false;
@@ -56,5 +68,19 @@ pub fn start(store: Store) -> Scheduler {
                 Err(e) => tracing::warn!(error = %e, "cannot take the timers lease"),
             }
         }
-    }))
+    });
+    Scheduler { timers, blobs }
+}
+
+async fn sweep_blobs(store: Store) {
+    let mut tick = tokio::time::interval(BLOB_SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match store.sweep_blobs(BLOB_GRACE).await {
+            Ok(sweep) if sweep.removed + sweep.temporaries > 0 => tracing::info!(?sweep, "blob files no row names removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "blob sweep failed; retrying next hour"),
+        }
+    }
 }
