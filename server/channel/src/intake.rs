@@ -128,13 +128,8 @@ impl Intake {
     /// Parses and applies a recorded message. A duplicate is looked up first: only one that
     /// was recorded but never processed (a crash in between) is parsed.
     async fn apply(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
-        if let Some(done) = self.processed_before(recorded).await? {
-            return Ok(done);
-        }
-        let parsed = self.parse(raw).await?;
-        let outcome = self.store.apply_inbound(recorded.id, parsed.as_ref(), self.pipeline.is_some()).await?;
-        log_received(&outcome);
-        Ok(outcome)
+        let mut outcomes = self.try_apply_together(&[recorded], &[(raw, None)]).await?;
+        Ok(outcomes.pop().ok_or(tandem_store::StoreError::NotFound("inbound mail"))?)
     }
 
     /// [`Intake::apply`] for consecutive messages of a batch, in one transaction. If that fails
@@ -158,6 +153,8 @@ impl Intake {
         }
     }
 
+    /// Applies consecutive recorded messages in one transaction (those processed before are
+    /// only looked up); the first error fails them all.
     async fn try_apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> Result<Vec<IntakeOutcome>, ChannelError> {
         // Per message: its outcome when it was processed before, else its parse for the store.
         let mut done = Vec::with_capacity(recorded.len());
