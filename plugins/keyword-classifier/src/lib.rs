@@ -34,6 +34,10 @@ pub fn classify(input: &ClassifyInput, config: &Config) -> Result<Classification
     let text = format!("{}\n{}", message.subject, message.text);
     let lower = text.to_lowercase();
     let domain = sender_domain(&message.from_address);
+    // Every rule is checked up front, so a broken rule is reported on every call (and when an
+    // admin saves the configuration: the host asks the plugin then), not only once a message
+    // gets as far as that rule.
+    let regexes = compile_rules(&config.rules)?;
     let mut out = Classification::none();
     let mut reasons: Vec<String> = Vec::new();
 
@@ -63,8 +67,8 @@ pub fn classify(input: &ClassifyInput, config: &Config) -> Result<Classification
         out.category = Some(category);
     }
 
-    for (index, rule) in config.rules.iter().enumerate() {
-        if rule_matches(rule, message, &lower, &domain, index)? {
+    for (index, (rule, regex)) in config.rules.iter().zip(&regexes).enumerate() {
+        if rule_matches(rule, regex.as_ref(), message, &lower, &domain) {
             let name = if rule.name.is_empty() { format!("rule {}", index + 1) } else { rule.name.clone() };
             for tag in &rule.add_tags {
                 if !out.add_tags.contains(tag) {
@@ -120,41 +124,49 @@ fn contains_word(haystack: &str, needle: &str) -> bool {
     haystack.match_indices(&needle).any(|(at, _)| haystack[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric()))
 }
 
-fn rule_matches(rule: &Rule, message: &Message, lower: &str, domain: &str, index: usize) -> Result<bool, PluginError> {
-    let mut any_condition = false;
-    if !rule.keywords.is_empty() {
-        any_condition = true;
-        if !rule.keywords.iter().any(|k| contains_word(lower, k)) {
-            return Ok(false);
-        }
+/// Each rule's regular expression, compiled; an error for a rule without a condition or with
+/// an expression that does not compile.
+fn compile_rules(rules: &[Rule]) -> Result<Vec<Option<Regex>>, PluginError> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(index, rule)| {
+            if rule.keywords.is_empty() && rule.regex.is_none() && rule.sender_domain.is_none() && rule.header.is_none() {
+                return Err(PluginError::InvalidConfig(format!("rules[{index}] has no condition (keywords, regex, sender_domain or header)")));
+            }
+            rule.regex
+                .as_deref()
+                .map(|pattern| Regex::new(pattern).map_err(|e| PluginError::InvalidConfig(format!("rules[{index}].regex: {e}"))))
+                .transpose()
+        })
+        .collect()
+}
+
+/// Whether every condition the rule gives holds (it gives at least one: [`compile_rules`]).
+fn rule_matches(rule: &Rule, regex: Option<&Regex>, message: &Message, lower: &str, domain: &str) -> bool {
+    if !rule.keywords.is_empty() && !rule.keywords.iter().any(|k| contains_word(lower, k)) {
+        return false;
     }
-    if let Some(pattern) = &rule.regex {
-        any_condition = true;
-        let regex = Regex::new(pattern).map_err(|e| PluginError::InvalidConfig(format!("rules[{index}].regex: {e}")))?;
-        if !regex.is_match(&format!("{}\n{}", message.subject, message.text)) {
-            return Ok(false);
-        }
+    if let Some(regex) = regex
+        && !regex.is_match(&format!("{}\n{}", message.subject, message.text))
+    {
+        return false;
     }
     if let Some(want) = &rule.sender_domain {
-        any_condition = true;
         let want = want.trim().trim_start_matches('@').to_ascii_lowercase();
         if !(domain == want || domain.ends_with(&format!(".{want}"))) {
-            return Ok(false);
+            return false;
         }
     }
     if let Some(condition) = &rule.header {
-        any_condition = true;
-        let Some(value) = message.header(&condition.name) else { return Ok(false) };
+        let Some(value) = message.header(&condition.name) else { return false };
         if let Some(part) = &condition.contains
             && !value.to_lowercase().contains(&part.to_lowercase())
         {
-            return Ok(false);
+            return false;
         }
     }
-    if !any_condition {
-        return Err(PluginError::InvalidConfig(format!("rules[{index}] has no condition (keywords, regex, sender_domain or header)")));
-    }
-    Ok(true)
+    true
 }
 
 #[cfg(test)]

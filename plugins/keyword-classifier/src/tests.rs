@@ -61,6 +61,11 @@ fn bad_configuration_is_the_plugins_invalid_config_error() {
     assert!(matches!(run(&input, json!({ "rules": [{ "add_tags": ["x"] }] })), Err(PluginError::InvalidConfig(m)) if m.contains("no condition")));
     assert!(matches!(run(&input, json!({ "unknown_key": 1 })), Err(PluginError::InvalidConfig(_))));
     assert!(matches!(run(&input, json!({ "rules": "nope" })), Err(PluginError::InvalidConfig(_))));
+    // A broken rule after one whose keywords this message lacks is still reported: every rule
+    // is checked on every call, so the host's check of a new configuration (one sample
+    // message) finds it.
+    let unreached = json!({ "rules": [{ "keywords": ["invoice"], "regex": "[", "add_tags": ["x"] }] });
+    assert!(matches!(run(&input, unreached), Err(PluginError::InvalidConfig(m)) if m.contains("rules[0].regex")));
 }
 
 #[test]

@@ -53,6 +53,29 @@ pub struct Window {
     pub end: String,
 }
 
+impl Config {
+    /// What would make a reply fail on some ticket: no template in the default language for
+    /// a case the configuration can reach (acknowledgement; closed hours, when it sets
+    /// business hours; the incident notice, in outage mode), or business hours that do not
+    /// parse.
+    pub fn check(&self) -> Result<(), String> {
+        let default = &self.default_language;
+        if !self.templates.contains_key(default) {
+            return Err(format!("no acknowledgement template for the default language `{default}`"));
+        }
+        if let Some(hours) = &self.business_hours {
+            crate::hours::Schedule::from_config(hours)?;
+            if !self.closed_templates.contains_key(default) {
+                return Err(format!("business hours are set but there is no closed-hours template for the default language `{default}`"));
+            }
+        }
+        if self.outage.enabled && !self.outage.templates.contains_key(default) {
+            return Err(format!("outage mode is on but there is no incident notice for the default language `{default}`"));
+        }
+        Ok(())
+    }
+}
+
 fn t(subject: &str, text: &str) -> Template {
     Template { subject: subject.to_owned(), text: text.to_owned() }
 }

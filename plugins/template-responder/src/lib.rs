@@ -39,6 +39,9 @@ fn truncate_chars(text: &str, max: usize) -> String {
 }
 
 pub fn respond(input: &RespondInput, config: &Config, now: i64) -> Result<Response, PluginError> {
+    // Checked before anything else, so a configuration that would fail on some ticket fails on
+    // every call (and when an admin saves it: the host asks the plugin then).
+    config.check().map_err(PluginError::InvalidConfig)?;
     if let Some(reason) = suppressed(input, config, now) {
         return Ok(Response::no_reply(reason));
     }

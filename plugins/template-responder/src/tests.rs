@@ -111,4 +111,15 @@ fn configuration_errors_are_reported() {
     assert!(matches!(run(&input(None), json!({ "templates": 5 }), sample::MONDAY_9AM), Err(PluginError::InvalidConfig(_))));
     let no_default = json!({ "templates": { "xx": { "subject": "s", "text": "t" } }, "default_language": "en" });
     assert!(matches!(run(&input(Some("en")), no_default, sample::MONDAY_9AM), Err(PluginError::InvalidConfig(m)) if m.contains("no acknowledgement template")));
+    // Found on any call, even one that sends nothing (a follow-up) or falls in open hours,
+    // so the host's check of a new configuration (one sample message) finds it.
+    let mut follow_up = input(Some("en"));
+    follow_up.ticket.message_count = 2;
+    let bad_hours = json!({ "business_hours": { "windows": [{ "weekday": 1, "start": "9am", "end": "17:00" }] } });
+    assert!(matches!(run(&follow_up, bad_hours, sample::MONDAY_9AM), Err(PluginError::InvalidConfig(m)) if m.contains("windows[0].start")));
+    let no_closed = json!({ "closed_templates": {}, "business_hours": { "windows": [{ "weekday": 1, "start": "08:00", "end": "18:00" }] } });
+    assert!(matches!(run(&input(Some("en")), no_closed, sample::MONDAY_9AM), Err(PluginError::InvalidConfig(m)) if m.contains("closed-hours template")));
+    let no_notice = json!({ "outage": { "enabled": true, "templates": { "de": { "subject": "s", "text": "t" } } } });
+    assert!(matches!(run(&follow_up, no_notice, sample::MONDAY_9AM), Err(PluginError::InvalidConfig(m)) if m.contains("incident notice")));
+    assert!(run(&follow_up, json!({ "outage": { "enabled": true } }), sample::MONDAY_9AM).is_ok(), "the defaults hold");
 }
