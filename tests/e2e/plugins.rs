@@ -155,6 +155,26 @@ async fn uploads_are_checked_and_versions_roll_back(backend: Backend) {
     let (status, body) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "surprise": 1 })).await;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("surprise")), "{body}");
+
+    // A configuration the plugin itself refuses (its `invalid-config` answer when tried on a
+    // sample message) is refused too, in its words, and the one in force stays.
+    let (_, before) = admin.get(&format!("/api/v1/plugins/{id}")).await;
+    for (config, needle) in [
+        (json!({ "rules": [{ "add_tags": ["x"] }] }), "rules[0] has no condition"),
+        (json!({ "rules": [{ "keywords": ["invoice"], "regex": "[", "add_tags": ["x"] }] }), "rules[0].regex"),
+        (json!({ "urgent_keyword": { "en": ["asap"] } }), "unknown field `urgent_keyword`"),
+    ] {
+        let (status, body) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "config": config })).await;
+        assert_eq!(status, 422, "{config}: {body}");
+        assert_eq!(body["error"]["field"], "config", "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("the plugin refuses this configuration") && message.contains(needle), "{body}");
+    }
+    let (_, after) = admin.get(&format!("/api/v1/plugins/{id}")).await;
+    assert_eq!(after["config"], before["config"], "the configuration in force stays");
+    let good = json!({ "rules": [{ "name": "vip", "sender_domain": "bigcustomer.com", "add_tags": ["vip"] }] });
+    let (status, saved) = admin.patch(&format!("/api/v1/plugins/{id}"), &json!({ "config": good })).await;
+    assert_eq!((status, &saved["config"]), (200, &good), "{saved}");
 }
 
 async fn hostile_plugins_are_contained_and_disabled(backend: Backend) {

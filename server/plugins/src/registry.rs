@@ -197,11 +197,60 @@ impl Registry {
         Ok(plugin)
     }
 
-    /// Changes a plugin's settings and publishes the result.
+    /// Changes a plugin's settings and publishes the result. A new configuration is first put
+    /// to the plugin itself ([`Registry::check_config`]).
     pub async fn update(&self, actor: &Actor, id: i64, input: proto::UpdatePlugin) -> Result<proto::Plugin, PluginError> {
+        if let Some(config) = &input.config {
+            // Admins only, and the plugin must exist, before it runs.
+            let plugin = self.store.get_plugin(actor, id).await?;
+            self.check_config(&plugin, input.active_version_id, config).await?;
+        }
         let plugin = self.store.update_plugin(actor, id, input).await?;
         self.reload().await?;
         Ok(plugin)
+    }
+
+    /// Asks the plugin whether it takes `config` before it is saved: the version that is to be
+    /// active runs once, with `config`, on a sample message in its first inbox, applying
+    /// nothing (as a dry run). If it answers `invalid-config`, the change is refused (422,
+    /// field `config`) with the plugin's own words, instead of every message failing on it
+    /// later until the plugin is disabled. Any other outcome lets the change through: a
+    /// decision, or a failure that is not about the configuration (the pipeline records those
+    /// as usual); so does a desk without inboxes, where there is nothing to try it on.
+    async fn check_config(&self, plugin: &proto::Plugin, version_id: Option<i64>, config: &serde_json::Value) -> Result<(), PluginError> {
+        if !config.is_object() {
+            return Ok(()); // the store refuses it, with its own message
+        }
+        let sample = proto::SampleMessage {
+            from: "customer@example.com".to_owned(),
+            from_name: Some("Configuration check".to_owned()),
+            subject: "Checking a new configuration".to_owned(),
+            text: "Hello, this sample message checks a new plugin configuration.".to_owned(),
+            headers: Vec::new(),
+            inbox_id: plugin.inbox_ids.first().copied(),
+        };
+        let view = match self.store.sample_view(&sample).await {
+            Ok(view) => view,
+            Err(tandem_store::StoreError::Domain(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let now = self.store.clock().now().timestamp_micros();
+        let tried = match crate::pipeline::dry_run(self, plugin.id, version_id, &view, Some(config.to_string()), now).await {
+            Ok(tried) => tried,
+            Err(PluginError::Store(e)) => return Err(e.into()),
+            // The version cannot be loaded: nothing can be asked; the store decides the rest.
+            Err(e) => {
+                tracing::warn!(plugin = plugin.id, error = %e, "configuration not checked");
+                return Ok(());
+            }
+        };
+        match tried.failure {
+            Some(f) if f.kind == proto::PluginFailureKind::PluginError => match f.message.strip_prefix(crate::runtime::INVALID_CONFIG) {
+                Some(why) => Err(tandem_store::StoreError::validation("config", format!("the plugin refuses this configuration: {why}")).into()),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
 
     /// Installs the bundled plugins found in `dir` that are not registered yet, enabled.

@@ -354,10 +354,13 @@ fn check_header(bytes: &[u8]) -> Result<(), PluginError> {
     Ok(())
 }
 
+/// How a plugin's `invalid-config` error begins in its failure message.
+pub(crate) const INVALID_CONFIG: &str = "invalid configuration: ";
+
 fn describe_plugin_error(error: v0_1_0::types::PluginError) -> String {
     use v0_1_0::types::PluginError as E;
     match error {
-        E::InvalidConfig(m) => format!("invalid configuration: {m}"),
+        E::InvalidConfig(m) => format!("{INVALID_CONFIG}{m}"),
         E::InvalidInput(m) => format!("invalid input: {m}"),
         E::Internal(m) => format!("internal error: {m}"),
     }

@@ -72,7 +72,10 @@ pub async fn get(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>)
 }
 
 /// Enable or disable, reorder, scope to inboxes, configure, set limits, or switch the active
-/// version (roll back). Takes effect for the next message, without a restart.
+/// version (roll back). Takes effect for the next message, without a restart. A new
+/// configuration is first tried on the plugin (once, on a sample message, applying nothing):
+/// if the plugin answers `invalid-config`, the change is refused (422, field `config`) with
+/// its message.
 #[utoipa::path(patch, path = "/api/v1/plugins/{id}", tag = "plugins", params(("id" = i64, Path)), request_body = UpdatePlugin,
     responses((status = 200, body = Plugin), (status = 422, body = tandem_proto::ErrorBody)))]
 pub async fn update(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>, Json(input): Json<UpdatePlugin>) -> ApiResult<Json<Plugin>> {
