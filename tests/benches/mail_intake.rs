@@ -111,10 +111,16 @@ async fn main() {
     let import_time = import_started.elapsed();
     let rate = files.len() as f64 / import_time.as_secs_f64();
     println!(
-        "Tandem import over IMAP with plugins: {} mails in {:.1?} → {rate:.0} mails/s ({:.0} % of the plain fetch rate)",
+        "Tandem import over IMAP with plugins: {} mails in {:.1?} → {rate:.0} mails/s ({:.2} % of the plain fetch rate)",
         files.len(),
         import_time,
         100.0 * rate / fetch_rate
+    );
+    let met = |ok: bool| if ok { "met" } else { "missed" };
+    println!(
+        "Goals: ≥ 1,000 mails/s {}; ≥ 50 % of the plain fetch rate {}",
+        met(rate >= 1_000.0),
+        met(rate >= 0.5 * fetch_rate)
     );
 
     // Latency with IDLE: single deliveries.
