@@ -244,12 +244,9 @@ impl Registry {
                 return Ok(());
             }
         };
-        match tried.failure {
-            Some(f) if f.kind == proto::PluginFailureKind::PluginError => match f.message.strip_prefix(crate::runtime::INVALID_CONFIG) {
-                Some(why) => Err(tandem_store::StoreError::validation("config", format!("the plugin refuses this configuration: {why}")).into()),
-                None => Ok(()),
-            },
-            _ => Ok(()),
+        match tried.failure.as_ref().and_then(crate::runtime::invalid_config_reason) {
+            Some(why) => Err(tandem_store::StoreError::validation("config", format!("the plugin refuses this configuration: {why}")).into()),
+            None => Ok(()),
         }
     }
 

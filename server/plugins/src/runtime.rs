@@ -355,7 +355,16 @@ fn check_header(bytes: &[u8]) -> Result<(), PluginError> {
 }
 
 /// How a plugin's `invalid-config` error begins in its failure message.
-pub(crate) const INVALID_CONFIG: &str = "invalid configuration: ";
+const INVALID_CONFIG: &str = "invalid configuration: ";
+
+/// The plugin's own words, when `failure` is its `invalid-config` error (as
+/// [`describe_plugin_error`] wrote it).
+pub(crate) fn invalid_config_reason(failure: &tandem_proto::PluginFailure) -> Option<&str> {
+    if failure.kind != PluginFailureKind::PluginError {
+        return None;
+    }
+    failure.message.strip_prefix(INVALID_CONFIG)
+}
 
 fn describe_plugin_error(error: v0_1_0::types::PluginError) -> String {
     use v0_1_0::types::PluginError as E;
