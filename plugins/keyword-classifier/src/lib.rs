@@ -68,7 +68,7 @@ pub fn classify(input: &ClassifyInput, config: &Config) -> Result<Classification
     }
 
     for (index, (rule, regex)) in config.rules.iter().zip(&regexes).enumerate() {
-        if rule_matches(rule, regex.as_ref(), message, &lower, &domain) {
+        if rule_matches(rule, regex.as_ref(), message, &text, &lower, &domain) {
             let name = if rule.name.is_empty() { format!("rule {}", index + 1) } else { rule.name.clone() };
             for tag in &rule.add_tags {
                 if !out.add_tags.contains(tag) {
@@ -143,12 +143,13 @@ fn compile_rules(rules: &[Rule]) -> Result<Vec<Option<Regex>>, PluginError> {
 }
 
 /// Whether every condition the rule gives holds (it gives at least one: [`compile_rules`]).
-fn rule_matches(rule: &Rule, regex: Option<&Regex>, message: &Message, lower: &str, domain: &str) -> bool {
+/// `text` is "subject\nbody", `lower` the same in lower case.
+fn rule_matches(rule: &Rule, regex: Option<&Regex>, message: &Message, text: &str, lower: &str, domain: &str) -> bool {
     if !rule.keywords.is_empty() && !rule.keywords.iter().any(|k| contains_word(lower, k)) {
         return false;
     }
     if let Some(regex) = regex
-        && !regex.is_match(&format!("{}\n{}", message.subject, message.text))
+        && !regex.is_match(text)
     {
         return false;
     }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::hours::Schedule;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -57,22 +59,20 @@ impl Config {
     /// What would make a reply fail on some ticket: no template in the default language for
     /// a case the configuration can reach (acknowledgement; closed hours, when it sets
     /// business hours; the incident notice, in outage mode), or business hours that do not
-    /// parse.
-    pub fn check(&self) -> Result<(), String> {
+    /// parse. Answers the configured business hours, parsed.
+    pub fn check(&self) -> Result<Option<Schedule>, String> {
         let default = &self.default_language;
         if !self.templates.contains_key(default) {
             return Err(format!("no acknowledgement template for the default language `{default}`"));
         }
-        if let Some(hours) = &self.business_hours {
-            crate::hours::Schedule::from_config(hours)?;
-            if !self.closed_templates.contains_key(default) {
-                return Err(format!("business hours are set but there is no closed-hours template for the default language `{default}`"));
-            }
+        let schedule = self.business_hours.as_ref().map(Schedule::from_config).transpose()?;
+        if schedule.is_some() && !self.closed_templates.contains_key(default) {
+            return Err(format!("business hours are set but there is no closed-hours template for the default language `{default}`"));
         }
         if self.outage.enabled && !self.outage.templates.contains_key(default) {
             return Err(format!("outage mode is on but there is no incident notice for the default language `{default}`"));
         }
-        Ok(())
+        Ok(schedule)
     }
 }
 

@@ -41,16 +41,15 @@ fn truncate_chars(text: &str, max: usize) -> String {
 pub fn respond(input: &RespondInput, config: &Config, now: i64) -> Result<Response, PluginError> {
     // Checked before anything else, so a configuration that would fail on some ticket fails on
     // every call (and when an admin saves it: the host asks the plugin then).
-    config.check().map_err(PluginError::InvalidConfig)?;
+    let configured_hours = config.check().map_err(PluginError::InvalidConfig)?;
     if let Some(reason) = suppressed(input, config, now) {
         return Ok(Response::no_reply(reason));
     }
     let language = input.ticket.language.clone().filter(|l| config.templates.contains_key(l)).unwrap_or(config.default_language.clone());
 
-    let schedule = match (&input.inbox.business_hours, &config.business_hours) {
-        (Some(inbox_hours), _) => Some(Schedule::from_inbox(inbox_hours)),
-        (None, Some(configured)) => Some(Schedule::from_config(configured).map_err(PluginError::InvalidConfig)?),
-        (None, None) => None,
+    let schedule = match &input.inbox.business_hours {
+        Some(inbox_hours) => Some(Schedule::from_inbox(inbox_hours)),
+        None => configured_hours,
     };
     let (kind, templates) = if config.outage.enabled {
         ("outage notice", &config.outage.templates)
