@@ -13,7 +13,7 @@ pub const TARGET: &str = "wasm32-wasip2";
 /// Shipped with Tandem, installed and enabled on first start.
 pub const BUNDLED: &[&str] = &["keyword-classifier", "skills-router", "template-responder"];
 /// Built for the tests only.
-pub const FIXTURES: &[&str] = &["hostile-plugin", "hostile-enum-plugin"];
+pub const FIXTURES: &[&str] = &["hostile-plugin", "hostile-enum-plugin", "hostile-init-plugin"];
 
 /// Builds `crates` as components; returns the directory they are in.
 pub fn build(root: &Path, crates: &[&str]) -> Result<PathBuf, String> {

@@ -12,12 +12,15 @@
 //! | `plugin-error` | returns its own `internal` error |
 //! | `log-flood` | logs 10,000 lines, then behaves |
 //! | `slow-ok` | works for ~20 ms of CPU, then behaves |
+//! | `state` | reports whether its warm-up ran and how many calls its instance has seen |
 //! | (anything else) | behaves: tags the message `hostile-fixture-ok` |
 //!
 //! Built by the test suite (`./x test`), never bundled.
 
 // Natively (workspace builds and tests) nothing is exported, so nothing here is used.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use serde::Deserialize;
 use tandem_plugin_sdk::{Classification, ClassifyInput, Classifier, Context, PluginError};
@@ -28,11 +31,18 @@ struct Config {
     mode: String,
 }
 
+/// Set by the warm-up, which runs once at upload: a call sees it set only if it starts from
+/// the pre-initialised state.
+static WARMED_UP: AtomicBool = AtomicBool::new(false);
+/// Calls this instance has served: 1 in every call if each call gets a fresh instance.
+static CALLS: AtomicU32 = AtomicU32::new(0);
+
 #[derive(Debug)]
 struct Hostile;
 
 impl Classifier for Hostile {
     fn classify(input: ClassifyInput, cx: &Context) -> Result<Classification, PluginError> {
+        let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
         let config: Config = cx.config()?;
         let ok = || Classification { add_tags: vec!["hostile-fixture-ok".to_owned()], reason: "behaved".to_owned(), ..Classification::none() };
         match config.mode.as_str() {
@@ -73,8 +83,13 @@ impl Classifier for Hostile {
                 }
                 Ok(Classification { reason: format!("worked ({x})"), ..ok() })
             }
+            "state" => Ok(Classification { reason: format!("warmed up: {}, calls: {calls}", WARMED_UP.load(Ordering::Relaxed)), ..ok() }),
             _ => Ok(ok()),
         }
+    }
+
+    fn warm_up() {
+        WARMED_UP.store(true, Ordering::Relaxed);
     }
 }
 

@@ -30,26 +30,46 @@ pub use context::{Context, LogLevel};
 
 /// Bindings of `tandem:plugin@0.1.0` (`wit/v0.1.0/`), one module per world. The `types` and
 /// `host` interfaces are generated once and shared, so all worlds use the same Rust types.
+///
+/// Each world is the frozen one plus an export `wizer-initialize`, outside `tandem:plugin`:
+/// the host calls it once at upload and keeps the state it leaves as every call's starting
+/// point (pre-initialisation; see [`Classifier::warm_up`]).
 pub mod wit {
     pub mod classifier {
         wit_bindgen::generate!({
             path: "../../wit/v0.1.0",
-            world: "classifier",
+            inline: "
+                package tandem:sdk;
+                world classifier {
+                    include tandem:plugin/classifier@0.1.0;
+                    export wizer-initialize: func();
+                }
+            ",
+            world: "tandem:sdk/classifier",
             pub_export_macro: true,
             export_macro_name: "export_classifier_world",
             default_bindings_module: "tandem_plugin_sdk::wit::classifier",
             additional_derives: [Clone, PartialEq],
+            generate_all,
         });
     }
 
     pub mod router {
         wit_bindgen::generate!({
             path: "../../wit/v0.1.0",
-            world: "router",
+            inline: "
+                package tandem:sdk;
+                world router {
+                    include tandem:plugin/router@0.1.0;
+                    export wizer-initialize: func();
+                }
+            ",
+            world: "tandem:sdk/router",
             pub_export_macro: true,
             export_macro_name: "export_router_world",
             default_bindings_module: "tandem_plugin_sdk::wit::router",
             additional_derives: [Clone, PartialEq],
+            generate_all,
             with: {
                 "tandem:plugin/types@0.1.0": super::classifier::tandem::plugin::types,
                 "tandem:plugin/host@0.1.0": super::classifier::tandem::plugin::host,
@@ -60,11 +80,19 @@ pub mod wit {
     pub mod responder {
         wit_bindgen::generate!({
             path: "../../wit/v0.1.0",
-            world: "responder",
+            inline: "
+                package tandem:sdk;
+                world responder {
+                    include tandem:plugin/responder@0.1.0;
+                    export wizer-initialize: func();
+                }
+            ",
+            world: "tandem:sdk/responder",
             pub_export_macro: true,
             export_macro_name: "export_responder_world",
             default_bindings_module: "tandem_plugin_sdk::wit::responder",
             additional_derives: [Clone, PartialEq],
+            generate_all,
             with: {
                 "tandem:plugin/types@0.1.0": super::classifier::tandem::plugin::types,
                 "tandem:plugin/host@0.1.0": super::classifier::tandem::plugin::host,
@@ -84,16 +112,29 @@ pub use wit::router::exports::tandem::plugin::route::{Assignment, Decision as Ro
 /// A classifier: tags, priority, category, language and spam verdict for a new customer message.
 pub trait Classifier {
     fn classify(input: ClassifyInput, cx: &Context) -> Result<Classification, PluginError>;
+
+    /// Runs once, when the plugin is uploaded; the memory it leaves is where every call
+    /// starts (each call still gets a fresh instance, from that snapshot). Build here what
+    /// every call would otherwise build first (lookup tables, lazily initialised statics),
+    /// so calls do not pay for it. It runs without configuration, time or log (those belong
+    /// to calls) and must not depend on them. Nothing by default.
+    fn warm_up() {}
 }
 
 /// A router: a team and/or an assignee for a ticket, or no decision.
 pub trait Router {
     fn route(input: RouteInput, cx: &Context) -> Result<RouteDecision, PluginError>;
+
+    /// As [`Classifier::warm_up`].
+    fn warm_up() {}
 }
 
 /// A responder: zero or one automatic reply to a new customer message.
 pub trait Responder {
     fn respond(input: RespondInput, cx: &Context) -> Result<Response, PluginError>;
+
+    /// As [`Classifier::warm_up`].
+    fn warm_up() {}
 }
 
 impl Classification {
@@ -124,6 +165,18 @@ impl Message {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
     }
+}
+
+/// Heap a plugin's calls start with, reserved at upload (pre-initialisation): the allocator
+/// then serves a call's allocations without asking the host for more memory. The pages stay
+/// zero, so the snapshot does not grow the component.
+pub const RESERVED_HEAP_BYTES: usize = 1 << 20;
+
+/// Grows the heap by [`RESERVED_HEAP_BYTES`] and gives it back to the allocator, which keeps
+/// it (called by the export macros' `wizer-initialize`).
+#[doc(hidden)]
+pub fn reserve_heap() {
+    std::hint::black_box(Vec::<u8>::with_capacity(RESERVED_HEAP_BYTES));
 }
 
 /// Exports a type implementing [`Classifier`] as the plugin's `classify` function.
@@ -164,6 +217,12 @@ macro_rules! __export_world {
             impl $crate::wit::$world::exports::tandem::plugin::$interface::Guest for Export {
                 fn $function(input: $crate::$input) -> Result<$crate::$output, $crate::PluginError> {
                     <$plugin as $crate::$trait>::$function(input, &$crate::Context::host())
+                }
+            }
+            impl $crate::wit::$world::Guest for Export {
+                fn wizer_initialize() {
+                    $crate::reserve_heap();
+                    <$plugin as $crate::$trait>::warm_up();
                 }
             }
             $crate::wit::$world::$export!(Export with_types_in $crate::wit::$world);

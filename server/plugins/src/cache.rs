@@ -25,6 +25,11 @@ pub struct CompileCache {
     compiler: Option<PathBuf>,
 }
 
+/// What becomes of a freshly compiled component (given with its bytes) before it is cached:
+/// the runtime pre-initialises the components that ask for it. The cache entry stays keyed by
+/// the uploaded bytes' hash.
+pub type Prepare<'a> = &'a dyn Fn(Component, &[u8]) -> Result<Component, PluginError>;
+
 /// Exit code of the compiler process when the input is not a valid component (its stderr
 /// then says why, for the uploader).
 pub const EXIT_INVALID: i32 = 3;
@@ -43,13 +48,13 @@ impl CompileCache {
     }
 
     /// Compiles `bytes` into the cache in this process (what the compiler process runs).
-    pub fn compile_into_cache(&self, engine: &Engine, bytes: &[u8]) -> Result<(), PluginError> {
-        self.compile_here(engine, bytes, &hex::encode(Sha256::digest(bytes))).map(|_| ())
+    pub fn compile_into_cache(&self, engine: &Engine, bytes: &[u8], prepare: Prepare<'_>) -> Result<(), PluginError> {
+        self.compile_here(engine, bytes, &hex::encode(Sha256::digest(bytes)), prepare).map(|_| ())
     }
 
     /// The compiled component for `bytes`, from the cache or freshly compiled (and then cached),
     /// with the component's SHA-256 (hex).
-    pub fn get_or_compile(&self, engine: &Engine, bytes: &[u8]) -> Result<(Component, String), PluginError> {
+    pub fn get_or_compile(&self, engine: &Engine, bytes: &[u8], prepare: Prepare<'_>) -> Result<(Component, String), PluginError> {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let path = self.path_for(&sha256);
         if path.exists() {
@@ -71,7 +76,7 @@ impl CompileCache {
                 Err(e) => tracing::warn!(error = %e, "the compiler process failed; compiling here"),
             }
         }
-        let component = self.compile_here(engine, bytes, &sha256)?;
+        let component = self.compile_here(engine, bytes, &sha256, prepare)?;
         Ok((component, sha256))
     }
 
@@ -101,9 +106,10 @@ impl CompileCache {
         }
     }
 
-    fn compile_here(&self, engine: &Engine, bytes: &[u8], sha256: &str) -> Result<Component, PluginError> {
+    fn compile_here(&self, engine: &Engine, bytes: &[u8], sha256: &str, prepare: Prepare<'_>) -> Result<Component, PluginError> {
         let path = self.path_for(sha256);
         let component = Component::new(engine, bytes).map_err(|e| PluginError::Invalid(describe_compile_error(&e)))?;
+        let component = prepare(component, bytes)?;
         match component.serialize() {
             Ok(compiled) => {
                 let tmp = self.dir.join(format!(".{sha256}.{}.tmp", std::process::id()));

@@ -7,6 +7,7 @@
 //! - [`runtime`]: the wasmtime engine (pooling allocator, epoch deadlines, fuel, memory cap),
 //!   compiling through the on-disk [`cache`], and running one call in a fresh [`sandbox`];
 //! - [`outcome`]: what a call produced, failures included (a failure is data, never a panic);
+//! - [`preinit`]: pre-initialising, at upload, a component that asks for it (Wizer);
 //! - [`registry`]: the active version of every plugin, compiled, swapped atomically;
 //! - [`pipeline`]: classify → route → respond for each new customer message, every outcome on
 //!   the ticket's timeline; [`convert`] checks what plugins return before anything applies it.
@@ -20,6 +21,7 @@ mod epoch;
 pub mod error;
 pub mod outcome;
 pub mod pipeline;
+pub mod preinit;
 pub mod registry;
 pub mod runtime;
 pub mod sandbox;

@@ -14,6 +14,7 @@ use crate::cache::CompileCache;
 use crate::epoch::EpochTicker;
 use crate::error::PluginError;
 use crate::outcome::{CallOutcome, failure};
+use crate::preinit;
 use crate::sandbox::{MAX_TABLE_ELEMENTS, Sandbox};
 
 /// Largest memory cap an admin may give a plugin; the instance pool is sized for it.
@@ -33,6 +34,8 @@ const MAX_CONCURRENT_INSTANCES: u32 = 64;
 /// faults. Written pages beyond this are unmapped as usual.
 const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 const TABLE_KEEP_RESIDENT_BYTES: usize = 64 << 10;
+/// Time a component's `wizer-initialize` may take at upload ([`preinit`]).
+pub const PREINIT_TIMEOUT_MS: u32 = 1_000;
 
 /// A component that compiled and implements one of the supported worlds.
 #[derive(Clone)]
@@ -170,8 +173,58 @@ impl Runtime {
     }
 
     fn load_blocking(&self, bytes: &[u8]) -> Result<LoadedComponent, PluginError> {
-        let (component, sha256) = self.inner.cache.get_or_compile(&self.inner.engine, bytes)?;
+        let (component, sha256) = self.inner.cache.get_or_compile(&self.inner.engine, bytes, &|component, bytes| self.prepare(component, bytes))?;
         self.link(&component, sha256)
+    }
+
+    /// What a freshly compiled component becomes before it is cached: itself, or, when it
+    /// asks for it, its pre-initialised form ([`preinit`]), compiled.
+    fn prepare(&self, component: Component, bytes: &[u8]) -> Result<Component, PluginError> {
+        let refused = |why: String| PluginError::Invalid(format!("the component asks to be pre-initialised, but {why}"));
+        if !preinit::requested(&component).map_err(refused)? {
+            return Ok(component);
+        }
+        // Compiling happens on a blocking thread of the server (`load`), in the compiler
+        // process, which has no async runtime, or in a benchmark's async code: the
+        // initialisation gets a thread and a single-threaded runtime of its own wherever.
+        let initialised = std::thread::scope(|scope| {
+            let run = || -> Result<Vec<u8>, String> {
+                let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| format!("no async runtime for it: {e}"))?;
+                runtime.block_on(self.preinitialize(bytes))
+            };
+            std::thread::Builder::new()
+                .name("plugin-preinit".to_owned())
+                .spawn_scoped(scope, run)
+                .map_err(|e| format!("no thread for it: {e}"))?
+                .join()
+                .unwrap_or_else(|_| Err("its initialisation panicked the host thread".to_owned()))
+        })
+        .map_err(refused)?;
+        Component::new(&self.inner.engine, &initialised).map_err(|e| refused(format!("its pre-initialised form does not compile: {e:#}")))
+    }
+
+    /// Runs the component's `wizer-initialize` once, in a sandbox with a call's limits (but
+    /// [`PREINIT_TIMEOUT_MS`] of time), and returns the component rewritten to start from the
+    /// state it left.
+    async fn preinitialize(&self, bytes: &[u8]) -> Result<Vec<u8>, String> {
+        let mut wizer = wasmtime_wizer::Wizer::new();
+        // The component lifts the core export, so the core module must keep it; the host
+        // never calls it again.
+        wizer.keep_init_func(true);
+        let (cx, instrumented) = wizer.instrument_component(bytes).map_err(|e| format!("Wizer cannot instrument it: {e:#}"))?;
+        let component = Component::new(&self.inner.engine, &instrumented).map_err(|e| format!("its instrumented form does not compile: {e:#}"))?;
+        let ctx = CallContext { config: "{}".to_owned(), now_micros: 0, limits: PluginLimits { timeout_ms: PREINIT_TIMEOUT_MS, ..PluginLimits::default() } };
+        let outcome = self
+            .run(&ctx, async |store| {
+                let instance = self.inner.linker.instantiate_async(&mut *store, &component).await?;
+                let init = instance.get_typed_func::<(), ()>(&mut *store, preinit::INIT_EXPORT)?;
+                init.call_async(&mut *store, ()).await?;
+                let mut state = preinit::Accessors::new(store, instance);
+                let snapshot = wizer.snapshot_component(&cx, &mut state).await;
+                state.finish(snapshot).map(Ok)
+            })
+            .await;
+        outcome.result.map_err(|failure| format!("`{}` failed: {}", preinit::INIT_EXPORT, failure.message))
     }
 
     /// Compiles cache misses in a separate process: `program plugin-compile --cache-dir DIR`
@@ -187,13 +240,15 @@ impl Runtime {
     /// the same way an upload is checked.
     pub fn compile_into_cache(&self, bytes: &[u8]) -> Result<(), PluginError> {
         check_header(bytes)?;
-        self.inner.cache.compile_into_cache(&self.inner.engine, bytes)
+        self.inner.cache.compile_into_cache(&self.inner.engine, bytes, &|component, bytes| self.prepare(component, bytes))
     }
 
-    /// How long compiling `bytes` takes, bypassing the cache (for benchmarks).
+    /// How long compiling `bytes` takes as an upload would (pre-initialisation included),
+    /// bypassing the cache (for benchmarks).
     pub fn compile_uncached(&self, bytes: &[u8]) -> Result<Duration, PluginError> {
         let start = Instant::now();
-        Component::new(&self.inner.engine, bytes).map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
+        let component = Component::new(&self.inner.engine, bytes).map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
+        self.prepare(component, bytes)?;
         Ok(start.elapsed())
     }
 

@@ -122,6 +122,38 @@ async fn a_component_with_different_types_is_refused_before_it_can_run() {
 }
 
 #[tokio::test]
+async fn a_call_starts_from_the_state_the_warm_up_left_and_from_nothing_else() {
+    // The SDK exports `wizer-initialize`: the host runs the fixture's warm-up once, at upload,
+    // and every call's fresh instance starts from what it left, and from nothing a call did.
+    let (rt, _dir) = runtime();
+    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
+    let input = testing::classify_input("a@b.test", "Hi", "Hello");
+    for _ in 0..3 {
+        let out = rt.classify(&loaded, &input, &ctx(serde_json::json!({ "mode": "state" }))).await.result.expect("behaves");
+        assert_eq!(out.reason, "warmed up: true, calls: 1");
+    }
+}
+
+#[tokio::test]
+async fn a_warm_up_that_never_ends_fails_the_upload_in_time() {
+    let (rt, _dir) = runtime();
+    let start = std::time::Instant::now();
+    match rt.load(testing::component("hostile-init-plugin").into()).await {
+        Err(PluginError::Invalid(message)) => {
+            assert!(message.starts_with("the component asks to be pre-initialised, but `wizer-initialize` failed:"), "{message}");
+            assert!(message.contains("time limit"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // The limit is 1 s; compiling the component twice comes on top.
+    assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", start.elapsed());
+    // The runtime goes on serving.
+    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
+    let input = testing::classify_input("a@b.test", "Hi", "Hello");
+    rt.classify(&loaded, &input, &ctx(serde_json::json!({}))).await.result.expect("behaves");
+}
+
+#[tokio::test]
 async fn compiled_code_is_cached_on_disk() {
     let (rt, dir) = runtime();
     let bytes: Arc<[u8]> = testing::component("keyword-classifier").into();

@@ -1,0 +1,103 @@
+//! Pre-initialisation at upload (Wizer): a component that exports `wizer-initialize` is
+//! instantiated once, in a sandbox like a call's, that function runs, and the state it leaves
+//! (its linear memories and globals) is written back into the component as its initial state.
+//! Each later call still gets a fresh instance, but one that starts from that state: work a
+//! plugin would otherwise repeat at the start of every call (building lookup tables, growing
+//! its heap, running constructors) is done once, at upload. The Rust SDK's export macros add
+//! the function; a component without it is used as uploaded.
+//!
+//! The frozen WIT worlds do not name the function: it is an extra export of the component,
+//! which only this module calls (the pre-initialised component still exports it, since its
+//! component-level export refers to it, but nothing calls it again).
+
+use wasmtime::Store;
+use wasmtime::component::{Component, Instance, Lift, WasmList, types::ComponentItem};
+use wasmtime_wizer::ComponentInstanceState;
+
+use crate::sandbox::Sandbox;
+
+/// The export that asks for pre-initialisation (Wizer's name for it).
+pub const INIT_EXPORT: &str = "wizer-initialize";
+
+/// Whether a compiled component asks to be pre-initialised, and if so whether the export has
+/// the one type it may have (no parameters, no results).
+pub fn requested(component: &Component) -> Result<bool, String> {
+    let Some((item, _)) = component.get_export(None, INIT_EXPORT) else { return Ok(false) };
+    match item {
+        ComponentItem::ComponentFunc(ty) if ty.params().len() == 0 && ty.results().len() == 0 => Ok(true),
+        _ => Err(format!("its `{INIT_EXPORT}` export must be a function without parameters or results")),
+    }
+}
+
+/// Reads an initialised instance's state through the accessors Wizer's instrumentation
+/// added. The trait's methods cannot fail, so the first failure is kept here and
+/// [`Accessors::finish`] turns the snapshot into an error.
+#[allow(missing_debug_implementations)] // a borrowed store and instance: nothing to show
+pub struct Accessors<'a> {
+    store: &'a mut Store<Sandbox>,
+    instance: Instance,
+    failure: Option<String>,
+}
+
+impl<'a> Accessors<'a> {
+    pub fn new(store: &'a mut Store<Sandbox>, instance: Instance) -> Accessors<'a> {
+        Accessors { store, instance, failure: None }
+    }
+
+    /// The rewritten component, unless reading the state failed.
+    pub fn finish(self, snapshot: wasmtime::Result<Vec<u8>>) -> wasmtime::Result<Vec<u8>> {
+        match self.failure {
+            Some(failure) => Err(wasmtime::format_err!("reading the initialised state: {failure}")),
+            None => snapshot,
+        }
+    }
+
+    async fn call<R, O>(&mut self, instance: &str, func: &str, use_ret: impl FnOnce(&Store<Sandbox>, R) -> O) -> Option<O>
+    where
+        R: Lift + Send + Sync + 'static,
+    {
+        if self.failure.is_some() {
+            return None;
+        }
+        let result: wasmtime::Result<O> = async {
+            let (_, parent) = self.instance.get_export(&mut *self.store, None, instance).ok_or_else(|| wasmtime::format_err!("no export `{instance}`"))?;
+            let (_, index) = self
+                .instance
+                .get_export(&mut *self.store, Some(&parent), func)
+                .ok_or_else(|| wasmtime::format_err!("no export `{instance}#{func}`"))?;
+            let typed = self.instance.get_typed_func::<(), (R,)>(&mut *self.store, index)?;
+            let (ret,) = typed.call_async(&mut *self.store, ()).await?;
+            Ok(use_ret(&*self.store, ret))
+        }
+        .await;
+        match result {
+            Ok(out) => Some(out),
+            Err(e) => {
+                self.failure = Some(format!("{e:#}"));
+                None
+            }
+        }
+    }
+}
+
+impl ComponentInstanceState for Accessors<'_> {
+    async fn call_func_ret_list_u8(&mut self, instance: &str, func: &str, contents: impl FnOnce(&[u8]) + Send) {
+        self.call(instance, func, |store, list: WasmList<u8>| contents(list.as_le_slice(store))).await;
+    }
+
+    async fn call_func_ret_s32(&mut self, instance: &str, func: &str) -> i32 {
+        self.call(instance, func, |_, r: i32| r).await.unwrap_or_default()
+    }
+
+    async fn call_func_ret_s64(&mut self, instance: &str, func: &str) -> i64 {
+        self.call(instance, func, |_, r: i64| r).await.unwrap_or_default()
+    }
+
+    async fn call_func_ret_f32(&mut self, instance: &str, func: &str) -> u32 {
+        self.call(instance, func, |_, r: f32| r.to_bits()).await.unwrap_or_default()
+    }
+
+    async fn call_func_ret_f64(&mut self, instance: &str, func: &str) -> u64 {
+        self.call(instance, func, |_, r: f64| r.to_bits()).await.unwrap_or_default()
+    }
+}
