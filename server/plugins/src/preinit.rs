@@ -101,3 +101,59 @@ impl ComponentInstanceState for Accessors<'_> {
         self.call(instance, func, |_, r: f64| r.to_bits()).await.unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wasm_encoder::{
+        CodeSection, ComponentBuilder, ComponentExportKind, ExportKind, ExportSection, Function, FunctionSection, Instruction, Module,
+        ModuleArg, PrimitiveValType, TypeSection, ValType,
+    };
+    use wasmtime::{Config, Engine};
+
+    use super::*;
+
+    /// A component exporting `name` as a function lifted from a core function that takes
+    /// `params` i32s and does nothing; `params` = 1 gives it a `u32` parameter.
+    fn component_exporting(name: &str, params: usize) -> Vec<u8> {
+        let mut module = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function(vec![ValType::I32; params], []);
+        module.section(&types);
+        let mut functions = FunctionSection::new();
+        functions.function(0);
+        module.section(&functions);
+        let mut exports = ExportSection::new();
+        exports.export("f", ExportKind::Func, 0);
+        module.section(&exports);
+        let mut code = CodeSection::new();
+        let mut body = Function::new([]);
+        body.instruction(&Instruction::End);
+        code.function(&body);
+        module.section(&code);
+
+        let mut component = ComponentBuilder::default();
+        let module_index = component.core_module(None, &module);
+        let instance = component.core_instantiate(None, module_index, Vec::<(&str, ModuleArg)>::new());
+        let core_func = component.core_alias_export(None, instance, "f", ExportKind::Func);
+        let (ty, mut encoder) = component.type_function(None);
+        let param_names = ["x"];
+        encoder.params(param_names.iter().take(params).map(|n| (*n, PrimitiveValType::U32)));
+        encoder.result(None);
+        let func = component.lift_func(None, core_func, ty, []);
+        component.export(name, ComponentExportKind::Func, func, None);
+        component.finish()
+    }
+
+    fn compile(bytes: &[u8]) -> Component {
+        let engine = Engine::new(Config::new().wasm_component_model(true)).expect("engine");
+        Component::new(&engine, bytes).expect("a valid component")
+    }
+
+    #[test]
+    fn only_an_init_export_without_parameters_or_results_asks_for_it() {
+        assert_eq!(requested(&compile(&component_exporting(INIT_EXPORT, 0))), Ok(true));
+        assert_eq!(requested(&compile(&component_exporting("something-else", 0))), Ok(false));
+        let wrong = requested(&compile(&component_exporting(INIT_EXPORT, 1)));
+        assert_eq!(wrong, Err("its `wizer-initialize` export must be a function without parameters or results".to_owned()));
+    }
+}
