@@ -3,6 +3,8 @@
 //! | mode | what it does |
 //! |---|---|
 //! | `loop` | spins forever |
+//! | `sleep` | sleeps for an hour (WASI's monotonic clock: the host waits, no WebAssembly runs) |
+//! | `copy-loop` | copies 8 MiB within its memory, forever (few instructions, much work each) |
 //! | `memory` | allocates until refused |
 //! | `recursion` | recurses without end |
 //! | `panic` | panics with a message |
@@ -50,6 +52,17 @@ impl Classifier for Hostile {
                 let mut n: u64 = 0;
                 loop {
                     n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(3_600));
+                Ok(ok())
+            }
+            "copy-loop" => {
+                let (mut from, mut to) = (vec![1u8; 8 << 20], vec![0u8; 8 << 20]);
+                loop {
+                    to.copy_from_slice(std::hint::black_box(&from));
+                    std::mem::swap(&mut from, &mut to);
                 }
             }
             "memory" => {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tandem_proto::{PluginFailureKind, PluginLimits, PluginUsage, PluginWorld};
@@ -189,7 +190,7 @@ impl Runtime {
         // initialisation gets a thread and a single-threaded runtime of its own wherever.
         let initialised = std::thread::scope(|scope| {
             let run = || -> Result<Vec<u8>, String> {
-                let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|e| format!("no async runtime for it: {e}"))?;
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| format!("no async runtime for it: {e}"))?;
                 runtime.block_on(self.preinitialize(bytes))
             };
             std::thread::Builder::new()
@@ -332,15 +333,14 @@ impl Runtime {
         let timeout = Duration::from_millis(u64::from(ctx.limits.timeout_ms.max(1)));
         let start = Instant::now();
         let deadline = start + timeout;
-        // Every epoch tick (1 ms) the call yields to the executor, so a long call never holds a
-        // tokio worker; past the deadline it is interrupted.
+        // Every epoch tick (1 ms) running WebAssembly yields to the executor, so a long call
+        // never holds a tokio worker; `within` stops the call at the deadline, whether it is
+        // running WebAssembly or waiting in the host.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline { Err(Trap::Interrupt.into()) } else { Ok(UpdateDeadline::Yield(1)) }
-        });
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
         let result = {
             let _ticking = self.inner.ticker.active();
-            call(&mut store).await
+            within(deadline, call(&mut store)).await
         };
         let duration = start.elapsed();
         let fuel = FUEL_BUDGET.saturating_sub(store.get_fuel().unwrap_or(FUEL_BUDGET));
@@ -352,12 +352,33 @@ impl Runtime {
             memory_bytes: sandbox.memory_peak() as u64,
         };
         let result = match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(plugin_error)) => Err(failure(PluginFailureKind::PluginError, describe_plugin_error(plugin_error))),
-            Err(error) => Err(describe_trap(&error, sandbox.memory_refused(), memory_bytes, timeout, &logs)),
+            None => Err(failure(PluginFailureKind::Timeout, format!("stopped after its {} ms time limit", timeout.as_millis()))),
+            Some(Ok(Ok(value))) => Ok(value),
+            Some(Ok(Err(plugin_error))) => Err(failure(PluginFailureKind::PluginError, describe_plugin_error(plugin_error))),
+            Some(Err(error)) => Err(describe_trap(&error, sandbox.memory_refused(), memory_bytes, &logs)),
         };
         CallOutcome { result, logs, dropped_logs, usage }
     }
+}
+
+/// Polls `call` until it finishes or `deadline` passes: `None` if the deadline came first
+/// (the call is then dropped, which abandons the instance mid-call; its store is dropped
+/// next). Running WebAssembly yields to the executor regularly (see [`Runtime::run`]), and a
+/// call waiting in the host (a WASI sleep, say) is woken by the timer, so the deadline holds
+/// in both cases. Needs a tokio runtime with timers enabled.
+async fn within<F: Future>(deadline: Instant, call: F) -> Option<F::Output> {
+    let mut call = std::pin::pin!(call);
+    let mut timer = std::pin::pin!(tokio::time::sleep_until(deadline.into()));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = call.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if Instant::now() >= deadline || timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The WIT world a component's exports name, and the WIT version.
@@ -434,14 +455,12 @@ fn describe_trap(
     error: &wasmtime::Error,
     memory_refused: bool,
     memory_bytes: usize,
-    timeout: Duration,
     logs: &[crate::outcome::LogLine],
 ) -> tandem_proto::PluginFailure {
     if memory_refused {
         return failure(PluginFailureKind::MemoryExhausted, format!("the plugin needed more than its {} MiB of memory", memory_bytes >> 20));
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => failure(PluginFailureKind::Timeout, format!("stopped after its {} ms time limit", timeout.as_millis())),
         Some(Trap::OutOfFuel) => failure(PluginFailureKind::Timeout, "used up its fuel"),
         Some(Trap::StackOverflow) => failure(PluginFailureKind::StackOverflow, "call stack exhausted (too deep a recursion)"),
         Some(trap) => {
