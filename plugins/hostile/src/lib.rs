@@ -5,6 +5,7 @@
 //! | `loop` | spins forever |
 //! | `sleep` | sleeps for an hour (WASI's monotonic clock: the host waits, no WebAssembly runs) |
 //! | `copy-loop` | copies 8 MiB within its memory, forever (few instructions, much work each) |
+//! | `chase` | follows a cycle through 16 MiB forever, each load missing the cache (slow instructions) |
 //! | `memory` | allocates until refused |
 //! | `recursion` | recurses without end |
 //! | `panic` | panics with a message |
@@ -63,6 +64,16 @@ impl Classifier for Hostile {
                 loop {
                     to.copy_from_slice(std::hint::black_box(&from));
                     std::mem::swap(&mut from, &mut to);
+                }
+            }
+            "chase" => {
+                // x -> (1664525 x + 1013904223) mod 2^22 visits every slot once per cycle (c
+                // odd, a = 1 mod 4) in an order no prefetcher follows.
+                const SLOTS: u32 = 1 << 22;
+                let next: Vec<u32> = (0..SLOTS).map(|x| x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223) & (SLOTS - 1)).collect();
+                let mut at = 0u32;
+                loop {
+                    at = std::hint::black_box(next[at as usize]);
                 }
             }
             "memory" => {

@@ -4,7 +4,7 @@
 //! implementing the worlds of `wit/` (`tandem:plugin@<version>`). This crate holds:
 //!
 //! - [`bindings`]: host bindings per released WIT version (frozen once released);
-//! - [`runtime`]: the wasmtime engine (pooling allocator, epoch deadlines, fuel, memory cap),
+//! - [`runtime`]: the wasmtime engine (pooling allocator, fuel, wall-clock deadlines, memory cap),
 //!   compiling through the on-disk [`cache`], and running one call in a fresh [`sandbox`];
 //! - [`outcome`]: what a call produced, failures included (a failure is data, never a panic);
 //! - [`preinit`]: pre-initialising, at upload, a component that asks for it (Wizer);
@@ -17,7 +17,6 @@
 pub mod bindings;
 pub mod cache;
 pub mod convert;
-mod epoch;
 pub mod error;
 pub mod outcome;
 pub mod pipeline;

@@ -67,12 +67,13 @@ async fn every_misbehaviour_is_contained_and_reported() {
 
 #[tokio::test]
 async fn a_timeout_stops_the_call_near_its_limit_whatever_it_is_doing() {
-    // Spinning, waiting in the host (a WASI sleep: no WebAssembly runs while it waits), and
-    // a loop of large memory copies (a few instructions doing much work each).
+    // Spinning, waiting in the host (a WASI sleep: no WebAssembly runs while it waits), a
+    // loop of large memory copies (a few instructions doing much work each), and a loop whose
+    // every load misses the cache (the slowest fuel there is).
     let (rt, _dir) = runtime();
     let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
     let input = testing::classify_input("a@b.test", "Hello", "Some text");
-    for mode in ["loop", "sleep", "copy-loop"] {
+    for mode in ["loop", "sleep", "copy-loop", "chase"] {
         let mut context = ctx(serde_json::json!({ "mode": mode }));
         context.limits.timeout_ms = 20;
         let outcome = rt.classify(&loaded, &input, &context).await;
