@@ -13,6 +13,7 @@ use std::{
 };
 
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element, error::CmdError};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tandem_api::ApiSettings;
 use tandem_store::testing::Backend;
@@ -107,13 +108,8 @@ impl Browser {
                 ],
             }),
         );
-        // Two rustls crypto providers are linked into the test binary (ring for the mail
-        // channel, aws-lc-rs for fantoccini's hyper-rustls): name the process default.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let connected = match ClientBuilder::rustls() {
-            Ok(mut builder) => builder.capabilities(capabilities).connect(&webdriver).await.map_err(|e| e.to_string()),
-            Err(e) => Err(format!("rustls: {e}")),
-        };
+        // chromedriver speaks plain HTTP on loopback.
+        let connected = ClientBuilder::new(HttpConnector::new()).capabilities(capabilities).connect(&webdriver).await.map_err(|e| e.to_string());
         match connected {
             Ok(client) => Browser { client, driver, _profile: profile },
             Err(message) => {
