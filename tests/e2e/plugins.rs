@@ -307,6 +307,7 @@ backend_tests! {
     a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start,
     a_fetched_batch_returns_with_every_run_written_in_order,
     a_run_sees_the_ticket_as_its_message_found_it,
+    messages_of_an_inbox_no_plugin_covers_are_not_marked,
 }
 
 /// A mail applied by the intake, then the process gone before the plugins ran (the state a
@@ -402,4 +403,37 @@ async fn a_run_sees_the_ticket_as_its_message_found_it(backend: Backend) {
     let no_reply = events_of(&detail, "plugin.no_reply");
     assert_eq!(no_reply.len(), 1, "{detail}");
     assert_eq!(no_reply[0]["after"]["reason"], "customer reply on an existing ticket", "{detail}");
+}
+
+/// With every plugin scoped to inbox B, a mail or an API ticket in inbox A is not marked for
+/// the pipeline and gets no run (nothing to read, nothing to write); one in inbox B does.
+async fn messages_of_an_inbox_no_plugin_covers_are_not_marked(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let (inbox_a, inbox_b) = (server.desk.inbox_a.id, server.desk.inbox_b.id);
+    let (_, plugins) = admin.get("/api/v1/plugins").await;
+    for plugin in plugins.as_array().expect("list") {
+        let (status, body) = admin.patch(&format!("/api/v1/plugins/{}", plugin["id"]), &json!({ "inbox_ids": [inbox_b] })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let mail = |id: &str| format!("From: Ana <ana@client.test>\r\nTo: support@desk.test\r\nSubject: Urgent: login broken\r\nMessage-ID: <{id}@client.test>\r\n\r\nHello, login is broken, this is urgent.\r\n");
+
+    let received = server.mail.receive(inbox_a, mail("a").as_bytes(), "api", None).await.expect("receive");
+    assert!(!received.outcome.run_pipeline, "no plugin covers inbox A");
+    let (status, created) = admin
+        .post("/api/v1/tickets", &json!({ "inbox_id": inbox_a, "subject": "Urgent: login broken", "body_text": "This is urgent.", "contact": { "email": "bo@client.test" } }))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert!(server.store.pending_pipeline_runs(0, 100).await.expect("pending").is_empty(), "nothing marked");
+    for number in [received.outcome.ticket_number.expect("a ticket"), created["ticket"]["number"].as_i64().expect("number")] {
+        let (_, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+        let plugin_events = detail["events"].as_array().expect("events").iter().filter(|e| e["kind"].as_str().is_some_and(|k| k.starts_with("plugin."))).count();
+        assert_eq!(plugin_events, 0, "{detail}");
+        assert_eq!(detail["ticket"]["priority"], "normal", "not classified: {detail}");
+    }
+
+    let received = server.mail.receive(inbox_b, mail("b").as_bytes(), "api", None).await.expect("receive");
+    assert!(received.outcome.run_pipeline, "the plugins cover inbox B");
+    let (_, detail) = admin.get(&format!("/api/v1/tickets/{}", received.outcome.ticket_number.expect("a ticket"))).await;
+    assert_eq!(events_of(&detail, "plugin.classified").len(), 1, "{detail}");
+    assert_eq!(detail["ticket"]["priority"], "urgent", "{detail}");
 }

@@ -71,6 +71,13 @@ impl Pipeline {
         &self.registry
     }
 
+    /// Whether a new message of `inbox_id` has plugins to run now. When none is enabled for
+    /// the inbox, callers neither mark the message nor run the pipeline: a run would read the
+    /// ticket and write nothing. A plugin enabled later sees the messages received after it.
+    pub fn covers(&self, inbox_id: i64) -> bool {
+        self.registry.snapshot().covers(inbox_id)
+    }
+
     /// Runs the enabled plugins on a new customer message of ticket `number` (its latest one
     /// when `message_id` is `None`), then writes the whole run in one transaction. Store
     /// errors end the run (and are returned, nothing written); plugin failures never do.

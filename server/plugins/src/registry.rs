@@ -40,6 +40,12 @@ impl Snapshot {
         self.entries.iter().filter(move |e| e.plugin.enabled && e.plugin.world == world && e.plugin.covers(inbox_id))
     }
 
+    /// Whether any enabled plugin, of any world, covers `inbox_id`: a message there has a
+    /// pipeline run to make (one whose plugin failed to load included: its failure is recorded).
+    pub fn covers(&self, inbox_id: i64) -> bool {
+        self.entries.iter().any(|e| e.plugin.enabled && e.plugin.covers(inbox_id))
+    }
+
     pub fn get(&self, plugin_id: i64) -> Option<&Entry> {
         self.entries.iter().find(|e| e.plugin.id == plugin_id)
     }

@@ -76,6 +76,17 @@ pub async fn counts(State(state): State<AppState>, auth: Auth) -> ApiResult<Resp
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = CreateTicket,
     responses((status = 201, body = TicketDetail), (status = 422, body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, auth: Auth, Json(input): Json<CreateTicket>) -> ApiResult<Response> {
+    let detail = match state.plugins.covers(input.inbox_id) {
+        true => create_for_plugins(&state, &auth, input).await?,
+        // No enabled plugin covers the inbox: nothing to mark, nothing to run.
+        false => state.store.create_ticket(&auth.actor, input).await?,
+    };
+    let location = format!("/api/v1/tickets/{}", detail.ticket.number);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(detail)).into_response())
+}
+
+/// Opens a ticket whose message is marked for the plugin pipeline, then runs the pipeline.
+async fn create_for_plugins(state: &AppState, auth: &Auth, input: CreateTicket) -> ApiResult<TicketDetail> {
     let detail = state.store.create_ticket_for_plugins(&auth.actor, input).await?;
     // The message is committed (marked for the pipeline); plugins now classify, route and
     // answer it. Their failures are on the ticket's timeline; only a storage error while
@@ -85,7 +96,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, Json(input): Json
         Some(message) => state.plugins.on_marked(detail.ticket.number, message.id).await,
         None => state.plugins.on_inbound(detail.ticket.number, None).await,
     };
-    let detail = match run {
+    Ok(match run {
         Ok(report) => {
             // An automatic reply is in the outbox: the sender goes now, not on its next tick.
             if report.queued_reply() {
@@ -97,9 +108,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth, Json(input): Json
             tracing::error!(ticket = detail.ticket.number, error = %e, "plugin pipeline");
             detail
         }
-    };
-    let location = format!("/api/v1/tickets/{}", detail.ticket.number);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(detail)).into_response())
+    })
 }
 
 /// A ticket with its conversation and timeline.
