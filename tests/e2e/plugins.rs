@@ -406,7 +406,8 @@ async fn a_run_sees_the_ticket_as_its_message_found_it(backend: Backend) {
 }
 
 /// With every plugin scoped to inbox B, a mail or an API ticket in inbox A is not marked for
-/// the pipeline and gets no run (nothing to read, nothing to write); one in inbox B does.
+/// the pipeline and gets no run (nothing to read, nothing to write); one in inbox B does, and
+/// so does a reply in inbox A that lands on inbox B's ticket.
 async fn messages_of_an_inbox_no_plugin_covers_are_not_marked(backend: Backend) {
     let (server, admin) = with_bundled(backend).await;
     let (inbox_a, inbox_b) = (server.desk.inbox_a.id, server.desk.inbox_b.id);
@@ -431,9 +432,22 @@ async fn messages_of_an_inbox_no_plugin_covers_are_not_marked(backend: Backend) 
         assert_eq!(detail["ticket"]["priority"], "normal", "not classified: {detail}");
     }
 
-    let received = server.mail.receive(inbox_b, mail("b").as_bytes(), "api", None).await.expect("receive");
-    assert!(received.outcome.run_pipeline, "the plugins cover inbox B");
-    let (_, detail) = admin.get(&format!("/api/v1/tickets/{}", received.outcome.ticket_number.expect("a ticket"))).await;
+    let in_b = server.mail.receive(inbox_b, mail("b").as_bytes(), "api", None).await.expect("receive");
+    assert!(in_b.outcome.run_pipeline, "the plugins cover inbox B");
+    let number_b = in_b.outcome.ticket_number.expect("a ticket");
+    let (_, detail) = admin.get(&format!("/api/v1/tickets/{number_b}")).await;
     assert_eq!(events_of(&detail, "plugin.classified").len(), 1, "{detail}");
     assert_eq!(detail["ticket"]["priority"], "urgent", "{detail}");
+
+    // What decides is the inbox of the ticket the message lands on: a reply in inbox A naming
+    // (in its subject) A's ticket, since merged into inbox B's ticket, is marked and run there.
+    let number_a = received.outcome.ticket_number.expect("a ticket");
+    let (status, body) = admin.post(&format!("/api/v1/tickets/{number_a}/merge"), &json!({ "into": number_b })).await;
+    assert_eq!(status, 200, "{body}");
+    let reply = format!("From: Ana <ana@client.test>\r\nTo: support@desk.test\r\nSubject: Re: [#{number_a}] Urgent: login broken\r\nMessage-ID: <a2@client.test>\r\n\r\nStill broken.\r\n");
+    let followed = server.mail.receive(inbox_a, reply.as_bytes(), "api", None).await.expect("receive");
+    assert_eq!(followed.outcome.ticket_number, Some(number_b), "the ticket token, then the merge followed");
+    assert!(followed.outcome.run_pipeline, "the ticket's inbox B is covered");
+    let (_, detail) = admin.get(&format!("/api/v1/tickets/{number_b}")).await;
+    assert_eq!(events_of(&detail, "plugin.classified").len(), 2, "{detail}");
 }

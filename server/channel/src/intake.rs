@@ -71,7 +71,7 @@ impl Intake {
     /// one recorded but never processed (a crash in between) is processed now.
     pub async fn receive(&self, inbox_id: i64, raw: &[u8], source: &str, source_ref: Option<&str>) -> Result<Received, ChannelError> {
         let recorded = self.store.record_inbound(inbox_id, raw, source, source_ref).await?;
-        let outcome = self.process(inbox_id, recorded, raw).await?;
+        let outcome = self.process(recorded, raw).await?;
         Ok(Received { recorded, outcome })
     }
 
@@ -94,7 +94,7 @@ impl Intake {
         let mut out = Vec::with_capacity(items.len());
         let mut applied = Ok(());
         for (recorded, items) in recorded.chunks(APPLY_TOGETHER).zip(items.chunks(APPLY_TOGETHER)) {
-            let (outcomes, failed) = self.apply_together(inbox_id, recorded, items).await;
+            let (outcomes, failed) = self.apply_together(recorded, items).await;
             for (recorded, outcome) in recorded.iter().zip(outcomes) {
                 if let Some(run) = pipeline_due(&outcome) {
                     // The receiver lives until this sender is dropped below.
@@ -117,8 +117,8 @@ impl Intake {
     }
 
     /// Parses and applies a recorded message, then runs the plugin pipeline on it.
-    async fn process(&self, inbox_id: i64, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
-        let outcome = self.apply(inbox_id, recorded, raw).await?;
+    async fn process(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
+        let outcome = self.apply(recorded, raw).await?;
         if let Some((number, message)) = pipeline_due(&outcome) {
             self.run_pipeline(number, message).await;
         }
@@ -127,8 +127,8 @@ impl Intake {
 
     /// Parses and applies a recorded message. A duplicate is looked up first: only one that
     /// was recorded but never processed (a crash in between) is parsed.
-    async fn apply(&self, inbox_id: i64, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
-        let mut outcomes = self.try_apply_together(inbox_id, &[recorded], &[(raw, None)]).await?;
+    async fn apply(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
+        let mut outcomes = self.try_apply_together(&[recorded], &[(raw, None)]).await?;
         Ok(outcomes.pop().ok_or(tandem_store::StoreError::NotFound("inbound mail"))?)
     }
 
@@ -136,14 +136,14 @@ impl Intake {
     /// they are applied one at a time, so a message the database refuses holds back only the
     /// ones after it. Answers the outcomes of the messages applied, in order, and the error
     /// that stopped the rest, if any.
-    async fn apply_together(&self, inbox_id: i64, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> (Vec<IntakeOutcome>, Option<ChannelError>) {
-        match self.try_apply_together(inbox_id, recorded, items).await {
+    async fn apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> (Vec<IntakeOutcome>, Option<ChannelError>) {
+        match self.try_apply_together(recorded, items).await {
             Ok(outcomes) => (outcomes, None),
             Err(e) => {
                 tracing::warn!(error = %e, messages = recorded.len(), "applying messages together failed; applying them one at a time");
                 let mut outcomes = Vec::with_capacity(recorded.len());
                 for (r, (raw, _)) in recorded.iter().zip(items) {
-                    match self.apply(inbox_id, *r, raw).await {
+                    match self.apply(*r, raw).await {
                         Ok(outcome) => outcomes.push(outcome),
                         Err(e) => return (outcomes, Some(e)),
                     }
@@ -153,10 +153,10 @@ impl Intake {
         }
     }
 
-    /// Applies consecutive recorded messages of `inbox_id` in one transaction (those processed
-    /// before are only looked up); the first error fails them all. They are marked for the
-    /// plugin pipeline only if some enabled plugin covers the inbox.
-    async fn try_apply_together(&self, inbox_id: i64, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> Result<Vec<IntakeOutcome>, ChannelError> {
+    /// Applies consecutive recorded messages in one transaction (those processed before are
+    /// only looked up); the first error fails them all. A new customer message is marked for
+    /// the plugin pipeline only if some enabled plugin covers its ticket's inbox.
+    async fn try_apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> Result<Vec<IntakeOutcome>, ChannelError> {
         // Per message: its outcome when it was processed before, else its parse for the store.
         let mut done = Vec::with_capacity(recorded.len());
         let mut parsed = Vec::new();
@@ -170,7 +170,7 @@ impl Intake {
         let apply: Vec<_> = parsed.iter().map(|(id, p)| (*id, p.as_ref())).collect();
         let mut applied = match apply.is_empty() {
             true => Vec::new(),
-            false => self.store.apply_inbound_many(&apply, self.pipeline.as_ref().is_some_and(|p| p.covers(inbox_id))).await?,
+            false => self.store.apply_inbound_many(&apply, &|inbox| self.pipeline.as_ref().is_some_and(|p| p.covers(inbox))).await?,
         }
         .into_iter();
         let outcomes: Vec<IntakeOutcome> = done
@@ -272,7 +272,7 @@ impl Intake {
             for entry in pending {
                 let raw = self.store.inbound_raw(None, entry.id).await?;
                 // Pending entries are `received` by definition: no second look-up.
-                self.process(entry.inbox_id, Recorded { id: entry.id, duplicate: false }, &raw).await?;
+                self.process(Recorded { id: entry.id, duplicate: false }, &raw).await?;
                 done += 1;
             }
         }

@@ -257,15 +257,17 @@ impl Store {
     /// server: yes; an import with `--no-plugins`: no). Such a message is marked
     /// `pipeline_pending` in this transaction, and the pipeline's write clears the mark.
     pub async fn apply_inbound(&self, id: i64, parsed: std::result::Result<&Inbound, &ParseError>, pipeline: bool) -> Result<IntakeOutcome> {
-        let mut outcomes = self.apply_inbound_many(&[(id, parsed)], pipeline).await?;
+        let mut outcomes = self.apply_inbound_many(&[(id, parsed)], &move |_| pipeline).await?;
         outcomes.pop().ok_or(StoreError::NotFound("inbound mail"))
     }
 
     /// [`Store::apply_inbound`] for several recorded messages in one transaction, in order (an
     /// IMAP batch: one `BEGIN` and `COMMIT` for them all, and pages several of them change
     /// written once). If one fails nothing is written and the error is returned; the caller
-    /// then applies them one at a time.
-    pub async fn apply_inbound_many(&self, items: &[(i64, std::result::Result<&Inbound, &ParseError>)], pipeline: bool) -> Result<Vec<IntakeOutcome>> {
+    /// then applies them one at a time. `pipeline` answers, for the inbox of the ticket a new
+    /// customer message lands on, whether the plugin pipeline runs on it (some enabled plugin
+    /// covers that inbox): only then is the message marked.
+    pub async fn apply_inbound_many(&self, items: &[(i64, std::result::Result<&Inbound, &ParseError>)], pipeline: &(dyn Fn(i64) -> bool + Sync)) -> Result<Vec<IntakeOutcome>> {
         // Attachment blobs are written before the transaction that points to them.
         let mut blobs = Vec::with_capacity(items.len());
         for (_, parsed) in items {
@@ -287,7 +289,7 @@ impl Store {
     }
 
     /// Applies one recorded message inside `tx`.
-    async fn apply_in(&self, tx: &WriteTx, id: i64, parsed: std::result::Result<&Inbound, &ParseError>, blobs: &[String], pipeline: bool) -> Result<IntakeOutcome> {
+    async fn apply_in(&self, tx: &WriteTx, id: i64, parsed: std::result::Result<&Inbound, &ParseError>, blobs: &[String], pipeline: &(dyn Fn(i64) -> bool + Sync)) -> Result<IntakeOutcome> {
         let now = self.clock.now();
         let at = to_micros(now);
         let entry: Option<InboundRow> = query_one(&tx.tx, self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id = ?{}", if self.db.is_postgres() { " FOR UPDATE OF im" } else { "" }), vec![id.into()])).await?;
@@ -417,7 +419,8 @@ impl Store {
                 let automatic = !matches!(m.nature, Nature::Person | Nature::Bulk { .. });
                 let changes = if automatic { Vec::new() } else { ticket::on_customer_message(&mut state, now)? };
                 let version = save_state_before_message(&self.db, tx, row.id, row.version, &state, at).await?;
-                let run_pipeline = pipeline && !automatic;
+                // The ticket's inbox: a reply may follow a merge into another inbox's ticket.
+                let run_pipeline = !automatic && pipeline(row.inbox_id);
                 // The last writes (events and the intake entry) go in one batch.
                 let mut tail = Batch::new(&self.db);
                 let (message_row_id, added) = self.add_mail_message(tx, at, id, m, blobs, new_message(row.id, version, run_pipeline)).await?;
@@ -466,7 +469,8 @@ impl Store {
             after: json!({ "number": number, "subject": subject, "inbox_id": entry.inbox_id, "contact_id": contact_id, "via": "email",
                            "inbound_id": id, "follow_up_of": follow_up_of.as_ref().map(|r| r.number) }),
         }]);
-        let (message_row_id, added) = self.add_mail_message(tx, at, id, m, blobs, new_message(ticket_id, 1, pipeline)).await?;
+        let run_pipeline = pipeline(entry.inbox_id);
+        let (message_row_id, added) = self.add_mail_message(tx, at, id, m, blobs, new_message(ticket_id, 1, run_pipeline)).await?;
         push_events(&mut batch, &contact, at, &[added]);
         batch.run(&tx.tx).await?;
         crate::sla::refresh_ticket(&self.db, tx, ticket_id, at).await?;
@@ -479,7 +483,7 @@ impl Store {
                 after: json!({ "number": number, "reason": "the customer wrote after the ticket was closed" }),
             }]);
         }
-        let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Ticket, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline: pipeline };
+        let outcome = IntakeOutcome { inbound_id: id, state: IntakeState::Ticket, ticket_number: Some(number), message_row_id: Some(message_row_id), run_pipeline };
         let detail = follow_up_of.as_ref().map(|r| format!("follow-up of closed ticket #{}", r.number));
         push_finish(&mut batch, id, &outcome, Some(ticket_id), detail, at);
         batch.run(&tx.tx).await?;
