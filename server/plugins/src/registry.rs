@@ -37,13 +37,18 @@ pub struct Snapshot {
 impl Snapshot {
     /// Enabled plugins of `world` that cover `inbox_id`, in admin order.
     pub fn enabled(&self, world: PluginWorld, inbox_id: i64) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(move |e| e.plugin.enabled && e.plugin.world == world && e.plugin.covers(inbox_id))
+        self.covering(inbox_id).filter(move |e| e.plugin.world == world)
     }
 
     /// Whether any enabled plugin, of any world, covers `inbox_id`: a message there has a
     /// pipeline run to make (one whose plugin failed to load included: its failure is recorded).
     pub fn covers(&self, inbox_id: i64) -> bool {
-        self.entries.iter().any(|e| e.plugin.enabled && e.plugin.covers(inbox_id))
+        self.covering(inbox_id).next().is_some()
+    }
+
+    /// Enabled plugins of every world that cover `inbox_id`, in admin order.
+    fn covering(&self, inbox_id: i64) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(move |e| e.plugin.enabled && e.plugin.covers(inbox_id))
     }
 
     pub fn get(&self, plugin_id: i64) -> Option<&Entry> {
