@@ -144,6 +144,8 @@ pub(crate) struct TxMemo {
     /// Report figures as this transaction wrote them (`None`: the ticket has none), so the
     /// next write of the same ticket's figures needs no read (`reports::metrics`).
     pub(crate) figures: HashMap<i64, Option<crate::reports::metrics::Facts>>,
+    /// The SLA policies and calendars as this transaction last loaded them (`sla::tx_rules`).
+    pub(crate) sla_rules: Option<Arc<crate::sla::Rules>>,
 }
 
 impl WriteTx {

@@ -5,7 +5,7 @@
 
 mod config;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
@@ -188,8 +188,20 @@ impl ClockRow {
 /// Brings a ticket's SLA clock and its report figures up to date with its state (inside the
 /// caller's transaction).
 pub(crate) async fn refresh_ticket(db: &Db, tx: &WriteTx, ticket_id: i64, now: i64) -> Result<()> {
-    let rules = load_rules(db, &tx.tx).await?;
+    let rules = tx_rules(db, tx).await?;
     refresh_with(db, tx, &rules, ticket_id, now, Timing::Live(tandem_domain::report::day_of(now))).await
+}
+
+/// The rules as this transaction last loaded them: loaded once, not at every ticket it saves
+/// (a group of ten emails saves each ticket at least once). A transaction that changes the
+/// policies loads them again afterwards ([`refresh_all`]).
+async fn tx_rules(db: &Db, tx: &WriteTx) -> Result<Arc<Rules>> {
+    if let Some(rules) = tx.memo().sla_rules.clone() {
+        return Ok(rules);
+    }
+    let rules = Arc::new(load_rules(db, &tx.tx).await?);
+    tx.memo().sla_rules = Some(Arc::clone(&rules));
+    Ok(rules)
 }
 
 pub(crate) async fn refresh_with(db: &Db, tx: &WriteTx, rules: &Rules, ticket_id: i64, now: i64, timing: Timing) -> Result<()> {
@@ -326,7 +338,8 @@ pub(crate) async fn refresh_all(db: &Db, tx: &WriteTx, now: i64) -> Result<u64> 
     struct Id {
         id: i64,
     }
-    let rules = load_rules(db, conn).await?;
+    let rules = Arc::new(load_rules(db, conn).await?);
+    tx.memo().sla_rules = Some(Arc::clone(&rules));
     let ids: Vec<Id> = query_all(
         conn,
         db.stmt(
