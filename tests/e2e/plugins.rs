@@ -308,6 +308,7 @@ backend_tests! {
     a_fetched_batch_returns_with_every_run_written_in_order,
     a_run_sees_the_ticket_as_its_message_found_it,
     messages_of_an_inbox_no_plugin_covers_are_not_marked,
+    runs_of_a_group_see_the_load_the_runs_before_them_left,
 }
 
 /// A mail applied by the intake, then the process gone before the plugins ran (the state a
@@ -450,4 +451,54 @@ async fn messages_of_an_inbox_no_plugin_covers_are_not_marked(backend: Backend) 
     assert!(followed.outcome.run_pipeline, "the ticket's inbox B is covered");
     let (_, detail) = admin.get(&format!("/api/v1/tickets/{number_b}")).await;
     assert_eq!(events_of(&detail, "plugin.classified").len(), 2, "{detail}");
+}
+
+/// Marked messages are run a group at a time (views read together, runs written in one
+/// transaction), yet each run is routed as if the runs before it were written first: the
+/// router sees the agents' open tickets as those runs leave them, not as the group found them.
+async fn runs_of_a_group_see_the_load_the_runs_before_them_left(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let (inbox, agent, supervisor) = (server.desk.inbox_a.id, server.desk.agent.id, server.desk.supervisor.id);
+    // The supervisor holds two open tickets, the agent none (the agents are offline while
+    // these are opened, so the router leaves them alone).
+    let (status, second) = admin
+        .post("/api/v1/tickets", &json!({ "inbox_id": inbox, "subject": "Invoice copy", "body_text": "Could I get a copy?", "contact": { "email": "eva@client.test" } }))
+        .await;
+    assert_eq!(status, 201, "{second}");
+    for number in [server.desk.ticket_a, second["ticket"]["number"].as_i64().expect("number")] {
+        let (_, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+        let patch = json!({ "version": detail["ticket"]["version"], "assignee_id": supervisor });
+        let (status, body) = admin.patch(&format!("/api/v1/tickets/{number}"), &patch).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for user in [agent, supervisor] {
+        let (status, body) = admin.patch(&format!("/api/v1/users/{user}"), &json!({ "availability": "online" })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Four customers write at once; their mails are applied, then the four runs made as one group.
+    let mut numbers = Vec::new();
+    for i in 0..4 {
+        let raw = format!(
+            "From: Customer {i} <customer{i}@client.test>\r\nTo: support@desk.test\r\nSubject: Question {i}\r\n\
+             Message-ID: <group-{i}@client.test>\r\n\r\nHello, I have a question about my account settings.\r\n"
+        );
+        let recorded = server.store.record_inbound(inbox, raw.as_bytes(), "imap", None).await.expect("record");
+        let parsed = tandem_mail::parse(raw.as_bytes(), &tandem_mail::Limits::default());
+        let outcome = server.store.apply_inbound(recorded.id, parsed.as_ref(), true).await.expect("apply");
+        numbers.push(outcome.ticket_number.expect("a ticket"));
+    }
+    let runs: Vec<(i64, i64)> = server.store.pending_pipeline_runs(0, 10).await.expect("pending");
+    assert_eq!(runs.len(), 4);
+    let reports = server.plugins.on_marked_in_order(&runs).await;
+    assert!(reports.iter().all(|r| r.as_ref().is_ok_and(|r| r.written)), "{reports:?}");
+
+    // One after another: the agent takes the first two (0 and then 1 open, against 2); then
+    // both hold 2 and the two after rotate between them: the agent 3 of the 4, the supervisor 1.
+    let mut by_assignee = std::collections::BTreeMap::new();
+    for number in &numbers {
+        let (_, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+        assert_eq!(events_of(&detail, "plugin.routed").len(), 1, "{detail}");
+        *by_assignee.entry(detail["ticket"]["assignee"]["id"].as_i64().expect("assigned")).or_insert(0) += 1;
+    }
+    assert_eq!(by_assignee, [(supervisor, 1), (agent, 3)].into_iter().collect(), "agent {agent}, supervisor {supervisor}");
 }

@@ -87,8 +87,12 @@ impl Intake {
         let (runs, mut marked) = tokio::sync::mpsc::unbounded_channel::<(i64, i64)>();
         let pipeline = self.clone();
         let pipeline_task = tokio::spawn(async move {
-            while let Some((number, message)) = marked.recv().await {
-                pipeline.run_pipeline(number, message).await;
+            let mut group = Vec::with_capacity(APPLY_TOGETHER);
+            // The runs queued when the task gets to them, made as one group (see
+            // `Pipeline::on_marked_in_order`): a group of applied messages arrives at once.
+            while marked.recv_many(&mut group, APPLY_TOGETHER).await > 0 {
+                pipeline.run_pipelines(&group).await;
+                group.clear();
             }
         });
         let mut out = Vec::with_capacity(items.len());
@@ -216,18 +220,33 @@ impl Intake {
 
     /// Runs the plugin pipeline on a message the intake marked for it.
     async fn run_pipeline(&self, number: i64, message: i64) {
+        self.run_pipelines(&[(number, message)]).await;
+    }
+
+    /// Runs the plugin pipeline on messages `(ticket number, message id)` the intake marked
+    /// for it, in order.
+    async fn run_pipelines(&self, runs: &[(i64, i64)]) {
         let Some(pipeline) = &self.pipeline else {
             return;
         };
-        match pipeline.on_marked(number, message).await {
-            // Only a queued reply wakes the sender (each wake is two write transactions
-            // claiming mail); anything else it finds on its next tick.
-            Ok(report) if report.queued_reply() => self.signals.outbox.notify_one(),
-            Ok(_) => {}
-            // Plugin failures are recorded on the ticket by the pipeline; this is the
-            // pipeline itself failing (e.g. the database): logged, and the message stays
-            // marked, so the next start's recovery runs it again.
-            Err(e) => tracing::error!(ticket = number, error = %e, "plugin pipeline"),
+        let reports = match runs {
+            [(number, message)] => vec![pipeline.on_marked(*number, *message).await],
+            _ => pipeline.on_marked_in_order(runs).await,
+        };
+        let mut queued = false;
+        for (&(number, _), report) in runs.iter().zip(reports) {
+            match report {
+                Ok(report) => queued |= report.queued_reply(),
+                // Plugin failures are recorded on the ticket by the pipeline; this is the
+                // pipeline itself failing (e.g. the database): logged, and the message stays
+                // marked, so the next start's recovery runs it again.
+                Err(e) => tracing::error!(ticket = number, error = %e, "plugin pipeline"),
+            }
+        }
+        // Only a queued reply wakes the sender (each wake is two write transactions claiming
+        // mail); anything else it finds on its next tick.
+        if queued {
+            self.signals.outbox.notify_one();
         }
     }
 
@@ -246,13 +265,15 @@ impl Intake {
             };
             after = last;
             let mut queued = false;
-            for (number, message) in pending {
-                match pipeline.on_marked(number, message).await {
-                    Ok(report) => {
-                        done += usize::from(report.written);
-                        queued |= report.queued_reply();
+            for group in pending.chunks(APPLY_TOGETHER) {
+                for (&(number, message), report) in group.iter().zip(pipeline.on_marked_in_order(group).await) {
+                    match report {
+                        Ok(report) => {
+                            done += usize::from(report.written);
+                            queued |= report.queued_reply();
+                        }
+                        Err(e) => tracing::error!(ticket = number, message, error = %e, "plugin pipeline (recovery)"),
                     }
-                    Err(e) => tracing::error!(ticket = number, message, error = %e, "plugin pipeline (recovery)"),
                 }
             }
             if queued {

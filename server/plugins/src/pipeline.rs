@@ -16,12 +16,12 @@
 use std::sync::Arc;
 
 use tandem_proto::{self as proto, PluginDecision, PluginFailure, PluginUsage, PluginWorld};
-use tandem_store::automation::{PipelineView, PluginRef, PluginStep, StepRecord};
+use tandem_store::automation::{PipelineView, PluginRef, PluginStep, RunEffects, RunToWrite, RunWritten, StepRecord};
 
 use crate::convert;
 use crate::error::PluginError;
 use crate::outcome::CallOutcome;
-use crate::registry::{Entry, Registry};
+use crate::registry::{Entry, Registry, Snapshot};
 use crate::runtime::CallContext;
 
 /// What one plugin call came to, for logs and tests.
@@ -92,15 +92,97 @@ impl Pipeline {
         self.run(number, Some(message_id), true).await
     }
 
+    /// [`Pipeline::on_marked`] for consecutive marked messages `(ticket number, message id)`,
+    /// in order, as if each run were written before the next one's view is read (each sees
+    /// the ticket, the contact's last automatic reply and the agents' load as the runs before
+    /// it leave them), but with the views read together and the runs written in one
+    /// transaction (see `tandem_store::automation::RunEffects`). If that transaction fails,
+    /// each run is made on its own, so a message the database refuses holds back no other.
+    /// Answers each message's result, in order.
+    pub async fn on_marked_in_order(&self, runs: &[(i64, i64)]) -> Vec<Result<Report, PluginError>> {
+        let mut reports = Vec::with_capacity(runs.len());
+        let mut rest = runs;
+        while !rest.is_empty() {
+            match self.try_group(rest).await {
+                Ok(done) if !done.is_empty() => {
+                    rest = rest.get(done.len()..).unwrap_or_default();
+                    reports.extend(done.into_iter().map(Ok));
+                }
+                failed => {
+                    if let Err(e) = failed {
+                        tracing::warn!(error = %e, runs = rest.len(), "plugin runs together failed; making them one at a time");
+                    }
+                    for &(number, message) in rest {
+                        reports.push(self.on_marked(number, message).await);
+                    }
+                    break;
+                }
+            }
+        }
+        reports
+    }
+
+    /// Computes the runs of `runs` and writes them in one transaction; answers the reports of
+    /// those written, a prefix of `runs`: the write stops after a run that was not written as
+    /// computed (a plugin disabled, a decision refused), whose followers are computed again.
+    async fn try_group(&self, runs: &[(i64, i64)]) -> Result<Vec<Report>, PluginError> {
+        let snapshot = self.registry.snapshot();
+        let store = self.registry.store();
+        let views = store.pipeline_views(runs).await?;
+        let mut computed: Vec<(i64, i64, Run)> = Vec::with_capacity(views.len());
+        let mut effects: Vec<RunEffects> = Vec::with_capacity(views.len());
+        for mut view in views {
+            for earlier in &effects {
+                view.follow(earlier);
+            }
+            let before = view.ticket.clone();
+            let run = self.compute(&snapshot, &mut view).await;
+            let replied_at = run.replied().then(|| store.clock().now().timestamp_micros());
+            effects.push(RunEffects::new(&before, &view, replied_at));
+            computed.push((view.ticket.number, view.message.id, run));
+        }
+        let to_write: Vec<RunToWrite<'_>> =
+            computed.iter().map(|(number, message_id, run)| RunToWrite { number: *number, message_id: *message_id, claim: true, steps: &run.steps }).collect();
+        let written = store.write_pipeline_runs(&to_write).await?;
+        let mut reports = Vec::with_capacity(written.len());
+        let mut disabled = false;
+        for ((number, _, run), written) in computed.into_iter().zip(written) {
+            disabled |= !written.disabled.is_empty();
+            reports.push(self.finish(number, run, written));
+        }
+        if disabled {
+            // The runs are written; the plugin stays disabled in the database and the next
+            // reload (or the next run's) picks it up.
+            if let Err(e) = self.registry.reload().await {
+                tracing::error!(error = %e, "reloading the plugins after disabling one");
+            }
+        }
+        Ok(reports)
+    }
+
     async fn run(&self, number: i64, message_id: Option<i64>, claim: bool) -> Result<Report, PluginError> {
         let snapshot = self.registry.snapshot();
         let store = self.registry.store();
         let mut view = store.pipeline_view(number, message_id).await?;
+        let run = self.compute(&snapshot, &mut view).await;
+        let written = store.write_pipeline_run(number, view.message.id, claim, &run.steps).await?;
+        let disabled = !written.disabled.is_empty();
+        let report = self.finish(number, run, written);
+        if disabled {
+            self.registry.reload().await?;
+        }
+        Ok(report)
+    }
+
+    /// Calls the enabled plugins of `snapshot` on `view`, which is left showing the ticket as
+    /// their decisions leave it. Nothing is written.
+    async fn compute(&self, snapshot: &Snapshot, view: &mut PipelineView) -> Run {
+        let store = self.registry.store();
         let inbox_id = view.ticket.inbox_id;
         let mut run = Run::default();
 
         for entry in snapshot.enabled(PluginWorld::Classifier, inbox_id) {
-            let input = convert::classify_input(&view);
+            let input = convert::classify_input(view);
             let outcome = match &entry.component {
                 Some(c) => self.registry.runtime().classify(c, &input, &self.context(entry)).await.map(convert::classification),
                 None => CallOutcome::unavailable(entry.load_error.clone().unwrap_or_default()),
@@ -122,7 +204,7 @@ impl Pipeline {
                 run.push(entry, PluginUsage::default(), StepRecord::NotConsulted { why: "an earlier router decided".into() });
                 continue;
             }
-            let input = convert::route_input(&view);
+            let input = convert::route_input(view);
             let outcome = match &entry.component {
                 Some(c) => self.registry.runtime().route(c, &input, &self.context(entry)).await.map(|d| convert::routing(d, &input)),
                 None => CallOutcome::unavailable(entry.load_error.clone().unwrap_or_default()),
@@ -147,7 +229,7 @@ impl Pipeline {
                 run.push(entry, PluginUsage::default(), StepRecord::NotConsulted { why: "an automatic reply was already queued".into() });
                 continue;
             }
-            let input = convert::respond_input(&view);
+            let input = convert::respond_input(view);
             let outcome = match &entry.component {
                 Some(c) => self.registry.runtime().respond(c, &input, &self.context(entry)).await.map(convert::response),
                 None => CallOutcome::unavailable(entry.load_error.clone().unwrap_or_default()),
@@ -162,18 +244,18 @@ impl Pipeline {
             };
             run.push(entry, outcome.usage, record);
         }
+        run
+    }
 
-        let written = store.write_pipeline_run(number, view.message.id, claim, &run.steps).await?;
+    /// The report of a computed run once written (nothing when another run was written first).
+    fn finish(&self, number: i64, run: Run, written: RunWritten) -> Report {
         if written.already_written {
-            return Ok(Report { steps: Vec::new(), written: false });
+            return Report { steps: Vec::new(), written: false };
         }
         for (plugin_id, reason) in &written.disabled {
             tracing::error!(plugin = plugin_id, %reason, "plugin disabled");
         }
-        if !written.disabled.is_empty() {
-            self.registry.reload().await?;
-        }
-        Ok(run.report(number, written.refused))
+        run.report(number, written.refused)
     }
 
     fn context(&self, entry: &Entry) -> CallContext {
@@ -189,6 +271,11 @@ struct Run {
 }
 
 impl Run {
+    /// Whether a responder's reply is among the calls.
+    fn replied(&self) -> bool {
+        self.steps.iter().any(|s| matches!(s.record, StepRecord::Replied { .. }))
+    }
+
     fn push(&mut self, entry: &Entry, usage: PluginUsage, record: StepRecord) {
         let plugin = PluginRef { id: entry.plugin.id, name: entry.plugin.name.clone(), version: entry.plugin.version_number };
         self.steps.push(PluginStep { plugin, usage, record });

@@ -5,7 +5,7 @@ use serde_json::json;
 use tandem_proto::{self as proto, PluginFailure, PluginFailureKind, PluginUsage, PluginWorld, Priority, UpdatePlugin};
 use tandem_store::{
     Group, Store, backend_tests,
-    automation::{PluginRef, PluginStep, RunWritten, StepRecord},
+    automation::{PluginRef, PluginStep, RunToWrite, RunWritten, StepRecord},
     plugins::NewPluginVersion,
     testing::{Backend, actor, clock, desk, fresh_database, new_ticket, open_store},
 };
@@ -14,6 +14,7 @@ backend_tests! {
     a_run_is_written_whole_in_call_order,
     decisions_refused_at_write_time_are_failures,
     a_marked_message_is_run_once,
+    a_group_is_written_until_a_run_differs_from_what_was_computed,
 }
 
 async fn plugin(store: &Store, name: &str, world: PluginWorld) -> PluginRef {
@@ -214,4 +215,49 @@ async fn a_marked_message_is_run_once(backend: Backend) {
     let api = store.create_ticket_for_plugins(&supervisor, new_ticket(desk.inbox_a.id, "Login", "dora@customer.test")).await.expect("ticket");
     store.create_ticket(&supervisor, new_ticket(desk.inbox_a.id, "Seeded", "eve@customer.test")).await.expect("ticket");
     assert_eq!(store.pending_pipeline_runs(0, 10).await.expect("pending"), [(api.ticket.number, api.messages[0].id)]);
+}
+
+/// Runs of one group are written in one transaction, in order, each seeing the ones before it;
+/// the write stops after a run that is not written as computed (here a routing refused at
+/// write time), because the runs after it were computed on what it was expected to leave:
+/// their messages stay marked for the caller to run again. A group of runs already written
+/// (the recovery first) stops at once.
+async fn a_group_is_written_until_a_run_differs_from_what_was_computed(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let store = open_store(&db, clock()).await;
+    let desk = desk(&store).await;
+    let admin = actor(&store, &desk.admin).await;
+    let (classifier, router) = (plugin(&store, "classifier", PluginWorld::Classifier).await, plugin(&store, "router", PluginWorld::Router).await);
+    let mut marked = Vec::new();
+    for n in 1..=4 {
+        let raw = format!("From: Carla <carla@customer.test>\r\nTo: support@desk.test\r\nSubject: Invoice {n}\r\nMessage-ID: <g{n}@customer.test>\r\n\r\nWrong amount.\r\n");
+        let recorded = store.record_inbound(desk.inbox_a.id, raw.as_bytes(), "test", None).await.expect("record");
+        let parsed = tandem_mail::parse(raw.as_bytes(), &tandem_mail::Limits::default());
+        let outcome = store.apply_inbound(recorded.id, parsed.as_ref(), true).await.expect("apply");
+        marked.push((outcome.ticket_number.expect("ticket"), outcome.message_row_id.expect("message")));
+    }
+    let tagged = |tag: &str| vec![step(&classifier, classified(&[tag], Priority::High))];
+    // Agent B is no member of inbox A: the rules refuse that assignment when it is written.
+    let refused = StepRecord::Routed(proto::Routing { decided: true, team_id: None, assignee_id: Some(desk.agent_b.id), reason: "load".into() });
+    let steps = [tagged("first"), vec![step(&classifier, classified(&["second"], Priority::High)), step(&router, refused)], tagged("third"), tagged("fourth")];
+    let runs: Vec<RunToWrite<'_>> =
+        marked.iter().zip(&steps).map(|(&(number, message_id), steps)| RunToWrite { number, message_id, claim: true, steps }).collect();
+
+    let written = store.write_pipeline_runs(&runs).await.expect("write");
+    assert_eq!(written.len(), 2, "the first two written, the refused routing ends the group: {written:?}");
+    assert!(written[0].as_computed() && !written[1].as_computed());
+    assert_eq!(written[1].refused.len(), 1);
+    for (i, &(number, _)) in marked.iter().enumerate().take(2) {
+        let tags = store.get_ticket(&admin, number).await.expect("ticket").ticket.tags;
+        assert_eq!(tags, [["first", "second"][i]]);
+    }
+    assert_eq!(store.pending_pipeline_runs(0, 10).await.expect("pending"), marked[2..], "the rest stay marked");
+
+    let rest = store.write_pipeline_runs(&runs[2..]).await.expect("write the rest");
+    assert_eq!(rest, vec![RunWritten::default(), RunWritten::default()]);
+    assert_eq!(store.get_ticket(&admin, marked[3].0).await.expect("ticket").ticket.tags, ["fourth"]);
+    assert!(store.pending_pipeline_runs(0, 10).await.expect("pending").is_empty());
+    let again = store.write_pipeline_runs(&runs).await.expect("write again");
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(again[0].already_written);
 }

@@ -1,6 +1,7 @@
 //! Writing one pipeline run: every plugin call's outcome on the ticket's timeline, the
 //! classifiers' and the router's field changes, the automatic reply and the plugins' health,
-//! all in one transaction (all of the run's decisions are on the ticket, or none).
+//! all in one transaction (all of the run's decisions are on the ticket, or none; a group of
+//! runs, see [`super::follow`], shares one, each run written whole in message order).
 //!
 //! The plugins ran before, against a [`PipelineView`] snapshot, each seeing the ticket as the
 //! previous ones left it ([`PipelineView::preview_classification`] and
@@ -63,15 +64,58 @@ pub struct RunWritten {
     pub disabled: Vec<(i64, String)>,
 }
 
+impl RunWritten {
+    /// Whether the run was written as the pipeline computed it: every decision applied and no
+    /// plugin disabled, so what later runs of its group were shown still holds.
+    pub fn as_computed(&self) -> bool {
+        !self.already_written && self.refused.is_empty() && self.disabled.is_empty()
+    }
+}
+
+/// One pipeline run to write: the calls on message `message_id` of ticket `number`.
+#[derive(Debug, Clone, Copy)]
+pub struct RunToWrite<'a> {
+    pub number: i64,
+    pub message_id: i64,
+    /// The message was marked for the pipeline: write the run only if the mark is still there.
+    pub claim: bool,
+    pub steps: &'a [PluginStep],
+}
+
 impl Store {
     /// Writes a pipeline run on message `message_id` of ticket `number` in one transaction (see
     /// the module's doc), clearing the message's `pipeline_pending` mark. With `claim`, the
     /// message was marked and the run is written only if the mark is still there: of two runs
     /// on one marked message, one is written.
     pub async fn write_pipeline_run(&self, number: i64, message_id: i64, claim: bool, steps: &[PluginStep]) -> Result<RunWritten> {
+        let mut written = self.write_pipeline_runs(&[RunToWrite { number, message_id, claim, steps }]).await?;
+        written.pop().ok_or(StoreError::NotFound("pipeline run"))
+    }
+
+    /// Writes consecutive runs of one group (see [`super::follow`]) in one transaction, in
+    /// order, each as [`Store::write_pipeline_run`] would. It stops after the first run not
+    /// written as computed ([`RunWritten::as_computed`]): the runs after it were computed on
+    /// what it was expected to leave, so the caller computes them again. Answers what became
+    /// of the runs written, a prefix of `runs` (all of them, usually).
+    pub async fn write_pipeline_runs(&self, runs: &[RunToWrite<'_>]) -> Result<Vec<RunWritten>> {
         let now = self.clock().now();
-        let at = to_micros(now);
         let tx = self.db.write().await?;
+        let mut out = Vec::with_capacity(runs.len());
+        for run in runs {
+            let written = self.write_run(&tx, now, run).await?;
+            let go_on = written.as_computed();
+            out.push(written);
+            if !go_on {
+                break;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn write_run(&self, tx: &WriteTx, now: DateTime<Utc>, run: &RunToWrite<'_>) -> Result<RunWritten> {
+        let &RunToWrite { number, message_id, claim, steps } = run;
+        let at = to_micros(now);
         let cleared = tx
             .tx
             .execute_raw(self.db.stmt("UPDATE messages SET pipeline_pending = ? WHERE id = ? AND pipeline_pending = ?", vec![false.into(), message_id.into(), true.into()]))
@@ -120,12 +164,12 @@ impl Store {
                     Ok(text) => {
                         batch.run(&tx.tx).await?;
                         // A message moves the ticket's version: the fields so far are saved with it.
-                        let version = save_state_before_message(&self.db, &tx, row.id, saved.1, &state, at).await?;
+                        let version = save_state_before_message(&self.db, tx, row.id, saved.1, &state, at).await?;
                         if state.tags != saved.0.tags {
                             write_tags(&self.db, &tx.tx, row.id, &state.tags).await?;
                         }
                         saved = (state.clone(), version);
-                        let id = self.queue_auto_reply(&tx, &row, step, reply, text, version, at).await?;
+                        let id = self.queue_auto_reply(tx, &row, step, reply, text, version, at).await?;
                         Ok((Vec::new(), "plugin.responded", json!({ "message_id": id, "subject": reply.subject, "template": reply.template, "reason": reason })))
                     }
                     Err(e) => Err(Refusal::Rules(e)),
@@ -165,14 +209,13 @@ impl Store {
         count_successes(&mut batch, &succeeded);
         batch.run(&tx.tx).await?;
         if state != saved.0 {
-            save_state(&self.db, &tx, row.id, saved.1, &state, at, state.tags != saved.0.tags).await?;
+            save_state(&self.db, tx, row.id, saved.1, &state, at, state.tags != saved.0.tags).await?;
         }
         for (plugin_id, f) in &failed {
             if let Some(reason) = count_failure(&self.db, &tx.tx, *plugin_id, f, at).await? {
                 written.disabled.push((*plugin_id, reason));
             }
         }
-        tx.commit().await?;
         Ok(written)
     }
 

@@ -5,8 +5,10 @@
 //! touch the store: `tandem-plugins` runs them and calls these.
 
 mod apply;
+mod follow;
 
-pub use apply::{PluginStep, RunWritten, StepRecord};
+pub use apply::{PluginStep, RunToWrite, RunWritten, StepRecord};
+pub use follow::RunEffects;
 
 use std::collections::BTreeMap;
 
@@ -18,7 +20,7 @@ use crate::{
     db::{query_all, query_one, to_micros},
     error::{Result, StoreError},
     events::Who,
-    rows::{parse, parse_json},
+    rows::{TicketRow, parse, parse_json},
     tickets::load_ticket,
 };
 
@@ -104,22 +106,56 @@ fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
 
+impl PipelineView {
+    fn with_candidates(self, agents: Vec<AgentView>, teams: Vec<TeamView>) -> PipelineView {
+        PipelineView { agents, teams, ..self }
+    }
+}
+
 impl Store {
     /// The snapshot for a message of ticket `number` (its latest customer message when
     /// `message_id` is `None`).
     pub async fn pipeline_view(&self, number: i64, message_id: Option<i64>) -> Result<PipelineView> {
         let row = load_ticket(&self.db, self.db.connection(), number, false).await?;
+        let ((agents, teams), view) = tokio::try_join!(self.candidates(row.inbox_id), self.view_of(&row, message_id))?;
+        Ok(view.with_candidates(agents, teams))
+    }
+
+    /// The snapshots for messages `(ticket number, message id)` of one group of pipeline runs,
+    /// in order, all read at once (the candidates once per inbox). Each is as the database
+    /// has it now: a view of a group's later message does not show the group's earlier runs
+    /// until [`PipelineView::follow`] is given them.
+    pub async fn pipeline_views(&self, runs: &[(i64, i64)]) -> Result<Vec<PipelineView>> {
+        let conn = self.db.connection();
+        let rows = futures::future::try_join_all(runs.iter().map(|&(number, _)| load_ticket(&self.db, conn, number, false))).await?;
+        let mut inboxes: Vec<i64> = rows.iter().map(|r| r.inbox_id).collect();
+        inboxes.sort_unstable();
+        inboxes.dedup();
+        let candidates = futures::future::try_join_all(inboxes.iter().map(|&inbox| self.candidates(inbox)));
+        let views = futures::future::try_join_all(rows.iter().zip(runs).map(|(row, &(_, message))| self.view_of(row, Some(message))));
+        let (candidates, views) = tokio::try_join!(candidates, views)?;
+        let by_inbox: BTreeMap<i64, (Vec<AgentView>, Vec<TeamView>)> = inboxes.into_iter().zip(candidates).collect();
+        Ok(views
+            .into_iter()
+            .map(|view| {
+                let (agents, teams) = by_inbox.get(&view.ticket.inbox_id).cloned().unwrap_or_default();
+                view.with_candidates(agents, teams)
+            })
+            .collect())
+    }
+
+    /// A view of ticket `row` without the candidates (see [`Store::candidates`]).
+    async fn view_of(&self, row: &TicketRow, message_id: Option<i64>) -> Result<PipelineView> {
         let ticket = row.clone().into_proto(self.now_micros())?;
         // Independent reads, on several pooled connections at once: each statement's round
         // trip to SQLite's worker thread costs more than the statement itself.
-        let (message, message_count, contact, inbox, (agents, teams)) = tokio::try_join!(
+        let (message, message_count, contact, inbox) = tokio::try_join!(
             self.message_view(&ticket, row.id, message_id),
             self.message_count(row.id, message_id),
             self.contact_view(row.contact_id, Some(row.id)),
             self.inbox_view(row.inbox_id),
-            self.candidates(row.inbox_id),
         )?;
-        Ok(PipelineView { message, ticket, message_count, contact, inbox, agents, teams })
+        Ok(PipelineView { message, ticket, message_count, contact, inbox, agents: Vec::new(), teams: Vec::new() })
     }
 
     /// The new message of `ticket` (row `ticket_id`): `message_id`, or its latest customer message.
