@@ -10,11 +10,7 @@
 //!
 //! `TANDEM_BENCH_MAILS` changes N (default 10,000).
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use serde_json::json;
@@ -22,25 +18,9 @@ use tandem_channel::ChannelSettings;
 use tandem_proto::TlsMode;
 use tandem_store::{mail::ImapAccount, testing::Backend};
 use tandem_tests::{
-    TestServer, machine, percentile,
+    TestServer, generated_mail, machine, percentile,
     mailserver::{MAIL_PASSWORD, MailServers},
 };
-
-fn generate(n: usize) -> (tempfile::TempDir, Vec<PathBuf>) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/gen_mail.py");
-    assert!(script.is_file(), "{} is needed for this benchmark", script.display());
-    let out = tempfile::tempdir().expect("temp dir");
-    let status = Command::new("python3")
-        .arg(&script)
-        .args(["-n", &n.to_string(), "--seed", "1", "--to", "support@desk.test", "--out"])
-        .arg(out.path().join("mail"))
-        .status()
-        .expect("run gen_mail.py");
-    assert!(status.success());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(out.path().join("mail")).expect("out").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
-    files.sort();
-    (out, files)
-}
 
 async fn intake_count(server: &TestServer, inbox: i64) -> i64 {
     let actor = tandem_store::testing::actor(&server.store, &server.desk.admin).await;
@@ -52,7 +32,7 @@ async fn intake_count(server: &TestServer, inbox: i64) -> i64 {
 async fn main() {
     let n: usize = std::env::var("TANDEM_BENCH_MAILS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     println!("machine: {}", machine());
-    let (_gen, files) = generate(n);
+    let (_gen, files) = generated_mail(n, 1, &[]);
     let servers = MailServers::start();
     let load = Instant::now();
     let mut bytes = 0usize;

@@ -351,3 +351,26 @@ pub fn machine() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cpu} × {cores} cores")
 }
+
+/// Mails made by `../shared/bench/gen_mail.py` (realistic multilingual support mail, the same
+/// bytes for the same arguments), to `support@desk.test`: the directory holding them (removed
+/// when dropped) and the `.eml` files in delivery order. `extra` goes to the script as is
+/// (`--customers 12`, …).
+pub fn generated_mail(n: usize, seed: u64, extra: &[&str]) -> (tempfile::TempDir, Vec<std::path::PathBuf>) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/gen_mail.py");
+    assert!(script.is_file(), "{} is needed here", script.display());
+    let out = tempfile::tempdir().expect("temp dir");
+    let status = std::process::Command::new("python3")
+        .arg(&script)
+        .args(["-n", &n.to_string(), "--seed", &seed.to_string(), "--to", "support@desk.test"])
+        .args(extra)
+        .arg("--out")
+        .arg(out.path().join("mail"))
+        .status()
+        .expect("run gen_mail.py");
+    assert!(status.success(), "gen_mail.py failed");
+    let mut files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(out.path().join("mail")).expect("out").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "eml")).collect();
+    files.sort();
+    (out, files)
+}

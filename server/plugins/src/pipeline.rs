@@ -12,6 +12,11 @@
 //! stored (and committed) before the pipeline runs, so nothing here can lose it; a message
 //! marked for the pipeline (`on_marked`) that a crash left without its run is run at the next
 //! start, once.
+//!
+//! The mail intake and the recovery hand over their marked messages a group at a time
+//! ([`Pipeline::on_marked_in_order`]): the views are read together, the plugins run on each
+//! message in order, each seeing what the runs before it leave
+//! (`tandem_store::automation::RunEffects`), and the runs are written in one transaction.
 
 use std::sync::Arc;
 
