@@ -83,7 +83,7 @@ mod tests {
     use tandem_proto::{Availability, MessageKind, Priority};
 
     use super::*;
-    use crate::automation::{AgentView, ContactView, InboxView, MessageView};
+    use crate::automation::{AgentView, ContactView, InboxView, MessageView, opened_ticket};
 
     fn agent(id: i64, open_tickets: u32) -> AgentView {
         AgentView {
@@ -112,30 +112,7 @@ mod tests {
                 attachment_types: Vec::new(),
                 received_at: at.timestamp_micros(),
             },
-            ticket: proto::Ticket {
-                number,
-                subject: "Help".into(),
-                status: TicketStatus::New,
-                priority: Priority::Normal,
-                inbox_id: 1,
-                team_id: None,
-                assignee: None,
-                contact: proto::ContactRef { id: contact_id, email: format!("c{contact_id}@example.test"), name: String::new() },
-                tags: Vec::new(),
-                category: None,
-                language: None,
-                created_at: at,
-                updated_at: at,
-                first_response_at: None,
-                last_customer_message_at: Some(at),
-                last_agent_message_at: None,
-                solved_at: None,
-                closed_at: None,
-                snoozed_until: None,
-                merged_into: None,
-                sla: None,
-                version: 1,
-            },
+            ticket: opened_ticket(number, "Help", 1, proto::ContactRef { id: contact_id, email: format!("c{contact_id}@example.test"), name: String::new() }, at),
             message_count: 1,
             contact: ContactView {
                 email: format!("c{contact_id}@example.test"),

@@ -357,30 +357,8 @@ impl Store {
         };
         let now = self.clock().now();
         let (agents, teams) = self.candidates(inbox_id).await?;
-        let ticket = proto::Ticket {
-            number: 0,
-            subject: sample.subject.clone(),
-            status: TicketStatus::New,
-            priority: proto::Priority::Normal,
-            inbox_id,
-            team_id: None,
-            assignee: None,
-            contact: proto::ContactRef { id: 0, email: email.clone(), name: contact.name.clone().unwrap_or_default() },
-            tags: Vec::new(),
-            category: None,
-            language: None,
-            created_at: now,
-            updated_at: now,
-            first_response_at: None,
-            last_customer_message_at: Some(now),
-            last_agent_message_at: None,
-            solved_at: None,
-            closed_at: None,
-            snoozed_until: None,
-            merged_into: None,
-            sla: None,
-            version: 1,
-        };
+        let contact_ref = proto::ContactRef { id: 0, email: email.clone(), name: contact.name.clone().unwrap_or_default() };
+        let ticket = opened_ticket(0, &sample.subject, inbox_id, contact_ref, now);
         let message = MessageView {
             id: 0,
             kind: MessageKind::Inbound,
@@ -393,6 +371,34 @@ impl Store {
             received_at: to_micros(now),
         };
         Ok(PipelineView { message, ticket, message_count: 1, contact, inbox, agents, teams })
+    }
+}
+
+/// A ticket as a customer's first message opens it: `new`, normal priority, nobody on it.
+pub(crate) fn opened_ticket(number: i64, subject: &str, inbox_id: i64, contact: proto::ContactRef, at: chrono::DateTime<chrono::Utc>) -> proto::Ticket {
+    proto::Ticket {
+        number,
+        subject: subject.to_owned(),
+        status: TicketStatus::New,
+        priority: proto::Priority::Normal,
+        inbox_id,
+        team_id: None,
+        assignee: None,
+        contact,
+        tags: Vec::new(),
+        category: None,
+        language: None,
+        created_at: at,
+        updated_at: at,
+        first_response_at: None,
+        last_customer_message_at: Some(at),
+        last_agent_message_at: None,
+        solved_at: None,
+        closed_at: None,
+        snoozed_until: None,
+        merged_into: None,
+        sla: None,
+        version: 1,
     }
 }
 
