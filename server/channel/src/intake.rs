@@ -229,12 +229,8 @@ impl Intake {
         let Some(pipeline) = &self.pipeline else {
             return;
         };
-        let reports = match runs {
-            [(number, message)] => vec![pipeline.on_marked(*number, *message).await],
-            _ => pipeline.on_marked_in_order(runs).await,
-        };
         let mut queued = false;
-        for (&(number, _), report) in runs.iter().zip(reports) {
+        for (&(number, _), report) in runs.iter().zip(pipeline.on_marked_in_order(runs).await) {
             match report {
                 Ok(report) => queued |= report.queued_reply(),
                 // Plugin failures are recorded on the ticket by the pipeline; this is the

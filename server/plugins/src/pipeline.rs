@@ -103,8 +103,12 @@ impl Pipeline {
     /// it leave them), but with the views read together and the runs written in one
     /// transaction (see `tandem_store::automation::RunEffects`). If that transaction fails,
     /// each run is made on its own, so a message the database refuses holds back no other.
-    /// Answers each message's result, in order.
+    /// A single message is simply [`Pipeline::on_marked`]. Answers each message's result, in
+    /// order.
     pub async fn on_marked_in_order(&self, runs: &[(i64, i64)]) -> Vec<Result<Report, PluginError>> {
+        if let &[(number, message)] = runs {
+            return vec![self.on_marked(number, message).await];
+        }
         let mut reports = Vec::with_capacity(runs.len());
         let mut rest = runs;
         while !rest.is_empty() {
@@ -153,7 +157,7 @@ impl Pipeline {
         let mut disabled = false;
         for ((number, _, run), written) in computed.into_iter().zip(written) {
             disabled |= !written.disabled.is_empty();
-            reports.push(self.finish(number, run, written));
+            reports.push(run.finish(number, written));
         }
         if disabled {
             // The runs are written; the plugin stays disabled in the database and the next
@@ -172,7 +176,7 @@ impl Pipeline {
         let run = self.compute(&snapshot, &mut view).await;
         let written = store.write_pipeline_run(number, view.message.id, claim, &run.steps).await?;
         let disabled = !written.disabled.is_empty();
-        let report = self.finish(number, run, written);
+        let report = run.finish(number, written);
         if disabled {
             self.registry.reload().await?;
         }
@@ -252,17 +256,6 @@ impl Pipeline {
         run
     }
 
-    /// The report of a computed run once written (nothing when another run was written first).
-    fn finish(&self, number: i64, run: Run, written: RunWritten) -> Report {
-        if written.already_written {
-            return Report { steps: Vec::new(), written: false };
-        }
-        for (plugin_id, reason) in &written.disabled {
-            tracing::error!(plugin = plugin_id, %reason, "plugin disabled");
-        }
-        run.report(number, written.refused)
-    }
-
     fn context(&self, entry: &Entry) -> CallContext {
         CallContext { config: entry.plugin.config.clone(), now_micros: self.registry.store().clock().now().timestamp_micros(), limits: entry.plugin.limits }
     }
@@ -285,6 +278,17 @@ impl Run {
         let plugin = PluginRef { id: entry.plugin.id, name: entry.plugin.name.clone(), version: entry.plugin.version_number };
         self.steps.push(PluginStep { plugin, usage, record });
         self.worlds.push(entry.plugin.world);
+    }
+
+    /// The report of this run once written (nothing when another run was written first).
+    fn finish(self, number: i64, written: RunWritten) -> Report {
+        if written.already_written {
+            return Report { steps: Vec::new(), written: false };
+        }
+        for (plugin_id, reason) in &written.disabled {
+            tracing::error!(plugin = plugin_id, %reason, "plugin disabled");
+        }
+        self.report(number, written.refused)
     }
 
     /// What the run did, with the decisions the store refused at write time as failures.
