@@ -4,16 +4,20 @@
 //! `tandem_web.js`, `tandem_web_bg.wasm`). The page loads the JS glue, which instantiates the
 //! module and runs [`start`], which mounts [`App`] into `<body>`.
 //!
+//! What needs no browser (the message catalogues, routes, labels, list filters, key
+//! bindings, text helpers) is the crate `tandem-web-core` (`web/core`), unit-tested on the
+//! host; this crate is built for wasm32 only and tested in a real browser (`tests/e2e/browser`).
+//!
 //! Map: [`api`] calls the REST API, [`live`] holds the WebSocket, [`route`] the address bar,
-//! [`i18n`] every string; pages live in [`list`] (sidebar views and the ticket list),
-//! [`ticket`] (conversation, composer, side panel), [`admin`], [`profile`] and [`login`].
+//! [`i18n`] every string and `Intl` formatting; pages live in [`list`] (sidebar views and the
+//! ticket list), [`ticket`] (conversation, composer, side panel), [`admin`], [`profile`] and
+//! [`login`].
 //! Stable element ids for the browser tests are documented where the elements are made.
 
 mod admin;
 mod api;
 mod directory;
 mod i18n;
-mod labels;
 mod list;
 mod live;
 mod login;
@@ -30,6 +34,7 @@ mod ticket;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_proto::Me;
+use tandem_web_core::labels;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::i18n::{Lang, Msg, t};

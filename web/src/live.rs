@@ -4,10 +4,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::time::Duration;
 
 use leptos::prelude::*;
 use tandem_proto::{LiveCommand, LiveEvent, Viewer};
+use tandem_web_core::reconnect;
 use wasm_bindgen::{JsCast, closure::Closure};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
@@ -253,25 +253,6 @@ fn schedule_reconnect(live: Live) {
                 connect(live);
             }
         },
-        reconnect_delay(attempts),
+        reconnect::delay(attempts),
     );
-}
-
-/// 0.5 s, 1 s, 2 s, 4 s, … at most 10 s.
-fn reconnect_delay(attempts: u32) -> Duration {
-    let millis = 500u64.saturating_mul(1 << attempts.saturating_sub(1).min(5));
-    Duration::from_millis(millis.min(10_000))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reconnect_delay_grows_and_is_capped() {
-        assert_eq!(reconnect_delay(1), Duration::from_millis(500));
-        assert_eq!(reconnect_delay(2), Duration::from_secs(1));
-        assert_eq!(reconnect_delay(4), Duration::from_secs(4));
-        assert_eq!(reconnect_delay(50), Duration::from_secs(10));
-    }
 }

@@ -3,37 +3,13 @@
 
 use leptos::ev;
 use leptos::prelude::*;
+use tandem_web_core::keys::command_for;
 use wasm_bindgen::JsCast;
 
 use crate::i18n::{Msg, t};
 use crate::route::{Route, Router};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    Next,
-    Prev,
-    Open,
-    Reply,
-    Note,
-    Assign,
-    Solve,
-    Search,
-}
-
-/// What a key means, outside of text fields.
-pub fn command_for(key: &str) -> Option<Command> {
-    Some(match key {
-        "j" | "ArrowDown" => Command::Next,
-        "k" | "ArrowUp" => Command::Prev,
-        "Enter" | "o" => Command::Open,
-        "r" => Command::Reply,
-        "n" => Command::Note,
-        "a" => Command::Assign,
-        "e" => Command::Solve,
-        "/" => Command::Search,
-        _ => return None,
-    })
-}
+pub use tandem_web_core::keys::Command;
 
 /// Context: the last command (with a sequence number, so the same key twice counts twice)
 /// and whether the help is open.
@@ -146,23 +122,5 @@ pub fn HelpOverlay() -> impl IntoView {
                 </div>
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_map_to_commands() {
-        assert_eq!(command_for("j"), Some(Command::Next));
-        assert_eq!(command_for("k"), Some(Command::Prev));
-        assert_eq!(command_for("r"), Some(Command::Reply));
-        assert_eq!(command_for("n"), Some(Command::Note));
-        assert_eq!(command_for("a"), Some(Command::Assign));
-        assert_eq!(command_for("e"), Some(Command::Solve));
-        assert_eq!(command_for("/"), Some(Command::Search));
-        assert_eq!(command_for("x"), None);
-        assert_eq!(command_for("J"), None);
     }
 }

@@ -9,7 +9,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_proto::{Calendar, Priority, SaveCalendar, SaveSlaPolicy, SlaEscalation, SlaPolicy, Weekday, WorkingHours};
+use tandem_proto::{Calendar, Priority, SaveCalendar, SaveSlaPolicy, SlaEscalation, SlaPolicy};
+use tandem_web_core::hours;
 
 use crate::admin::outcome;
 use crate::api::{self, Method};
@@ -17,42 +18,6 @@ use crate::directory::use_directory;
 use crate::i18n::{Msg, t};
 use crate::labels;
 use crate::shell::use_current;
-
-/// `mon 09:00-17:00` or `mon-fri 09:00-17:00`, one span per line, into working hours.
-pub fn parse_hours(text: &str) -> Result<Vec<WorkingHours>, String> {
-    let mut hours = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let bad = || format!("“{line}”: write e.g. mon-fri 09:00-17:00");
-        let (days, times) = line.split_once(char::is_whitespace).ok_or_else(bad)?;
-        let (open, close) = times.trim().split_once('-').ok_or_else(bad)?;
-        let day = |d: &str| d.trim().to_lowercase().parse::<Weekday>().map_err(|_| bad());
-        let (first, last) = match days.split_once('-') {
-            Some((a, b)) => (day(a)?, day(b)?),
-            None => (day(days)?, day(days)?),
-        };
-        let index = |d: Weekday| Weekday::ALL.iter().position(|w| *w == d).unwrap_or(0);
-        if index(last) < index(first) {
-            return Err(bad());
-        }
-        for d in &Weekday::ALL[index(first)..=index(last)] {
-            hours.push(WorkingHours { day: *d, open: open.trim().to_owned(), close: close.trim().to_owned() });
-        }
-    }
-    Ok(hours)
-}
-
-/// The inverse of [`parse_hours`], one line per span.
-pub fn format_hours(hours: &[WorkingHours]) -> String {
-    hours.iter().map(|h| format!("{} {}-{}", h.day, h.open, h.close)).collect::<Vec<_>>().join("\n")
-}
-
-fn parse_holidays(text: &str) -> Result<Vec<chrono::NaiveDate>, String> {
-    text.split([',', '\n'])
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(|d| d.parse().map_err(|_| format!("“{d}”: write dates as YYYY-MM-DD")))
-        .collect()
-}
 
 fn minutes(text: &str) -> Option<i64> {
     text.trim().parse().ok()
@@ -87,11 +52,11 @@ pub fn Sla() -> impl IntoView {
     let c_holidays = RwSignal::new(String::new());
     let save_calendar = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let hours = match parse_hours(&c_hours.get_untracked()) {
+        let hours = match hours::parse_hours(&c_hours.get_untracked()) {
             Ok(h) => h,
             Err(message) => return result.set(Some((false, message))),
         };
-        let holidays = match parse_holidays(&c_holidays.get_untracked()) {
+        let holidays = match hours::parse_holidays(&c_holidays.get_untracked()) {
             Ok(h) => h,
             Err(message) => return result.set(Some((false, message))),
         };
@@ -282,7 +247,7 @@ pub fn Sla() -> impl IntoView {
                 view! {
                     <section class="card calendar-row" data-id=id>
                         <h3>{c.name.clone()}" "<span class="muted">{c.time_zone.clone()}</span></h3>
-                        <pre class="hours">{format_hours(&c.hours)}</pre>
+                        <pre class="hours">{hours::format_hours(&c.hours)}</pre>
                         {(!c.holidays.is_empty()).then(|| view! {
                             <p class="muted">{c.holidays.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")}</p>
                         })}
@@ -290,7 +255,7 @@ pub fn Sla() -> impl IntoView {
                             calendar_id.set(Some(edit.id));
                             c_name.set(edit.name.clone());
                             c_tz.set(edit.time_zone.clone());
-                            c_hours.set(format_hours(&edit.hours));
+                            c_hours.set(hours::format_hours(&edit.hours));
                             c_holidays.set(edit.holidays.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"));
                         }>{t(Msg::Edit)}</button>
                         " "<button type="button" class="secondary small calendar-delete" on:click=move |_| delete_calendar(id)>{t(Msg::Delete)}</button>
@@ -310,22 +275,5 @@ pub fn Sla() -> impl IntoView {
             <textarea id="calendar-holidays" rows="3" bind:value=c_holidays></textarea>
             <button id="calendar-submit" type="submit">{t(Msg::Save)}</button>
         </form>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hours_are_written_as_lines() {
-        let hours = parse_hours("mon-wed 09:00-17:00\n\nsat 10:00-14:00").expect("valid");
-        assert_eq!(hours.len(), 4);
-        assert_eq!(hours[2], WorkingHours { day: Weekday::Wed, open: "09:00".into(), close: "17:00".into() });
-        assert_eq!(format_hours(&hours[3..]), "sat 10:00-14:00");
-        assert!(parse_hours("someday 9-5").is_err());
-        assert!(parse_hours("fri-mon 09:00-17:00").is_err());
-        assert!(parse_holidays("2026-12-25, 2026-12-26").is_ok_and(|d| d.len() == 2));
-        assert!(parse_holidays("Christmas").is_err());
     }
 }

@@ -10,12 +10,12 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_proto::{Page, Priority, SlaState, Ticket, TicketSort, TicketStatus};
+use tandem_web_core::filter::{self, Filter, FilterExt};
 
 use crate::api;
 use crate::i18n::{self, Msg, t, tf};
 use crate::labels;
 use crate::list::bulk::BulkBar;
-use crate::list::filter::{self, Filter, FilterExt};
 use crate::list::saved::{SavedViews, use_saved_views};
 use crate::live::use_live;
 use crate::route::{Route, View, use_router};

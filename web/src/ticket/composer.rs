@@ -21,6 +21,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_proto::{MessagePosted, PostMessage, PreviewTemplate, RenderedTemplate, Role, Template, TicketStatus, Upload, UserRef};
+use tandem_web_core::mention;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, Method};
@@ -50,61 +51,9 @@ impl Mode {
     }
 }
 
-/// How many colleagues the mention list offers at once.
-const MENTION_CHOICES: usize = 6;
 /// The mention list's width (CSS `.mention-suggestions`): it opens at the caret, but no
 /// further right than the text area allows.
 const MENTION_LIST_PX: f64 = 256.0;
-
-/// The `@mention` being typed just before byte `cursor` of `text`: where its `@` is and what
-/// follows it. `None` when the cursor is not in one (or the `@` continues a word, as in an
-/// address).
-fn mention_at(text: &str, cursor: usize) -> Option<(usize, &str)> {
-    let before = text.get(..cursor)?;
-    let start = before.rfind('@')?;
-    let typed = &before[start + 1..];
-    let continues_word = before[..start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
-    let in_handle = typed.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
-    (!continues_word && in_handle).then_some((start, typed))
-}
-
-/// The part of an address a mention uses.
-fn local_part(email: &str) -> &str {
-    email.split_once('@').map_or(email, |(local, _)| local)
-}
-
-/// Colleagues whose name or address starts with (or, for names, has a word starting with)
-/// `typed`.
-fn matching<'a>(people: &'a [UserRef], typed: &str) -> Vec<&'a UserRef> {
-    let typed = typed.to_lowercase();
-    people
-        .iter()
-        .filter(|u| {
-            u.email.to_lowercase().starts_with(&typed) || u.display_name.to_lowercase().split_whitespace().any(|w| w.starts_with(&typed))
-        })
-        .take(MENTION_CHOICES)
-        .collect()
-}
-
-/// `text` with the mention typed at `start` (`@` and `typed`) replaced by `@handle `; and the
-/// byte where the cursor goes.
-fn complete_mention(text: &str, start: usize, typed: &str, handle: &str) -> (String, usize) {
-    let rest = &text[start + 1 + typed.len()..];
-    let inserted = format!("@{handle} ");
-    (format!("{}{inserted}{}", &text[..start], rest.strip_prefix(' ').unwrap_or(rest)), start + inserted.len())
-}
-
-/// Byte offset of the UTF-16 position `units` (what the browser's `selectionStart` counts) in `text`.
-fn byte_offset(text: &str, units: u32) -> usize {
-    let mut seen = 0u32;
-    for (at, c) in text.char_indices() {
-        if seen >= units {
-            return at;
-        }
-        seen += c.len_utf16() as u32;
-    }
-    text.len()
-}
 
 #[component]
 pub fn Composer(state: TicketState) -> impl IntoView {
@@ -172,7 +121,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let mention_active = RwSignal::new(0usize);
     let choices = Memo::new(move |_| {
         let Some((_, typed)) = mention.get() else { return Vec::new() };
-        colleagues.with(|people| people.as_deref().map(|people| matching(people, &typed).into_iter().cloned().collect()).unwrap_or_default())
+        colleagues.with(|people| people.as_deref().map(|people| mention::matching(people, &typed).into_iter().cloned().collect()).unwrap_or_default())
     });
     let load_colleagues = move || {
         if colleagues.get_untracked().is_some() {
@@ -197,7 +146,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let follow_cursor = move |text: &str| {
         let area = (mode.get_untracked() == Mode::Note).then(|| body_ref.get_untracked()).flatten();
         let caret = area.as_ref().and_then(|area| area.selection_start().ok().flatten());
-        let typing = caret.and_then(|units| mention_at(text, byte_offset(text, units))).map(|(start, typed)| (start, typed.to_owned()));
+        let typing = caret.and_then(|units| mention::typed_at(text, mention::byte_offset(text, units))).map(|(start, typed)| (start, typed.to_owned()));
         if let (Some((start, _)), Some(area)) = (&typing, &area) {
             load_colleagues();
             // The list opens under the `@`, so it stays put while the name is typed.
@@ -218,7 +167,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
         if text.get(start..start + 1 + typed.len()) != Some(&format!("@{typed}")) {
             return;
         }
-        let (text, cursor) = complete_mention(&text, start, &typed, &handle);
+        let (text, cursor) = mention::complete(&text, start, &typed, &handle);
         body.set(text.clone());
         storage::save_draft(user_id, number, &Draft { mode: mode.get_untracked().as_str().into(), body: text.clone() });
         mention.set(None);
@@ -387,7 +336,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                         mention_active.update(|i| *i = (*i + step) % offered);
                     } else if offered > 0 && (key == "Enter" || key == "Tab") && !ev.shift_key() {
                         ev.prevent_default();
-                        let chosen = choices.with_untracked(|c| c.get(mention_active.get_untracked().min(offered - 1)).map(|p| local_part(&p.email).to_owned()));
+                        let chosen = choices.with_untracked(|c| c.get(mention_active.get_untracked().min(offered - 1)).map(|p| mention::handle(&p.email).to_owned()));
                         if let Some(handle) = chosen {
                             pick(handle);
                         }
@@ -407,7 +356,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                     <ul id="mention-suggestions" class="mention-suggestions" role="listbox" aria-label=t(Msg::MentionSuggestions)
                         style=format!("left: {left:.0}px; top: {top:.0}px")>
                         {list.into_iter().enumerate().map(|(i, person)| {
-                            let handle = local_part(&person.email).to_owned();
+                            let handle = mention::handle(&person.email).to_owned();
                             let shown = handle.clone();
                             view! {
                                 <li id=format!("mention-option-{i}") class="mention-option" role="option"
@@ -457,43 +406,5 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                 </button>
             </div>
         </form>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn person(id: i64, name: &str, email: &str) -> UserRef {
-        UserRef { id, display_name: name.into(), email: email.into() }
-    }
-
-    #[test]
-    fn the_mention_before_the_cursor_is_found() {
-        assert_eq!(mention_at("ask @be", 7), Some((4, "be")));
-        assert_eq!(mention_at("ask @", 5), Some((4, "")));
-        assert_eq!(mention_at("ask @be now", 11), None, "the cursor left it");
-        assert_eq!(mention_at("mail bea@ex", 11), None, "an address, not a mention");
-        assert_eq!(mention_at("@агата", "@агата".len()), Some((0, "агата")));
-        assert_eq!(mention_at("ask", 10), None);
-    }
-
-    #[test]
-    fn colleagues_match_by_address_or_any_word_of_their_name() {
-        let people = [person(1, "Bea Supervisor", "supervisor@demo.test"), person(2, "Artem Agent", "agent1@demo.test")];
-        let ids = |typed: &str| matching(&people, typed).iter().map(|p| p.id).collect::<Vec<_>>();
-        assert_eq!(ids("ag"), [2]);
-        assert_eq!(ids("SUP"), [1]);
-        assert_eq!(ids("bea"), [1]);
-        assert_eq!(ids(""), [1, 2]);
-        assert!(ids("zed").is_empty());
-    }
-
-    #[test]
-    fn a_picked_colleague_replaces_what_was_typed() {
-        assert_eq!(complete_mention("ask @ag please", 4, "ag", "agent1"), ("ask @agent1 please".to_owned(), 12));
-        assert_eq!(complete_mention("@", 0, "", "bea"), ("@bea ".to_owned(), 5));
-        assert_eq!(byte_offset("ёж @a", 4), "ёж @".len());
-        assert_eq!(byte_offset("ab", 9), 2);
     }
 }

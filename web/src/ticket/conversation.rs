@@ -6,8 +6,8 @@
 //! `data-kind` (e.g. `plugin.classified`).
 
 use leptos::prelude::*;
-use serde_json::Value;
 use tandem_proto::{DeliveryState, Event, Message, MessageKind};
+use tandem_web_core::timeline;
 
 use crate::i18n::{self, Msg, t, tf};
 use crate::ticket::TicketState;
@@ -105,7 +105,7 @@ fn message_view(message: Message, fresh: bool) -> impl IntoView {
             }}
         }.into_any(),
         None => {
-            let (visible, folded) = split_folded(&message.body_text, folded_from);
+            let (visible, folded) = timeline::split_folded(&message.body_text, folded_from);
             view! {
                 <div class="message-body text">{visible}</div>
                 {folded.map(|rest| view! {
@@ -170,18 +170,6 @@ fn message_view(message: Message, fresh: bool) -> impl IntoView {
     }
 }
 
-/// Splits a text body where quoted history begins (a byte offset from the server).
-fn split_folded(text: &str, folded_from: Option<u64>) -> (String, Option<String>) {
-    let Some(at) = folded_from.and_then(|at| usize::try_from(at).ok()) else {
-        return (text.to_owned(), None);
-    };
-    if at == 0 || at >= text.len() || !text.is_char_boundary(at) {
-        return (text.to_owned(), None);
-    }
-    let (head, tail) = text.split_at(at);
-    (head.trim_end().to_owned(), Some(tail.to_owned()))
-}
-
 pub(crate) fn format_size(bytes: i64) -> String {
     if bytes < 1024 {
         format!("{} B", i18n::number(bytes))
@@ -195,7 +183,7 @@ pub(crate) fn format_size(bytes: i64) -> String {
 /// One line of the timeline: who did what, and for plugins, what they decided and why.
 fn event_view(event: Event) -> impl IntoView {
     let summary = event_summary(&event);
-    let reason = reason_of(&event.after);
+    let reason = timeline::reason_of(&event.after);
     view! {
         <div class="event" data-kind=event.kind.clone()>
             <span class="event-actor">{event.actor.name.clone()}</span>" "
@@ -211,70 +199,17 @@ fn event_summary(event: &Event) -> String {
         ("ticket.created", _) => t(Msg::EventCreated).to_owned(),
         ("ticket.updated", Some(field)) => tf(
             Msg::EventChanged,
-            &[("field", &field), ("before", &compact(&event.before)), ("after", &compact(&event.after))],
+            &[("field", &field), ("before", &timeline::compact(&event.before)), ("after", &timeline::compact(&event.after))],
         ),
-        ("ticket.merged", _) => tf(Msg::EventMerged, &[("detail", &compact(&event.after))]),
-        ("ticket.absorbed", _) => tf(Msg::EventAbsorbed, &[("detail", &compact(&event.after))]),
-        ("ticket.split", _) => tf(Msg::EventSplit, &[("detail", &compact(&event.after))]),
-        ("ticket.follow_up", _) => tf(Msg::EventFollowUp, &[("detail", &compact(&event.after))]),
-        ("message.bounced", _) => tf(Msg::EventBounced, &[("detail", &compact(&event.after))]),
+        ("ticket.merged", _) => tf(Msg::EventMerged, &[("detail", &timeline::compact(&event.after))]),
+        ("ticket.absorbed", _) => tf(Msg::EventAbsorbed, &[("detail", &timeline::compact(&event.after))]),
+        ("ticket.split", _) => tf(Msg::EventSplit, &[("detail", &timeline::compact(&event.after))]),
+        ("ticket.follow_up", _) => tf(Msg::EventFollowUp, &[("detail", &timeline::compact(&event.after))]),
+        ("message.bounced", _) => tf(Msg::EventBounced, &[("detail", &timeline::compact(&event.after))]),
         (kind, _) if kind.starts_with("plugin.") => {
-            let decision = event.after.get("decision").map(compact).unwrap_or_default();
+            let decision = event.after.get("decision").map(timeline::compact).unwrap_or_default();
             tf(Msg::EventPlugin, &[("kind", &kind.trim_start_matches("plugin.")), ("decision", &decision)])
         }
         (kind, field) => format!("{kind}{}", field.map(|f| format!(" {f}")).unwrap_or_default()),
-    }
-}
-
-fn reason_of(value: &Value) -> Option<String> {
-    value
-        .get("reason")
-        .or_else(|| value.get("decision").and_then(|d| d.get("reason")))
-        .and_then(Value::as_str)
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned)
-}
-
-/// A JSON value as a short phrase: strings bare, objects as `key: value` pairs.
-fn compact(value: &Value) -> String {
-    match value {
-        Value::Null => "—".to_owned(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(compact).collect::<Vec<_>>().join(", "),
-        Value::Object(map) => map
-            .iter()
-            .filter(|(k, v)| !v.is_null() && k.as_str() != "reason")
-            .map(|(k, v)| match v {
-                Value::Object(_) => format!("{k}: {{{}}}", compact(v)),
-                _ => format!("{k}: {}", compact(v)),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn folding_splits_at_char_boundaries_only() {
-        assert_eq!(split_folded("hi\n> old", Some(3)), ("hi".to_owned(), Some("> old".to_owned())));
-        assert_eq!(split_folded("hi", None), ("hi".to_owned(), None));
-        assert_eq!(split_folded("hi", Some(99)), ("hi".to_owned(), None));
-        // Inside a two-byte character: not split.
-        assert_eq!(split_folded("éa", Some(1)), ("éa".to_owned(), None));
-    }
-
-    #[test]
-    fn json_values_read_as_phrases() {
-        assert_eq!(compact(&json!("open")), "open");
-        assert_eq!(compact(&json!(null)), "—");
-        assert_eq!(compact(&json!({"category": "billing", "reason": "x", "gone": null})), "category: billing");
-        assert_eq!(compact(&json!(["a", "b"])), "a, b");
-        assert_eq!(reason_of(&json!({"decision": {"reason": "keyword 'invoice'"}})).as_deref(), Some("keyword 'invoice'"));
-        assert_eq!(reason_of(&json!({"reason": ""})), None);
     }
 }

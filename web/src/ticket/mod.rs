@@ -181,7 +181,7 @@ pub fn TicketPage(number: i64) -> impl IntoView {
                     (!others.is_empty()).then(|| view! {
                         <span class="muted">{t(Msg::AlsoViewing)}</span>
                         {others.into_iter().map(|viewer| {
-                            let initials = initials(&viewer.display_name);
+                            let initials = labels::initials(&viewer.display_name);
                             let title = if viewer.typing {
                                 tf(Msg::IsTyping, &[("name", &viewer.display_name)])
                             } else {
@@ -219,24 +219,5 @@ pub fn TicketPage(number: i64) -> impl IntoView {
                 <SidePanel state=state />
             </div>
         </div>
-    }
-}
-
-/// `Ada Lovelace` → `AL`.
-pub fn initials(name: &str) -> String {
-    let letters: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
-    if letters.is_empty() { "?".to_owned() } else { letters.to_uppercase() }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::initials;
-
-    #[test]
-    fn initials_of_names() {
-        assert_eq!(initials("Ada Lovelace"), "AL");
-        assert_eq!(initials("agent"), "A");
-        assert_eq!(initials("  "), "?");
-        assert_eq!(initials("Жанна д'Арк Третья"), "ЖД");
     }
 }

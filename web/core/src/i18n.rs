@@ -1,8 +1,9 @@
-//! The one i18n layer: every string the UI shows goes through [`t`] or [`tf`], and dates and
-//! numbers through the browser's `Intl` formatters in the user's language.
+//! Every string the UI shows goes through [`t`] or [`tf`]: one [`Msg`] per message, one table
+//! per language generated from `i18n/{en,ru,pl,fr}.json` by `build.rs`.
 //!
 //! Each language is a file with one `match` over [`Msg`] and no wildcard arm, so a message
 //! missing from any language is a compile error, not an English string slipping through.
+//! Dates and numbers are formatted by the browser's `Intl` (`tandem_web::i18n`).
 
 mod messages {
     include!(concat!(env!("OUT_DIR"), "/messages.rs"));
@@ -19,9 +20,6 @@ mod messages {
 
 use std::cell::Cell;
 use std::fmt::Display;
-
-use chrono::{DateTime, Utc};
-use wasm_bindgen::JsValue;
 
 pub use messages::Msg;
 
@@ -83,14 +81,10 @@ pub fn lang() -> Lang {
     CURRENT.with(Cell::get)
 }
 
+/// Renders the strings read from now on in `lang` (the browser side also marks the page's
+/// language: `tandem_web::i18n::set_lang`).
 pub fn set_lang(lang: Lang) {
     CURRENT.with(|current| current.set(lang));
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = root.set_attribute("lang", lang.tag());
-    }
 }
 
 /// The message in the current language.
@@ -109,58 +103,6 @@ fn fill(template: &str, args: &[(&str, &dyn Display)]) -> String {
         out = out.replace(&format!("{{{name}}}"), &value.to_string());
     }
     out
-}
-
-/// A number with the language's digit grouping (`12,345`, `12 345`).
-pub fn number(n: i64) -> String {
-    js_sys::Number::from(n as f64)
-        .to_locale_string(lang().tag())
-        .as_string()
-        .unwrap_or_else(|| n.to_string())
-}
-
-/// Date and time, medium date and short time in the user's language and time zone.
-pub fn datetime(at: DateTime<Utc>) -> String {
-    intl_date(at, &[("dateStyle", "medium"), ("timeStyle", "short")])
-}
-
-fn intl_date(at: DateTime<Utc>, options: &[(&str, &str)]) -> String {
-    let date = js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64));
-    let opts = js_sys::Object::new();
-    for (key, value) in options {
-        let _ = js_sys::Reflect::set(&opts, &JsValue::from_str(key), &JsValue::from_str(value));
-    }
-    date.to_locale_string(lang().tag(), &opts)
-        .as_string()
-        .unwrap_or_else(|| at.to_rfc3339())
-}
-
-/// A short duration such as waiting time: `45 min`, `3 h`, `2 d`, in the user's language.
-pub fn duration_since(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let minutes = (now - from).num_minutes().max(0);
-    let (value, unit) = if minutes < 60 {
-        (minutes, "minute")
-    } else if minutes < 48 * 60 {
-        (minutes / 60, "hour")
-    } else {
-        (minutes / (24 * 60), "day")
-    };
-    let opts = js_sys::Object::new();
-    for (key, val) in [("style", "unit"), ("unit", unit), ("unitDisplay", "short")] {
-        let _ = js_sys::Reflect::set(&opts, &JsValue::from_str(key), &JsValue::from_str(val));
-    }
-    let locales = js_sys::Array::of1(&JsValue::from_str(lang().tag()));
-    let format = js_sys::Intl::NumberFormat::new(&locales, &opts).format();
-    format
-        .call1(&JsValue::NULL, &JsValue::from_f64(value as f64))
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| format!("{value} {unit}"))
-}
-
-/// Now, by the browser's clock.
-pub fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
 }
 
 #[cfg(test)]

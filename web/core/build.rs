@@ -46,7 +46,7 @@ fn main() {
     assert!(problems.is_empty(), "message catalogues:\n{}", problems.join("\n"));
 
     let mut out = String::new();
-    out.push_str("/// Every message of the UI (generated from `web/i18n/*.json` by `build.rs`).\n");
+    out.push_str("/// Every message of the UI (generated from `web/core/i18n/*.json` by `build.rs`).\n");
     out.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\npub enum Msg {\n");
     for (key, en) in english {
         let _ = writeln!(out, "    /// {}\n    {key},", en.replace('\n', " "));

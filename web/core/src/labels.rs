@@ -1,4 +1,4 @@
-//! Human labels for wire enums, in the user's language.
+//! Human labels for wire enums, in the user's language, and a person's initials.
 
 use tandem_proto::{Availability, CsatRating, Priority, Role, TicketStatus, SlaState};
 
@@ -64,6 +64,12 @@ pub fn csat(rating: CsatRating) -> &'static str {
     })
 }
 
+/// `Ada Lovelace` → `AL` (avatars).
+pub fn initials(name: &str) -> String {
+    let letters: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
+    if letters.is_empty() { "?".to_owned() } else { letters.to_uppercase() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +82,13 @@ mod tests {
         assert!(Role::ALL.iter().all(|r| !role(*r).is_empty()));
         assert!(Availability::ALL.iter().all(|a| !availability(*a).is_empty()));
         assert_eq!(status(TicketStatus::OnHold), "On hold");
+    }
+
+    #[test]
+    fn initials_of_names() {
+        assert_eq!(initials("Ada Lovelace"), "AL");
+        assert_eq!(initials("agent"), "A");
+        assert_eq!(initials("  "), "?");
+        assert_eq!(initials("Жанна д'Арк Третья"), "ЖД");
     }
 }
