@@ -21,6 +21,20 @@ use tokio::sync::oneshot;
 
 pub use tandem_store::testing::{Backend as DbBackend, PASSWORD};
 
+/// Set by `./x test` to one directory for the whole run: the test servers share their compiled
+/// plugin code, as a server's restarts do (the cache is keyed by the component's SHA-256 and
+/// the engine's compatibility hash, and written by atomic renames), so the bundled plugins
+/// compile once a run instead of once a test. Unset, each test compiles into its own data
+/// directory. The compiling itself is tested with fresh caches in `server/plugins/tests`.
+pub const PLUGIN_CACHE_ENV: &str = "TANDEM_TEST_PLUGIN_CACHE";
+
+fn plugin_cache_dir(db: &TestDb) -> std::path::PathBuf {
+    match std::env::var_os(PLUGIN_CACHE_ENV) {
+        Some(dir) if !dir.is_empty() => dir.into(),
+        _ => db.data_dir.join("plugin-cache"),
+    }
+}
+
 /// A running server and what it runs on. Stops when dropped.
 pub struct TestServer {
     pub base: String,
@@ -160,7 +174,7 @@ impl TestServer {
 
     /// The plugin pipeline and the mail intake over `store`, as the binary builds them.
     async fn services(db: &TestDb, store: &Store) -> (tandem_plugins::Pipeline, tandem_channel::Intake) {
-        let runtime = tandem_plugins::Runtime::new(db.data_dir.join("plugin-cache")).expect("plugin runtime");
+        let runtime = tandem_plugins::Runtime::new(plugin_cache_dir(db)).expect("plugin runtime");
         let registry = tandem_plugins::Registry::open(store.clone(), runtime).await.expect("plugin registry");
         let plugins = tandem_plugins::Pipeline::new(registry);
         let mail = tandem_channel::Intake::new(store.clone(), Some(plugins.clone()), tandem_mail::Limits::default());
