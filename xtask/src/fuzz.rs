@@ -50,6 +50,13 @@ pub fn fuzz(root: &Path, seconds: u64) -> Result<(), String> {
     run(root, seconds)
 }
 
+/// Builds the target (what [`run`] would build first), so it can build beside other work.
+pub fn build(root: &Path) -> Result<(), String> {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root).args(["+nightly", "fuzz", "build", "-O", "mail"]);
+    util::run(&mut cmd)
+}
+
 /// Runs the target for `seconds`; a finding is an error (the input is kept under fuzz/artifacts).
 pub fn run(root: &Path, seconds: u64) -> Result<(), String> {
     seed(root)?;
@@ -58,7 +65,7 @@ pub fn run(root: &Path, seconds: u64) -> Result<(), String> {
         // `-O`: release without debug assertions, as Tandem ships. mail-parser 0.11.9 has a
         // `debug_assert!(false)` on some broken multiparts (message.rs:485) that the fuzzer
         // reaches at once; release builds parse those messages (regression input in
-        // tests/fixtures/fuzz, checked by tandem-mail's tests).
+        // tests/fixtures/fuzz, checked by tandem-mail's tests). `build` uses the same flags.
         .args(["+nightly", "fuzz", "run", "-O", "mail", "--", &format!("-max_total_time={seconds}"), "-rss_limit_mb=2048", "-max_len=1048576"]);
     util::run(&mut cmd)
 }

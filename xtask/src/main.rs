@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, ExitStatus};
+use std::process::{Child, Command, ExitCode, ExitStatus};
 
 const HELP: &str = "\
 Usage: ./x <command> [args]      (or: cargo xtask <command> [args])
@@ -157,9 +157,29 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
         &["cargo-nextest", "--locked", "--no-default-features", "--features", "default-no-update"],
     )?;
     deps::ensure_rust_target("wasm32-unknown-unknown")?;
+    // The whole suite (no arguments: what CI runs) builds the test binaries in the background
+    // while the web UI, the plugins and the fuzz target build in the foreground. The test build
+    // alone keeps both cores busy; the others spend long stretches on one core (LTO with one
+    // codegen unit, componentize-py) or waiting for downloads, which the test build fills.
+    // They use other profiles and target directories, so no cargo waits for another's lock.
+    let whole_suite = args.is_empty();
+    let prebuild = if whole_suite { Some(Prebuild::start(&root)?) } else { None };
     web::build_web(&root)?;
     let axe = web::axe_core(&root)?;
     plugins::build_all(&root)?;
+    // Without a nightly toolchain or cargo-fuzz (no network to the Rust dist server), the
+    // fuzzing after the tests is skipped with a warning. A fuzz target that does not build is
+    // reported by the run after the tests, which builds it again.
+    let fuzz_tools = whole_suite.then(|| {
+        fuzz::tools().map(|()| {
+            if let Err(e) = fuzz::build(&root) {
+                eprintln!("fuzz: the build failed ({e}); the run after the tests builds it again");
+            }
+        })
+    });
+    if let Some(prebuild) = prebuild {
+        prebuild.finish();
+    }
 
     // Dropped on every way out of this function (error, panic or not); if xtask itself is
     // killed, the cluster's reaper process cleans up instead (see pg.rs).
@@ -177,7 +197,7 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
         // browser-free logic, `tandem-web-core`, has the unit tests. Without Leptos for the host
         // a cold test build took 1,017 s instead of 1,134 s (CPU 2,028 s instead of 2,265 s,
         // `cargo --timings`, 2-core Intel, 2026-12-06).
-        .args(["nextest", "run", "--workspace", "--exclude", "xtask", "--exclude", "tandem-web"])
+        .args(SUITE)
         .arg("--no-fail-fast")
         .args(args)
         .env("TANDEM_TEST_PG_URL", &pg.url)
@@ -197,15 +217,53 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
         eprintln!("test: nextest failed ({status})");
         return Ok(exit_code(status));
     }
-    // The whole suite also fuzzes the mail parser briefly (a finding fails the run). Without
-    // a nightly toolchain or cargo-fuzz (no network to the Rust dist server), it says so.
-    if args.is_empty() {
-        match fuzz::tools() {
-            Ok(()) => fuzz::run(&root, 20)?,
-            Err(e) => eprintln!("test: WARNING: fuzzing skipped, nightly or cargo-fuzz could not be installed: {e}"),
-        }
+    // The whole suite also fuzzes the mail parser briefly (a finding fails the run).
+    match fuzz_tools {
+        Some(Ok(())) => fuzz::run(&root, 20)?,
+        Some(Err(e)) => eprintln!("test: WARNING: fuzzing skipped, nightly or cargo-fuzz could not be installed: {e}"),
+        None => {}
     }
     Ok(exit_code(status))
+}
+
+/// What nextest builds and runs for `./x test` (its arguments come after).
+const SUITE: [&str; 7] = ["nextest", "run", "--workspace", "--exclude", "xtask", "--exclude", "tandem-web"];
+
+/// The test binaries, built by a child cargo while `./x test` builds the rest; the child is
+/// killed if this is dropped before [`Prebuild::finish`] (an earlier step failed).
+struct Prebuild {
+    child: Option<Child>,
+}
+
+impl Prebuild {
+    fn start(root: &Path) -> Result<Prebuild, String> {
+        let mut cmd = cargo(root);
+        cmd.args(SUITE).arg("--no-run");
+        eprintln!("test: building the test binaries in the background: {}", util::describe(&cmd));
+        let child = cmd.spawn().map_err(|e| format!("could not start `{}`: {e}", util::describe(&cmd)))?;
+        Ok(Prebuild { child: Some(child) })
+    }
+
+    /// Waits for the build. Its failure is not reported here: the nextest run that follows
+    /// builds again (what did build is kept) and reports the errors where they belong.
+    fn finish(mut self) {
+        if let Some(mut child) = self.child.take() {
+            match child.wait() {
+                Ok(status) if status.success() => eprintln!("test: the test binaries are built"),
+                Ok(status) => eprintln!("test: the background build failed ({status}); nextest builds again"),
+                Err(e) => eprintln!("test: waiting for the background build: {e}; nextest builds again"),
+            }
+        }
+    }
+}
+
+impl Drop for Prebuild {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 /// `./x pg`: a throwaway cluster for poking at by hand.
