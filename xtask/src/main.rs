@@ -199,7 +199,7 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
         // browser-free logic, `tandem-web-core`, has the unit tests. Without Leptos for the host
         // a cold test build took 1,017 s instead of 1,134 s (CPU 2,028 s instead of 2,265 s,
         // `cargo --timings`, 2-core Intel, 2026-12-06).
-        .args(SUITE)
+        .args(if names_packages(args) { &SUITE[..2] } else { &SUITE[..] })
         .arg("--no-fail-fast")
         .args(args)
         .env("TANDEM_TEST_PG_URL", &pg.url)
@@ -230,6 +230,12 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
 
 /// What nextest builds and runs for `./x test` (its arguments come after).
 const SUITE: [&str; 7] = ["nextest", "run", "--workspace", "--exclude", "xtask", "--exclude", "tandem-web"];
+
+/// Whether `./x test` was given packages (`-p NAME`, `--package NAME`, `--package=NAME`): then
+/// nextest runs those instead of the workspace (cargo's `--workspace` would override them).
+fn names_packages(args: &[OsString]) -> bool {
+    args.iter().any(|a| a == "-p" || a == "--package" || a.to_string_lossy().starts_with("--package="))
+}
 
 /// The test binaries, built by a child cargo while `./x test` builds the rest; the child is
 /// killed if this is dropped before [`Prebuild::finish`] (an earlier step failed).
@@ -313,6 +319,15 @@ fn cargo(root: &Path) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packages_given_replace_the_workspace() {
+        let args = |list: &[&str]| list.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(names_packages(&args(&["-p", "tandem-web-core"])));
+        assert!(names_packages(&args(&["--package=tandem-store", "sla"])));
+        assert!(!names_packages(&args(&["-E", "binary(e2e)"])));
+        assert!(!names_packages(&args(&[])));
+    }
 
     #[test]
     fn exit_code_mirrors_child() {
