@@ -26,7 +26,8 @@ Commands:
                   cargo-nextest, wasm target, nightly + cargo-fuzz), build the web UI, start a
                   throwaway PostgreSQL and run the whole test suite, then fuzz the mail parser
                   for 20 s;
-                  ARGS are passed on to `cargo nextest run` (e.g. a test name filter)
+                  ARGS are passed on to `cargo nextest run` (e.g. a test name filter;
+                  with -p NAME only that package's tests run)
   pg              start a throwaway PostgreSQL, print its URL, remove it when Enter is
                   pressed or stdin closes
   build-web       build the web UI into web/dist
