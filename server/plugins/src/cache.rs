@@ -25,10 +25,10 @@ pub struct CompileCache {
     compiler: Option<PathBuf>,
 }
 
-/// What becomes of a freshly compiled component (given with its bytes) before it is cached:
-/// the runtime pre-initialises the components that ask for it. The cache entry stays keyed by
-/// the uploaded bytes' hash.
-pub type Prepare<'a> = &'a dyn Fn(Component, &[u8]) -> Result<Component, PluginError>;
+/// How the runtime compiles uploaded bytes into what runs: the component as uploaded, or the
+/// pre-initialised form of one that asks for it. The cache entry stays keyed by the uploaded
+/// bytes' hash.
+pub type Compile<'a> = &'a dyn Fn(&[u8]) -> Result<Component, PluginError>;
 
 /// Exit code of the compiler process when the input is not a valid component (its stderr
 /// then says why, for the uploader).
@@ -48,13 +48,13 @@ impl CompileCache {
     }
 
     /// Compiles `bytes` into the cache in this process (what the compiler process runs).
-    pub fn compile_into_cache(&self, engine: &Engine, bytes: &[u8], prepare: Prepare<'_>) -> Result<(), PluginError> {
-        self.compile_here(engine, bytes, &hex::encode(Sha256::digest(bytes)), prepare).map(|_| ())
+    pub fn compile_into_cache(&self, bytes: &[u8], compile: Compile<'_>) -> Result<(), PluginError> {
+        self.compile_here(bytes, &hex::encode(Sha256::digest(bytes)), compile).map(|_| ())
     }
 
     /// The compiled component for `bytes`, from the cache or freshly compiled (and then cached),
     /// with the component's SHA-256 (hex).
-    pub fn get_or_compile(&self, engine: &Engine, bytes: &[u8], prepare: Prepare<'_>) -> Result<(Component, String), PluginError> {
+    pub fn get_or_compile(&self, engine: &Engine, bytes: &[u8], compile: Compile<'_>) -> Result<(Component, String), PluginError> {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let path = self.path_for(&sha256);
         if path.exists() {
@@ -76,7 +76,7 @@ impl CompileCache {
                 Err(e) => tracing::warn!(error = %e, "the compiler process failed; compiling here"),
             }
         }
-        let component = self.compile_here(engine, bytes, &sha256, prepare)?;
+        let component = self.compile_here(bytes, &sha256, compile)?;
         Ok((component, sha256))
     }
 
@@ -106,10 +106,9 @@ impl CompileCache {
         }
     }
 
-    fn compile_here(&self, engine: &Engine, bytes: &[u8], sha256: &str, prepare: Prepare<'_>) -> Result<Component, PluginError> {
+    fn compile_here(&self, bytes: &[u8], sha256: &str, compile: Compile<'_>) -> Result<Component, PluginError> {
         let path = self.path_for(sha256);
-        let component = Component::new(engine, bytes).map_err(|e| PluginError::Invalid(describe_compile_error(&e)))?;
-        let component = prepare(component, bytes)?;
+        let component = compile(bytes)?;
         match component.serialize() {
             Ok(compiled) => {
                 let tmp = self.dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
@@ -141,15 +140,6 @@ fn load(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     // SAFETY: see above; the file was produced by `Component::serialize` of this engine
     // configuration, and is only ever replaced by an atomic rename.
     unsafe { Component::deserialize_file(engine, path) }
-}
-
-fn describe_compile_error(error: &wasmtime::Error) -> String {
-    let text = format!("{error:#}");
-    if text.contains("attempted to parse a wasm module with a component parser") {
-        "this is a core WebAssembly module, not a component: build for `wasm32-wasip2`".to_owned()
-    } else {
-        format!("not a valid WebAssembly component: {text}")
-    }
 }
 
 fn cache_error(path: &Path, e: std::io::Error) -> PluginError {

@@ -19,6 +19,34 @@ use crate::sandbox::Sandbox;
 /// The export that asks for pre-initialisation (Wizer's name for it).
 pub const INIT_EXPORT: &str = "wizer-initialize";
 
+/// Whether uploaded bytes export [`INIT_EXPORT`] from the component itself (not from a module
+/// or component nested in it): read from the export sections, without compiling, so that a
+/// component asking to be pre-initialised is never compiled as uploaded. Bytes that do not
+/// parse give `false`; compiling them says what is wrong.
+pub fn exports_init(bytes: &[u8]) -> bool {
+    // `parse_all` walks into nested modules and components; each starts with a `Version`
+    // payload and finishes with an `End`, so depth 1 is the uploaded component itself.
+    let mut depth = 0_usize;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(wasmparser::Payload::Version { .. }) => depth += 1,
+            Ok(wasmparser::Payload::End(_)) => depth = depth.saturating_sub(1),
+            Ok(wasmparser::Payload::ComponentExportSection(exports)) if depth == 1 => {
+                for export in exports {
+                    match export {
+                        Ok(export) if export.name.name == INIT_EXPORT => return true,
+                        Ok(_) => {}
+                        Err(_) => return false,
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
 /// Whether a compiled component asks to be pre-initialised, and if so whether the export has
 /// the one type it may have (no parameters, no results).
 pub fn requested(component: &Component) -> Result<bool, String> {
@@ -147,6 +175,37 @@ mod tests {
     fn compile(bytes: &[u8]) -> Component {
         let engine = Engine::new(Config::new().wasm_component_model(true)).expect("engine");
         Component::new(&engine, bytes).expect("a valid component")
+    }
+
+    #[test]
+    fn the_init_export_is_found_without_compiling() {
+        assert!(exports_init(&component_exporting(INIT_EXPORT, 0)));
+        assert!(exports_init(&component_exporting(INIT_EXPORT, 1)), "its type is checked once compiled");
+        assert!(!exports_init(&component_exporting("something-else", 0)));
+        // A core module exporting the name (as the components' inner modules do) is not asked.
+        let mut module = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        module.section(&types);
+        let mut functions = FunctionSection::new();
+        functions.function(0);
+        module.section(&functions);
+        let mut exports = ExportSection::new();
+        exports.export(INIT_EXPORT, ExportKind::Func, 0);
+        module.section(&exports);
+        let mut code = CodeSection::new();
+        let mut body = Function::new([]);
+        body.instruction(&Instruction::End);
+        code.function(&body);
+        module.section(&code);
+        let mut nested = ComponentBuilder::default();
+        nested.core_module(None, &module);
+        assert!(!exports_init(&nested.finish()));
+        assert!(!exports_init(&module.finish()));
+        // Broken bytes: no, and compiling them will say why.
+        let whole = component_exporting(INIT_EXPORT, 0);
+        assert!(!exports_init(&whole[..whole.len() / 2]));
+        assert!(!exports_init(b"not wasm"));
     }
 
     #[test]

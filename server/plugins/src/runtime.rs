@@ -175,17 +175,24 @@ impl Runtime {
     }
 
     fn load_blocking(&self, bytes: &[u8]) -> Result<LoadedComponent, PluginError> {
-        let (component, sha256) = self.inner.cache.get_or_compile(&self.inner.engine, bytes, &|component, bytes| self.prepare(component, bytes))?;
+        let (component, sha256) = self.inner.cache.get_or_compile(&self.inner.engine, bytes, &|bytes| self.compile(bytes))?;
         self.link(&component, sha256)
     }
 
-    /// What a freshly compiled component becomes before it is cached: itself, or, when it
-    /// asks for it, its pre-initialised form ([`preinit`]), compiled.
-    fn prepare(&self, component: Component, bytes: &[u8]) -> Result<Component, PluginError> {
-        let refused = |why: String| PluginError::Invalid(format!("the component asks to be pre-initialised, but {why}"));
-        if !preinit::requested(&component).map_err(refused)? {
-            return Ok(component);
+    /// Compiles uploaded bytes into what runs: the component as uploaded, or, when it asks for
+    /// it (exports [`preinit::INIT_EXPORT`]), its pre-initialised form ([`preinit`]). Such a
+    /// component is compiled twice (instrumented, to run its initialisation, and initialised),
+    /// never as uploaded, unless something fails: then compiling the upload tells whether the
+    /// fault is the component's own (not valid) or its initialisation's.
+    fn compile(&self, bytes: &[u8]) -> Result<Component, PluginError> {
+        let as_uploaded = || Component::new(&self.inner.engine, bytes).map_err(|e| PluginError::Invalid(describe_compile_error(&e)));
+        if !preinit::exports_init(bytes) {
+            return as_uploaded();
         }
+        let refused = |why: String| match as_uploaded() {
+            Err(invalid) => invalid,
+            Ok(_) => PluginError::Invalid(format!("the component asks to be pre-initialised, but {why}")),
+        };
         // Compiling happens on a blocking thread of the server (`load`), in the compiler
         // process, which has no async runtime, or in a benchmark's async code: the
         // initialisation gets a thread and a single-threaded runtime of its own wherever.
@@ -215,6 +222,10 @@ impl Runtime {
         wizer.keep_init_func(true);
         let (cx, instrumented) = wizer.instrument_component(bytes).map_err(|e| format!("Wizer cannot instrument it: {e:#}"))?;
         let component = Component::new(&self.inner.engine, &instrumented).map_err(|e| format!("its instrumented form does not compile: {e:#}"))?;
+        // The instrumented form keeps the export (`keep_init_func`), with its type.
+        if !preinit::requested(&component)? {
+            return Err(format!("its instrumented form has no `{}` export", preinit::INIT_EXPORT));
+        }
         let ctx = CallContext { config: "{}".to_owned(), now_micros: 0, limits: PluginLimits { timeout_ms: PREINIT_TIMEOUT_MS, ..PluginLimits::default() } };
         let outcome = self
             .run(&ctx, async |store| {
@@ -242,15 +253,14 @@ impl Runtime {
     /// the same way an upload is checked.
     pub fn compile_into_cache(&self, bytes: &[u8]) -> Result<(), PluginError> {
         check_header(bytes)?;
-        self.inner.cache.compile_into_cache(&self.inner.engine, bytes, &|component, bytes| self.prepare(component, bytes))
+        self.inner.cache.compile_into_cache(bytes, &|bytes| self.compile(bytes))
     }
 
     /// How long compiling `bytes` takes as an upload would (pre-initialisation included),
     /// bypassing the cache (for benchmarks).
     pub fn compile_uncached(&self, bytes: &[u8]) -> Result<Duration, PluginError> {
         let start = Instant::now();
-        let component = Component::new(&self.inner.engine, bytes).map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
-        self.prepare(component, bytes)?;
+        self.compile(bytes)?;
         Ok(start.elapsed())
     }
 
@@ -475,6 +485,16 @@ fn describe_trap(
             failure(PluginFailureKind::Trap, message)
         }
         None => failure(PluginFailureKind::Trap, format!("{error:#}")),
+    }
+}
+
+/// What an uploader is told when the bytes do not compile.
+fn describe_compile_error(error: &wasmtime::Error) -> String {
+    let text = format!("{error:#}");
+    if text.contains("attempted to parse a wasm module with a component parser") {
+        "this is a core WebAssembly module, not a component: build for `wasm32-wasip2`".to_owned()
+    } else {
+        format!("not a valid WebAssembly component: {text}")
     }
 }
 
