@@ -1,4 +1,7 @@
-//! Storage behaviour, run against SQLite and PostgreSQL alike.
+//! Tickets and the rest of storage, on SQLite and PostgreSQL: replies with uploads, mentions,
+//! numbering and scoped lists, the send guard, versions and events, lifecycle timestamps,
+//! merge and split, paging, bulk changes, sanitised HTML and templates, sessions and tokens,
+//! the live feed.
 
 use std::sync::Arc;
 
