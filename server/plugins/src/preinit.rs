@@ -140,9 +140,8 @@ mod tests {
 
     use super::*;
 
-    /// A component exporting `name` as a function lifted from a core function that takes
-    /// `params` i32s and does nothing; `params` = 1 gives it a `u32` parameter.
-    fn component_exporting(name: &str, params: usize) -> Vec<u8> {
+    /// A core module exporting, as `name`, a function that takes `params` i32s and does nothing.
+    fn module_exporting(name: &str, params: usize) -> Module {
         let mut module = Module::new();
         let mut types = TypeSection::new();
         types.ty().function(vec![ValType::I32; params], []);
@@ -151,14 +150,20 @@ mod tests {
         functions.function(0);
         module.section(&functions);
         let mut exports = ExportSection::new();
-        exports.export("f", ExportKind::Func, 0);
+        exports.export(name, ExportKind::Func, 0);
         module.section(&exports);
         let mut code = CodeSection::new();
         let mut body = Function::new([]);
         body.instruction(&Instruction::End);
         code.function(&body);
         module.section(&code);
+        module
+    }
 
+    /// A component exporting `name` as a function lifted from [`module_exporting`]'s function;
+    /// `params` = 1 gives it a `u32` parameter.
+    fn component_exporting(name: &str, params: usize) -> Vec<u8> {
+        let module = module_exporting("f", params);
         let mut component = ComponentBuilder::default();
         let module_index = component.core_module(None, &module);
         let instance = component.core_instantiate(None, module_index, Vec::<(&str, ModuleArg)>::new());
@@ -183,21 +188,7 @@ mod tests {
         assert!(exports_init(&component_exporting(INIT_EXPORT, 1)), "its type is checked once compiled");
         assert!(!exports_init(&component_exporting("something-else", 0)));
         // A core module exporting the name (as the components' inner modules do) is not asked.
-        let mut module = Module::new();
-        let mut types = TypeSection::new();
-        types.ty().function([], []);
-        module.section(&types);
-        let mut functions = FunctionSection::new();
-        functions.function(0);
-        module.section(&functions);
-        let mut exports = ExportSection::new();
-        exports.export(INIT_EXPORT, ExportKind::Func, 0);
-        module.section(&exports);
-        let mut code = CodeSection::new();
-        let mut body = Function::new([]);
-        body.instruction(&Instruction::End);
-        code.function(&body);
-        module.section(&code);
+        let module = module_exporting(INIT_EXPORT, 0);
         let mut nested = ComponentBuilder::default();
         nested.core_module(None, &module);
         assert!(!exports_init(&nested.finish()));
