@@ -220,6 +220,7 @@ impl Runtime {
         // The component lifts the core export, so the core module must keep it; the host
         // never calls it again.
         wizer.keep_init_func(true);
+        // Wizer validates the upload before it instruments it (the upload is not compiled).
         let (cx, instrumented) = wizer.instrument_component(bytes).map_err(|e| format!("Wizer cannot instrument it: {e:#}"))?;
         let component = Component::new(&self.inner.engine, &instrumented).map_err(|e| format!("its instrumented form does not compile: {e:#}"))?;
         // The instrumented form keeps the export (`keep_init_func`), with its type.
