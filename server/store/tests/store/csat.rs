@@ -38,7 +38,8 @@ async fn the_link_is_a_template_variable_too(backend: Backend) {
     assert_eq!(store.get_ticket(&admin, desk.ticket_a).await.expect("a").satisfaction.map(|s| s.rating), Some(CsatRating::Good));
 }
 
-fn token_in(body: &str) -> String {
+/// The token of the satisfaction link in a sent mail body (also used by the reports tests).
+pub(crate) fn token_in(body: &str) -> String {
     let start = body.find("/csat/").expect("a satisfaction link") + "/csat/".len();
     body[start..].chars().take_while(char::is_ascii_hexdigit).collect()
 }

@@ -10,6 +10,8 @@ use tandem_store::{
     testing::{Backend, actor, clock, desk, fresh_database, new_ticket, open_store},
 };
 
+use crate::csat::token_in;
+
 backend_tests! {
     the_dashboard_counts_what_happened,
     pre_aggregates_agree_with_the_tickets,
@@ -137,11 +139,6 @@ async fn pre_aggregates_agree_with_the_tickets(backend: Backend) {
     assert!(everything.created > 30 && everything.solved > 5 && everything.sla_first_response.breached > 0, "{everything:?}");
     assert!(everything.sla_next_response.met + everything.sla_next_response.breached > 0, "{everything:?}");
     assert!(store.report_dashboard(&agent, &queries[0]).await.is_err());
-}
-
-fn token_in(body: &str) -> String {
-    let start = body.find("/csat/").expect("a satisfaction link") + "/csat/".len();
-    body[start..].chars().take_while(char::is_ascii_hexdigit).collect()
 }
 
 fn date(d: u32) -> NaiveDate {
