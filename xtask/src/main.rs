@@ -155,7 +155,8 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
     // or waiting for downloads and dpkg, which the test build fills. They use other profiles
     // and target directories, so no cargo waits for another's lock. A fresh clone's `.ci/run`
     // on the 2-core Intel machine: 28 min 16 s before, 25 min 38 s with the overlap starting
-    // after the installs (2026-12-06).
+    // after the installs; with cargo-nextest installed by the run, as on CI, 29 min 42 s with
+    // it starting after the installs and 26 min 3 s starting before them (2026-12-06).
     let whole_suite = args.is_empty();
     let prebuild = if whole_suite { Some(Prebuild::start(&root)?) } else { None };
     // PostgreSQL, the browser, and the real mail servers the email tests start on loopback.
@@ -196,12 +197,11 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
         std::fs::remove_dir_all(&plugin_cache).map_err(|e| format!("emptying {}: {e}", plugin_cache.display()))?;
     }
     let mut nextest = cargo(&root);
+    nextest.args(["nextest", "run"]);
+    if !names_packages(args) {
+        nextest.args(SUITE_PACKAGES);
+    }
     nextest
-        // `tandem-web` is built for the browser above and tested there (tests/e2e/browser); its
-        // browser-free logic, `tandem-web-core`, has the unit tests. Without Leptos for the host
-        // a cold test build took 1,017 s instead of 1,134 s (CPU 2,028 s instead of 2,265 s,
-        // `cargo --timings`, 2-core Intel, 2026-12-06).
-        .args(if names_packages(args) { &SUITE[..2] } else { &SUITE[..] })
         .arg("--no-fail-fast")
         .args(args)
         .env("TANDEM_TEST_PG_URL", &pg.url)
@@ -230,8 +230,12 @@ fn test(args: &[OsString]) -> Result<ExitCode, String> {
     Ok(exit_code(status))
 }
 
-/// What nextest builds and runs for `./x test` (its arguments come after).
-const SUITE: [&str; 7] = ["nextest", "run", "--workspace", "--exclude", "xtask", "--exclude", "tandem-web"];
+/// The packages whose tests `./x test` builds and runs, unless its arguments name packages.
+/// `tandem-web` is built for the browser and tested there (tests/e2e/browser); its browser-free
+/// logic, `tandem-web-core`, has the unit tests. Without Leptos for the host a cold test build
+/// took 1,017 s instead of 1,134 s (CPU 2,028 s instead of 2,265 s, `cargo --timings`, 2-core
+/// Intel, 2026-12-06).
+const SUITE_PACKAGES: [&str; 5] = ["--workspace", "--exclude", "xtask", "--exclude", "tandem-web"];
 
 /// Whether `./x test` was given packages (`-p NAME`, `--package NAME`, `--package=NAME`): then
 /// nextest runs those instead of the workspace (cargo's `--workspace` would override them).
@@ -252,7 +256,7 @@ impl Prebuild {
         // `cargo nextest run … --no-run` compiled nothing, 0.5 s); unlike
         // `cargo nextest run --no-run` it can start before cargo-nextest is installed.
         let mut cmd = cargo(root);
-        cmd.args(["test", "--no-run"]).args(&SUITE[2..]);
+        cmd.args(["test", "--no-run"]).args(SUITE_PACKAGES);
         eprintln!("test: building the test binaries in the background: {}", util::describe(&cmd));
         let child = cmd.spawn().map_err(|e| format!("could not start `{}`: {e}", util::describe(&cmd)))?;
         Ok(Prebuild { child: Some(child) })
