@@ -9,16 +9,12 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_proto::{Breakdown, Dashboard, ReportDimension, ReportInterval, SeriesPoint};
-use tandem_web_core::reports::duration;
+use tandem_web_core::reports::{duration, percent};
 
 use crate::api;
 use crate::directory::use_directory;
 use crate::i18n::{self, Msg, t};
 use crate::shell::use_current;
-
-fn percent(value: Option<f64>) -> String {
-    value.map(|v| format!("{v} %")).unwrap_or_else(|| "—".into())
-}
 
 /// Query pairs shared by every report call.
 #[derive(Debug, Clone, PartialEq)]

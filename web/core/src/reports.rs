@@ -17,6 +17,11 @@ pub fn duration(seconds: Option<i64>) -> String {
     }
 }
 
+/// `33.3 %` (the server rounds to a tenth), `100 %`; `—` when there was nothing to count.
+pub fn percent(value: Option<f64>) -> String {
+    value.map(|v| format!("{v} %")).unwrap_or_else(|| "—".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +33,13 @@ mod tests {
         assert_eq!(duration(Some(3 * 3600 + 600)), "3 h 10 min");
         assert_eq!(duration(Some(2 * 86_400 + 4 * 3600)), "2 d 4 h");
         assert_eq!(duration(Some(7200)), "2 h");
+    }
+
+    #[test]
+    fn percentages_read_well() {
+        assert_eq!(percent(None), "—");
+        assert_eq!(percent(Some(33.3)), "33.3 %");
+        assert_eq!(percent(Some(100.0)), "100 %");
+        assert_eq!(percent(Some(0.0)), "0 %");
     }
 }
