@@ -146,6 +146,9 @@ pub(crate) struct TxMemo {
     pub(crate) figures: HashMap<i64, Option<crate::reports::metrics::Facts>>,
     /// The SLA policies and calendars as this transaction last loaded them (`sla::tx_rules`).
     pub(crate) sla_rules: Option<Arc<crate::sla::Rules>>,
+    /// Our own addresses as this transaction read them (`Store::our_addresses`): a group of
+    /// mails applied together checks each against them.
+    pub(crate) our_addresses: Option<Arc<Vec<String>>>,
 }
 
 impl WriteTx {

@@ -314,7 +314,7 @@ impl Store {
         let system = Who::system();
 
         // Our own mail coming back (a forward loop, a misconfigured alias).
-        let ours = self.our_addresses(&tx.tx).await?;
+        let ours = self.our_addresses(tx).await?;
         let from_ours = m.from.as_ref().is_some_and(|f| ours.contains(&thread::base_address(&f.email)));
         let known_outbound = match &m.message_id {
             Some(mid) => query_one::<IdRow, _>(&tx.tx, self.db.stmt("SELECT id FROM messages WHERE message_id = ? AND kind IN ('reply', 'auto_reply')", vec![mid.clone().into()])).await?.is_some(),

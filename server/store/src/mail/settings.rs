@@ -1,6 +1,8 @@
 //! Per-inbox mail settings. Passwords are stored for the channel's workers and never returned
 //! through the API (`password_set` only) nor logged.
 
+use std::sync::Arc;
+
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use tandem_domain::{Actor, policy::{self, Action}, validate};
@@ -8,7 +10,7 @@ use tandem_proto::{self as proto, AfterImport, TlsMode};
 
 use crate::{
     Store,
-    db::{query_all, query_one},
+    db::{WriteTx, query_all, query_one},
     error::{Result, StoreError},
     events::{NewEvent, Who, record},
     rows::{json as to_json, parse, parse_json},
@@ -355,21 +357,26 @@ impl Store {
     }
 
     /// Every address that is ours (inbox addresses and aliases), lowercase: mail from them is
-    /// our own coming back.
-    pub(crate) async fn our_addresses<C: ConnectionTrait>(&self, conn: &C) -> Result<Vec<String>> {
+    /// our own coming back. Read once per write transaction.
+    pub(crate) async fn our_addresses(&self, tx: &WriteTx) -> Result<Arc<Vec<String>>> {
         #[derive(FromQueryResult)]
         struct Row {
             address: String,
             aliases: String,
         }
-        let rows: Vec<Row> = query_all(conn, self.db.stmt("SELECT address, aliases FROM inboxes", vec![])).await?;
+        if let Some(ours) = tx.memo().our_addresses.clone() {
+            return Ok(ours);
+        }
+        let rows: Vec<Row> = query_all(&tx.tx, self.db.stmt("SELECT address, aliases FROM inboxes", vec![])).await?;
         let mut out = Vec::new();
         for r in rows {
             out.push(r.address.to_lowercase());
             let aliases: Vec<String> = parse_json("inboxes", "aliases", &r.aliases)?;
             out.extend(aliases.into_iter().map(|a| a.to_lowercase()));
         }
-        Ok(out)
+        let ours = Arc::new(out);
+        tx.memo().our_addresses = Some(Arc::clone(&ours));
+        Ok(ours)
     }
 
     /// The inbox an address delivers to (its address or an alias; `+tags` ignored).
