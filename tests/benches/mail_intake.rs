@@ -10,6 +10,9 @@
 //!
 //! `TANDEM_BENCH_MAILS` changes N (default 10,000).
 
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;

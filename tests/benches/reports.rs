@@ -18,12 +18,14 @@
 //! keeps a copy of the loaded SQLite database in FILE, to look at query plans with `sqlite3`;
 //! `TANDEM_BENCH_REPORT_REUSE=FILE` measures a copy of such a file instead of loading anew.
 
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use chrono::Utc;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use tandem_domain::{Actor, SystemClock};
 use tandem_proto::{self as proto, ReportDimension, ReportInterval, ReportQuery, Role};
@@ -131,7 +133,7 @@ async fn found(store: &Store) -> Desk {
 
 async fn measure(name: &str, store: &Store, desk: &Desk) -> bool {
     let runs = env_number("TANDEM_BENCH_REPORT_RUNS", 200);
-    let today = Utc::now().date_naive();
+    let today = store.clock().now().date_naive();
     let periods = [
         ("30 days", ReportQuery { from: Some(today - chrono::Duration::days(29)), to: Some(today), ..Default::default() }),
         ("365 days by week", ReportQuery { from: Some(today - chrono::Duration::days(364)), to: Some(today), interval: Some(ReportInterval::Week), ..Default::default() }),

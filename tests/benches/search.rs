@@ -19,6 +19,9 @@
 //! `TANDEM_BENCH_SEARCH_BACKENDS=sqlite,postgres` (default both; PostgreSQL needs
 //! `TANDEM_TEST_PG_URL`, which `./x bench-search` provides).
 
+// A benchmark reports on stdout.
+#![allow(clippy::print_stdout)]
+
 use std::{
     collections::HashMap,
     io::{BufRead, BufWriter, Write},
