@@ -82,12 +82,18 @@ pub fn safe_filename(raw: &str) -> String {
 
 /// Records a blob already written to the blob store (once per content).
 pub(crate) async fn insert_blob_row<C: ConnectionTrait>(db: &Db, conn: &C, sha256: &str, size: usize, at: i64) -> Result<()> {
-    let sql = if db.is_postgres() {
-        "INSERT INTO blobs (sha256, size, created_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING"
-    } else {
-        "INSERT OR IGNORE INTO blobs (sha256, size, created_at) VALUES (?, ?, ?)"
-    };
-    conn.execute_raw(db.stmt(sql, vec![sha256.to_owned().into(), (size as i64).into(), at.into()])).await?;
+    insert_blob_rows(db, conn, &[(sha256, size)], at).await
+}
+
+/// [`insert_blob_row`] for several blobs `(sha256, size)` in one statement (the same content
+/// may come twice).
+pub(crate) async fn insert_blob_rows<C: ConnectionTrait>(db: &Db, conn: &C, blobs: &[(&str, usize)], at: i64) -> Result<()> {
+    if blobs.is_empty() {
+        return Ok(());
+    }
+    let values = blobs.iter().flat_map(|&(sha256, size)| [sha256.to_owned().into(), (size as i64).into(), at.into()]).collect();
+    let sql = format!("INSERT INTO blobs (sha256, size, created_at) VALUES {} ON CONFLICT (sha256) DO NOTHING", crate::db::value_rows(3, blobs.len()));
+    conn.execute_raw(db.stmt(&sql, values)).await?;
     Ok(())
 }
 

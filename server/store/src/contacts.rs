@@ -74,12 +74,13 @@ impl Store {
         policy::authorize(actor, Action::ManageContacts)?;
         let email = validate::email("email", &input.email)?;
         let tx = self.db.write().await?;
-        let id = self.insert_contact(&tx.tx, &Who::user(actor), &email, input.name.as_deref(), input.company).await?;
+        let (id, _) = self.insert_contact(&tx.tx, &Who::user(actor), &email, input.name.as_deref(), input.company).await?;
         tx.commit().await?;
         self.get_contact(actor, id).await
     }
 
-    async fn insert_contact<C: ConnectionTrait>(&self, conn: &C, who: &Who, email: &str, name: Option<&str>, company: Option<String>) -> Result<i64> {
+    /// Inserts a contact (a name from the address when none is given); answers its id and name.
+    async fn insert_contact<C: ConnectionTrait>(&self, conn: &C, who: &Who, email: &str, name: Option<&str>, company: Option<String>) -> Result<(i64, String)> {
         let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
             Some(name) => validate::text("name", name, validate::MAX_NAME_CHARS)?,
             None => email.split('@').next().unwrap_or(email).to_owned(),
@@ -104,7 +105,7 @@ impl Store {
             before: serde_json::Value::Null, after: json!({ "id": id, "email": email, "name": name }),
         })
         .await?;
-        Ok(id)
+        Ok((id, name))
     }
 
     /// The contact with this email, created if new (inside the caller's transaction).
@@ -118,11 +119,7 @@ impl Store {
         let existing: Option<Row> = query_one(conn, self.db.stmt("SELECT id, name FROM contacts WHERE email = ?", vec![email.clone().into()])).await?;
         match existing {
             Some(row) => Ok((row.id, row.name)),
-            None => {
-                let id = self.insert_contact(conn, who, &email, input.name.as_deref(), None).await?;
-                let row: Option<Row> = query_one(conn, self.db.stmt("SELECT id, name FROM contacts WHERE id = ?", vec![id.into()])).await?;
-                row.map(|r| (r.id, r.name)).ok_or(StoreError::NotFound("contact"))
-            }
+            None => self.insert_contact(conn, who, &email, input.name.as_deref(), None).await,
         }
     }
 

@@ -1,5 +1,7 @@
 //! Raw inbound mail → tickets. See the module docs of `mail` for the two steps.
 
+use std::collections::{HashMap, HashSet};
+
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use tandem_domain::{policy::Action, ticket, validate};
@@ -8,8 +10,8 @@ use tandem_proto::{self as proto, ActorKind, IntakeState, MessageKind, Priority}
 
 use crate::{
     Store,
-    attachments::insert_blob_row,
-    db::{Batch, Db, WriteTx, from_micros, opt_from_micros, query_all, query_one, to_micros},
+    attachments::{insert_blob_row, insert_blob_rows},
+    db::{Batch, Db, WriteTx, from_micros, marks, opt_from_micros, query_all, query_one, to_micros, value_rows},
     error::{Result, StoreError},
     events::{NewEvent, Who, change_events, push_events, record},
     rows::{IdRow, parse},
@@ -40,6 +42,9 @@ pub struct IntakeOutcome {
 /// The address used when a message names no sender at all.
 const UNKNOWN_SENDER: &str = "unknown-sender@sender.invalid";
 const MAX_SUBJECT: usize = validate::MAX_SUBJECT_CHARS;
+/// Intake entries recorded by one statement (nine values each, well under either backend's
+/// limit on a statement's values).
+const RECORD_ROWS: usize = 100;
 
 #[derive(Debug, Clone, FromQueryResult)]
 struct InboundRow {
@@ -56,6 +61,14 @@ struct InboundRow {
     message_row_id: Option<i64>,
     received_at: i64,
     processed_at: Option<i64>,
+}
+
+/// What [`Store::apply_inbound_many`] reads for a whole group before applying it.
+struct GroupLookups {
+    /// Intake entries by id, each taken by the first message that applies it.
+    entries: HashMap<i64, InboundRow>,
+    /// The group's Message-IDs that are our own replies or auto-replies.
+    outbound: HashSet<String>,
 }
 
 const INBOUND_SELECT: &str = "SELECT im.id, im.inbox_id, im.state, im.detail, im.message_id_header, im.sha256, im.size, im.source, \
@@ -156,47 +169,85 @@ impl Store {
         self.record_rows(inbox_id, items, &shas, source).await
     }
 
+    /// Records the rows of messages whose blobs are written: a few statements for a whole
+    /// batch (blob rows, then intake entries, up to [`RECORD_ROWS`] to a statement), not two
+    /// a message. A message whose dedupe key is taken (recorded before, or earlier in the same
+    /// batch) answers the entry that holds it, as a duplicate.
     async fn record_rows(&self, inbox_id: i64, items: &[(&[u8], Option<&str>)], shas: &[String], source: &str) -> Result<Vec<Recorded>> {
         let now = self.now_micros();
         let tx = self.db.write().await?;
         self.inbox_exists(&tx.tx, inbox_id).await?;
         let mut out = Vec::with_capacity(items.len());
-        for ((raw, source_ref), sha256) in items.iter().zip(shas) {
-            let message_id = tandem_mail::peek_message_id(raw);
-            let dedupe_key = match &message_id {
-                Some(id) => format!("mid:{id}"),
-                None => format!("sha:{sha256}"),
-            };
-            insert_blob_row(&self.db, &tx.tx, sha256, raw.len(), now).await?;
-            let inserted: Option<IdRow> = query_one(
+        for (items, shas) in items.chunks(RECORD_ROWS).zip(shas.chunks(RECORD_ROWS)) {
+            let blobs: Vec<(&str, usize)> = items.iter().zip(shas).map(|((raw, _), sha)| (sha.as_str(), raw.len())).collect();
+            insert_blob_rows(&self.db, &tx.tx, &blobs, now).await?;
+            let keyed: Vec<(Option<String>, String)> = items
+                .iter()
+                .zip(shas)
+                .map(|((raw, _), sha256)| {
+                    let message_id = tandem_mail::peek_message_id(raw);
+                    let dedupe_key = match &message_id {
+                        Some(id) => format!("mid:{id}"),
+                        None => format!("sha:{sha256}"),
+                    };
+                    (message_id, dedupe_key)
+                })
+                .collect();
+            let mut values = Vec::with_capacity(items.len() * 9);
+            for (((raw, source_ref), sha256), (message_id, dedupe_key)) in items.iter().zip(shas).zip(&keyed) {
+                values.extend([
+                    inbox_id.into(),
+                    dedupe_key.clone().into(),
+                    message_id.clone().into(),
+                    sha256.clone().into(),
+                    (raw.len() as i64).into(),
+                    source.to_owned().into(),
+                    source_ref.map(str::to_owned).into(),
+                    IntakeState::Received.as_str().into(),
+                    now.into(),
+                ]);
+            }
+            #[derive(FromQueryResult)]
+            struct KeyRow {
+                id: i64,
+                dedupe_key: String,
+            }
+            let inserted: Vec<KeyRow> = query_all(
                 &tx.tx,
                 self.db.stmt(
-                    "INSERT INTO inbound_mail (inbox_id, dedupe_key, message_id_header, sha256, size, source, source_ref, state, received_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?) ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING id",
-                    vec![
-                        inbox_id.into(),
-                        dedupe_key.clone().into(),
-                        message_id.into(),
-                        sha256.clone().into(),
-                        (raw.len() as i64).into(),
-                        source.to_owned().into(),
-                        source_ref.map(str::to_owned).into(),
-                        now.into(),
-                    ],
+                    &format!(
+                        "INSERT INTO inbound_mail (inbox_id, dedupe_key, message_id_header, sha256, size, source, source_ref, state, received_at) \
+                         VALUES {} ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING id, dedupe_key",
+                        value_rows(9, items.len())
+                    ),
+                    values,
                 ),
             )
             .await?;
-            out.push(match inserted {
-                Some(row) => Recorded { id: row.id, duplicate: false },
-                None => {
-                    let existing: Option<IdRow> = query_one(
-                        &tx.tx,
-                        self.db.stmt("SELECT id FROM inbound_mail WHERE inbox_id = ? AND dedupe_key = ?", vec![inbox_id.into(), dedupe_key.into()]),
-                    )
-                    .await?;
-                    Recorded { id: existing.ok_or(StoreError::NotFound("inbound mail"))?.id, duplicate: true }
-                }
-            });
+            // Each key inserted now goes to the first message that has it; the others (and the
+            // keys recorded before) are duplicates of the entry holding it.
+            let mut fresh: HashMap<String, i64> = inserted.into_iter().map(|r| (r.dedupe_key, r.id)).collect();
+            let mut held: HashMap<String, i64> = HashMap::new();
+            let taken: Vec<&str> = keyed.iter().map(|(_, k)| k.as_str()).filter(|k| !fresh.contains_key(*k)).collect();
+            if !taken.is_empty() {
+                let mut values = vec![inbox_id.into()];
+                values.extend(taken.iter().map(|k| (*k).to_owned().into()));
+                let rows: Vec<KeyRow> = query_all(
+                    &tx.tx,
+                    self.db.stmt(&format!("SELECT id, dedupe_key FROM inbound_mail WHERE inbox_id = ? AND dedupe_key IN ({})", marks(taken.len())), values),
+                )
+                .await?;
+                held.extend(rows.into_iter().map(|r| (r.dedupe_key, r.id)));
+            }
+            for (_, key) in keyed {
+                out.push(match fresh.remove(&key) {
+                    Some(id) => {
+                        held.insert(key, id);
+                        Recorded { id, duplicate: false }
+                    }
+                    None => Recorded { id: *held.get(&key).ok_or(StoreError::NotFound("inbound mail"))?, duplicate: true },
+                });
+            }
         }
         tx.commit().await?;
         Ok(out)
@@ -280,19 +331,60 @@ impl Store {
             blobs.push(these);
         }
         let tx = self.db.write().await?;
+        let mut looked_up = self.look_up_group(&tx, items).await?;
         let mut outcomes = Vec::with_capacity(items.len());
         for ((id, parsed), blobs) in items.iter().zip(&blobs) {
-            outcomes.push(self.apply_in(&tx, *id, *parsed, blobs, pipeline).await?);
+            outcomes.push(self.apply_in(&tx, *id, *parsed, blobs, pipeline, &mut looked_up).await?);
         }
         tx.commit().await?;
         Ok(outcomes)
     }
 
+    /// What every message of a group needs read first, read for the group at once: its intake
+    /// entry, and which of the group's Message-IDs are our own outbound mail (applying inbound
+    /// mail writes no outbound, so this holds for the whole transaction).
+    async fn look_up_group(&self, tx: &WriteTx, items: &[(i64, std::result::Result<&Inbound, &ParseError>)]) -> Result<GroupLookups> {
+        let ids: Vec<sea_orm::Value> = items.iter().map(|(id, _)| (*id).into()).collect();
+        let rows: Vec<InboundRow> = query_all(
+            &tx.tx,
+            self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id IN ({}){}", marks(ids.len()), if self.db.is_postgres() { " FOR UPDATE OF im" } else { "" }), ids),
+        )
+        .await?;
+        let message_ids: Vec<sea_orm::Value> = items.iter().filter_map(|(_, p)| p.ok()?.message_id.clone()).map(Into::into).collect();
+        let mut outbound = HashSet::new();
+        if !message_ids.is_empty() {
+            #[derive(FromQueryResult)]
+            struct Row {
+                message_id: String,
+            }
+            let rows: Vec<Row> = query_all(
+                &tx.tx,
+                self.db.stmt(&format!("SELECT message_id FROM messages WHERE message_id IN ({}) AND kind IN ('reply', 'auto_reply')", marks(message_ids.len())), message_ids),
+            )
+            .await?;
+            outbound.extend(rows.into_iter().map(|r| r.message_id));
+        }
+        Ok(GroupLookups { entries: rows.into_iter().map(|r| (r.id, r)).collect(), outbound })
+    }
+
     /// Applies one recorded message inside `tx`.
-    async fn apply_in(&self, tx: &WriteTx, id: i64, parsed: std::result::Result<&Inbound, &ParseError>, blobs: &[String], pipeline: &(dyn Fn(i64) -> bool + Sync)) -> Result<IntakeOutcome> {
+    async fn apply_in(
+        &self,
+        tx: &WriteTx,
+        id: i64,
+        parsed: std::result::Result<&Inbound, &ParseError>,
+        blobs: &[String],
+        pipeline: &(dyn Fn(i64) -> bool + Sync),
+        looked_up: &mut GroupLookups,
+    ) -> Result<IntakeOutcome> {
         let now = self.clock.now();
         let at = to_micros(now);
-        let entry: Option<InboundRow> = query_one(&tx.tx, self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id = ?{}", if self.db.is_postgres() { " FOR UPDATE OF im" } else { "" }), vec![id.into()])).await?;
+        // The entry as the group read it; read again when the group has the message twice (a
+        // second delivery in the same batch: the first may have processed it meanwhile).
+        let entry = match looked_up.entries.remove(&id) {
+            Some(entry) => Some(entry),
+            None => query_one(&tx.tx, self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id = ?{}", if self.db.is_postgres() { " FOR UPDATE OF im" } else { "" }), vec![id.into()])).await?,
+        };
         let entry = entry.ok_or(StoreError::NotFound("inbound mail"))?;
         if entry.state != IntakeState::Received.as_str() {
             return Ok(IntakeOutcome {
@@ -316,10 +408,7 @@ impl Store {
         // Our own mail coming back (a forward loop, a misconfigured alias).
         let ours = self.our_addresses(tx).await?;
         let from_ours = m.from.as_ref().is_some_and(|f| ours.contains(&thread::base_address(&f.email)));
-        let known_outbound = match &m.message_id {
-            Some(mid) => query_one::<IdRow, _>(&tx.tx, self.db.stmt("SELECT id FROM messages WHERE message_id = ? AND kind IN ('reply', 'auto_reply')", vec![mid.clone().into()])).await?.is_some(),
-            None => false,
-        };
+        let known_outbound = m.message_id.as_ref().is_some_and(|mid| looked_up.outbound.contains(mid));
         if known_outbound || (from_ours && m.header("x-tandem-ticket").is_some()) {
             let outcome = IntakeOutcome::without_message(id, IntakeState::Loop, None);
             finish(&self.db, &tx.tx, id, &outcome, None, Some("our own outbound mail came back; ignored".into()), at).await?;
@@ -647,6 +736,7 @@ impl Store {
     }
 }
 
+/// Marks the intake entry done.
 async fn finish<C: ConnectionTrait>(db: &Db, conn: &C, id: i64, outcome: &IntakeOutcome, ticket_id: Option<i64>, detail: Option<String>, at: i64) -> Result<()> {
     let mut batch = Batch::new(db);
     push_finish(&mut batch, id, outcome, ticket_id, detail, at);

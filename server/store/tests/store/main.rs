@@ -3,6 +3,7 @@
 
 mod automation;
 mod csat;
+mod intake;
 mod presence;
 mod reports;
 mod search;
