@@ -41,6 +41,13 @@ impl BlobStore {
         Ok(self.root.join(&sha256[..2]).join(&sha256[2..]))
     }
 
+    /// Runs file system work on the blobs (writing files and their durability barrier, walking
+    /// the tree: milliseconds each) on a blocking thread, off the async workers.
+    pub(crate) async fn off_thread<T: Send + 'static>(&self, work: impl FnOnce(&BlobStore) -> Result<T> + Send + 'static) -> Result<T> {
+        let blobs = self.clone();
+        tokio::task::spawn_blocking(move || work(&blobs)).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+    }
+
     /// Stores `bytes` and returns their hex SHA-256.
     pub fn put(&self, bytes: &[u8]) -> Result<String> {
         self.write(bytes, true)

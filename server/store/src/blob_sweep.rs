@@ -10,7 +10,7 @@ use sea_orm::{FromQueryResult, Value};
 use crate::{
     Store,
     db::{marks, query_all},
-    error::{Result, StoreError},
+    error::Result,
 };
 
 /// Blob names per `IN` list.
@@ -38,10 +38,8 @@ impl Store {
     /// covers a write whose transaction has not committed yet: its blob is written first.
     pub async fn sweep_blobs(&self, grace: Duration) -> Result<BlobSweep> {
         let before = SystemTime::from(self.clock().now()) - grace;
-        let blobs = self.blobs().clone();
-        // A walk over every blob file: off the async threads.
-        let walked = tokio::task::spawn_blocking(move || blobs.written_before(before)).await;
-        let (old, temporaries) = walked.map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        // A walk over every blob file.
+        let (old, temporaries) = self.blobs().off_thread(move |blobs| blobs.written_before(before)).await?;
         let mut sweep = BlobSweep { checked: old.len() as u64, removed: 0, temporaries };
         for chunk in old.chunks(CHUNK) {
             let named: Vec<Named> = query_all(

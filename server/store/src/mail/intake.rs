@@ -153,7 +153,8 @@ impl Store {
     /// anything parses it. A message seen before in this inbox (same Message-ID, or the same
     /// bytes when it has none) is not recorded twice.
     pub async fn record_inbound(&self, inbox_id: i64, raw: &[u8], source: &str, source_ref: Option<&str>) -> Result<Recorded> {
-        let sha256 = self.blobs.put(raw)?;
+        let owned = raw.to_vec();
+        let sha256 = self.blobs.off_thread(move |blobs| blobs.put(&owned)).await?;
         let mut recorded = self.record_rows(inbox_id, &[(raw, source_ref)], &[sha256], source).await?;
         recorded.pop().ok_or(StoreError::NotFound("inbound mail"))
     }
@@ -164,8 +165,8 @@ impl Store {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let raws: Vec<&[u8]> = items.iter().map(|(raw, _)| *raw).collect();
-        let shas = self.blobs.put_many(&raws)?;
+        let raws: Vec<Vec<u8>> = items.iter().map(|(raw, _)| raw.to_vec()).collect();
+        let shas = self.blobs.off_thread(move |blobs| blobs.put_many(&raws.iter().map(Vec::as_slice).collect::<Vec<_>>())).await?;
         self.record_rows(inbox_id, items, &shas, source).await
     }
 
@@ -319,17 +320,15 @@ impl Store {
     /// customer message lands on, whether the plugin pipeline runs on it (some enabled plugin
     /// covers that inbox): only then is the message marked.
     pub async fn apply_inbound_many(&self, items: &[(i64, std::result::Result<&Inbound, &ParseError>)], pipeline: &(dyn Fn(i64) -> bool + Sync)) -> Result<Vec<IntakeOutcome>> {
-        // Attachment blobs are written before the transaction that points to them.
-        let mut blobs = Vec::with_capacity(items.len());
-        for (_, parsed) in items {
-            let mut these = Vec::new();
-            if let Ok(m) = parsed {
-                for a in &m.attachments {
-                    these.push(self.blobs.put(&a.bytes)?);
-                }
-            }
-            blobs.push(these);
+        // Attachment blobs are written before the transaction that points to them, the group's
+        // together (one durability barrier).
+        let attached: Vec<Vec<u8>> = items.iter().filter_map(|(_, parsed)| parsed.ok()).flat_map(|m| m.attachments.iter().map(|a| a.bytes.clone())).collect();
+        let mut shas = match attached.is_empty() {
+            true => Vec::new(),
+            false => self.blobs.off_thread(move |blobs| blobs.put_many(&attached.iter().map(Vec::as_slice).collect::<Vec<_>>())).await?,
         }
+        .into_iter();
+        let blobs: Vec<Vec<String>> = items.iter().map(|(_, parsed)| parsed.map_or(0, |m| m.attachments.len())).map(|n| shas.by_ref().take(n).collect()).collect();
         let tx = self.db.write().await?;
         let mut looked_up = self.look_up_group(&tx, items).await?;
         let mut outcomes = Vec::with_capacity(items.len());
