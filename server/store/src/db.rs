@@ -132,6 +132,12 @@ impl Db {
     pub(crate) fn for_update(&self) -> &'static str {
         if self.is_postgres() { " FOR UPDATE" } else { "" }
     }
+
+    /// [`Db::for_update`] of one table of a join (`alias`): row locks cannot apply to the
+    /// nullable side of an outer join.
+    pub(crate) fn for_update_of(&self, alias: &str) -> String {
+        if self.is_postgres() { format!(" FOR UPDATE OF {alias}") } else { String::new() }
+    }
 }
 
 /// What a write transaction keeps of its own writes, so that it neither reads back what it

@@ -346,7 +346,7 @@ impl Store {
         let ids: Vec<sea_orm::Value> = items.iter().map(|(id, _)| (*id).into()).collect();
         let rows: Vec<InboundRow> = query_all(
             &tx.tx,
-            self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id IN ({}){}", marks(ids.len()), if self.db.is_postgres() { " FOR UPDATE OF im" } else { "" }), ids),
+            self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id IN ({}){}", marks(ids.len()), self.db.for_update_of("im")), ids),
         )
         .await?;
         let message_ids: Vec<sea_orm::Value> = items.iter().filter_map(|(_, p)| p.ok()?.message_id.clone()).map(Into::into).collect();
@@ -382,7 +382,7 @@ impl Store {
         // second delivery in the same batch: the first may have processed it meanwhile).
         let entry = match looked_up.entries.remove(&id) {
             Some(entry) => Some(entry),
-            None => query_one(&tx.tx, self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id = ?{}", if self.db.is_postgres() { " FOR UPDATE OF im" } else { "" }), vec![id.into()])).await?,
+            None => query_one(&tx.tx, self.db.stmt(&format!("{INBOUND_SELECT} WHERE im.id = ?{}", self.db.for_update_of("im")), vec![id.into()])).await?,
         };
         let entry = entry.ok_or(StoreError::NotFound("inbound mail"))?;
         if entry.state != IntakeState::Received.as_str() {

@@ -243,13 +243,9 @@ impl Store {
 
 /// Loads a ticket by number; with `lock`, takes its row lock (PostgreSQL) for the transaction.
 pub(crate) async fn load_ticket<C: ConnectionTrait>(db: &Db, conn: &C, number: i64, lock: bool) -> Result<TicketRow> {
-    let suffix = if lock { db.for_update() } else { "" };
-    let sql = if lock && db.is_postgres() {
-        // Row locks cannot apply to the nullable side of an outer join: lock the ticket only.
-        format!("{TICKET_SELECT} WHERE t.number = ? FOR UPDATE OF t")
-    } else {
-        format!("{TICKET_SELECT} WHERE t.number = ?{suffix}")
-    };
+    // The ticket's row only (row locks cannot apply to the nullable side of an outer join).
+    let lock = if lock { db.for_update_of("t") } else { String::new() };
+    let sql = format!("{TICKET_SELECT} WHERE t.number = ?{lock}");
     query_one(conn, db.stmt(&sql, vec![number.into()])).await?.ok_or(StoreError::NotFound("ticket"))
 }
 
