@@ -10,6 +10,7 @@
 pub mod intake;
 pub mod notify;
 pub mod outbox;
+mod queue;
 pub mod settings;
 
 pub use intake::{IntakeOutcome, Recorded};

@@ -2,15 +2,22 @@
 //! claimed by the channel's sender like outbox jobs and sent through the SMTP server of the
 //! ticket's inbox, with the same retries and backoff.
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use std::collections::HashMap;
 
-use super::outbox::{OutboxResult, backoff_secs};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+
+use super::{
+    outbox::{OutboxResult, backoff_secs},
+    queue::{Queue, claim_due},
+};
 use crate::{
     Store,
-    db::query_all,
+    db::{marks, query_all},
     error::Result,
-    rows::IdRow,
 };
+
+/// The notifications waiting to be mailed, as a queue ([`claim_due`]).
+const NOTIFICATIONS: Queue = Queue { table: "notifications", state: "email_state", due: "email_next_at", touched: None };
 
 /// One notification to mail to one user.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -35,44 +42,46 @@ impl NotificationMail {
 }
 
 impl Store {
-    /// Claims up to `limit` notifications due for mailing (marked `sending`).
+    /// Claims up to `limit` notifications due for mailing (marked `sending`), the earliest due
+    /// first. One whose ticket is gone is marked failed instead: there is nothing to mail.
     pub async fn claim_notification_mail(&self, limit: u64) -> Result<Vec<NotificationMail>> {
         let now = self.now_micros();
         let tx = self.db.write().await?;
-        let ids: Vec<IdRow> = query_all(
+        let ids = claim_due(&self.db, &tx, &NOTIFICATIONS, now, limit).await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let found: Vec<NotificationMail> = query_all(
             &tx.tx,
             self.db.stmt(
                 &format!(
-                    "SELECT id FROM notifications WHERE email_state = 'queued' AND email_next_at <= ? ORDER BY email_next_at, id LIMIT ?{}",
-                    if self.db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }
-                ),
-                vec![now.into(), (limit as i64).into()],
-            ),
-        )
-        .await?;
-        let mut mails = Vec::new();
-        for IdRow { id } in ids {
-            tx.tx.execute_raw(self.db.stmt("UPDATE notifications SET email_state = 'sending' WHERE id = ?", vec![id.into()])).await?;
-            let found: Vec<NotificationMail> = query_all(
-                &tx.tx,
-                self.db.stmt(
                     "SELECT n.id, n.email_attempts AS attempts, n.text, u.email AS to_email, u.display_name AS to_name, t.number AS ticket_number, \
                      t.subject AS ticket_subject, i.id AS inbox_id, i.name AS inbox_name, i.address AS inbox_address \
                      FROM notifications n JOIN users u ON u.id = n.user_id JOIN tickets t ON t.id = n.ticket_id JOIN inboxes i ON i.id = t.inbox_id \
-                     WHERE n.id = ?",
-                    vec![id.into()],
+                     WHERE n.id IN ({})",
+                    marks(ids.len())
                 ),
-            )
-            .await?;
-            match found.into_iter().next() {
+                ids.iter().map(|&id| Value::from(id)).collect(),
+            ),
+        )
+        .await?;
+        let mut found: HashMap<i64, NotificationMail> = found.into_iter().map(|m| (m.id, m)).collect();
+        let mut mails = Vec::with_capacity(ids.len());
+        let mut orphans = Vec::new();
+        for id in ids {
+            match found.remove(&id) {
                 Some(mail) => mails.push(mail),
-                None => {
-                    // No ticket to send about (it was deleted): nothing to mail.
-                    tx.tx
-                        .execute_raw(self.db.stmt("UPDATE notifications SET email_state = 'failed', email_error = 'no ticket' WHERE id = ?", vec![id.into()]))
-                        .await?;
-                }
+                None => orphans.push(Value::from(id)),
             }
+        }
+        if !orphans.is_empty() {
+            tx.tx
+                .execute_raw(self.db.stmt(
+                    &format!("UPDATE notifications SET email_state = 'failed', email_error = 'no ticket' WHERE id IN ({})", marks(orphans.len())),
+                    orphans,
+                ))
+                .await?;
         }
         tx.commit().await?;
         Ok(mails)

@@ -2,17 +2,24 @@
 //! the same transaction as its message (`insert_message`); the sender claims due rows, and
 //! records the result: `queued → sending → sent | failed`, with retries and backoff.
 
-use sea_orm::{ConnectionTrait, FromQueryResult};
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde_json::json;
 use tandem_proto::MessageKind;
 
 use crate::{
     Store,
-    db::{Db, query_all, query_one},
+    db::{Db, marks, query_all, query_one},
     error::{Result, StoreError},
     events::{NewEvent, Who, record},
     rows::{IdRow, parse, parse_json},
 };
+
+use super::queue::{Queue, claim_due};
+
+/// The outbox as a queue ([`claim_due`]).
+const OUTBOX: Queue = Queue { table: "outbox", state: "state", due: "next_attempt_at", touched: Some("updated_at") };
 
 /// Attempts before a temporary failure becomes final.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -109,34 +116,53 @@ pub fn backoff_secs(base_secs: i64, attempts: i64) -> i64 {
 }
 
 impl Store {
-    /// Claims up to `limit` due messages (`queued` → `sending`).
+    /// Claims up to `limit` due messages (`queued` → `sending`), the earliest due first.
     pub async fn claim_outbox(&self, limit: u64) -> Result<Vec<OutboxJob>> {
         let now = self.now_micros();
         let tx = self.db.write().await?;
-        let ids: Vec<IdRow> = query_all(&tx.tx, self.db.stmt(
-            &format!("SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?{}", if self.db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }),
-            vec![now.into(), (limit as i64).into()],
-        )).await?;
-        let mut jobs = Vec::new();
-        for IdRow { id } in ids {
-            tx.tx.execute_raw(self.db.stmt("UPDATE outbox SET state = 'sending', updated_at = ? WHERE id = ?", vec![now.into(), id.into()])).await?;
-            let row: Option<JobRow> = query_one(&tx.tx, self.db.stmt(
+        let ids = claim_due(&self.db, &tx, &OUTBOX, now, limit).await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let in_ids = marks(ids.len());
+        let id_values = || ids.iter().map(|&id| Value::from(id)).collect::<Vec<_>>();
+        let rows: Vec<JobRow> = query_all(&tx.tx, self.db.stmt(
+            &format!(
                 "SELECT o.id AS outbox_id, o.attempts, m.id AS message_row_id, m.kind, i.id AS inbox_id, i.name AS inbox_name, i.address AS inbox_address, \
                  i.from_name_format, i.signature, t.number AS ticket_number, t.subject AS ticket_subject, m.subject, m.author_name, m.body_text, \
                  m.body_html, m.message_id, m.in_reply_to, m.references_json, c.email AS to_email, c.name AS to_name \
                  FROM outbox o JOIN messages m ON m.id = o.message_row_id JOIN tickets t ON t.id = m.ticket_id \
-                 JOIN inboxes i ON i.id = t.inbox_id JOIN contacts c ON c.id = t.contact_id WHERE o.id = ?",
-                vec![id.into()],
-            )).await?;
-            let row = row.ok_or(StoreError::NotFound("outbox message"))?;
-            tx.tx.execute_raw(self.db.stmt("UPDATE messages SET delivery_state = 'sending' WHERE id = ?", vec![row.message_row_id.into()])).await?;
-            #[derive(FromQueryResult)]
-            struct Att {
-                filename: String,
-                content_type: String,
-                sha256: String,
-            }
-            let atts: Vec<Att> = query_all(&tx.tx, self.db.stmt("SELECT filename, content_type, sha256 FROM attachments WHERE message_id = ? ORDER BY id", vec![row.message_row_id.into()])).await?;
+                 JOIN inboxes i ON i.id = t.inbox_id JOIN contacts c ON c.id = t.contact_id WHERE o.id IN ({in_ids})"
+            ),
+            id_values(),
+        )).await?;
+        let mut rows: HashMap<i64, JobRow> = rows.into_iter().map(|r| (r.outbox_id, r)).collect();
+        tx.tx.execute_raw(self.db.stmt(
+            &format!("UPDATE messages SET delivery_state = 'sending' WHERE id IN (SELECT message_row_id FROM outbox WHERE id IN ({in_ids}))"),
+            id_values(),
+        )).await?;
+        #[derive(FromQueryResult)]
+        struct Att {
+            message_id: i64,
+            filename: String,
+            content_type: String,
+            sha256: String,
+        }
+        let atts: Vec<Att> = query_all(&tx.tx, self.db.stmt(
+            &format!(
+                "SELECT a.message_id, a.filename, a.content_type, a.sha256 FROM attachments a JOIN outbox o ON o.message_row_id = a.message_id \
+                 WHERE o.id IN ({in_ids}) ORDER BY a.message_id, a.id"
+            ),
+            id_values(),
+        )).await?;
+        let mut attachments: HashMap<i64, Vec<(String, String, String)>> = HashMap::new();
+        for a in atts {
+            attachments.entry(a.message_id).or_default().push((a.filename, a.content_type, a.sha256));
+        }
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = rows.remove(&id).ok_or(StoreError::NotFound("outbox message"))?;
             jobs.push(OutboxJob {
                 outbox_id: row.outbox_id,
                 attempts: row.attempts,
@@ -158,7 +184,7 @@ impl Store {
                 references: parse_json("messages", "references_json", &row.references_json)?,
                 to_email: row.to_email,
                 to_name: row.to_name,
-                attachments: atts.into_iter().map(|a| (a.filename, a.content_type, a.sha256)).collect(),
+                attachments: attachments.remove(&row.message_row_id).unwrap_or_default(),
             });
         }
         tx.commit().await?;
@@ -170,8 +196,6 @@ impl Store {
         let now = self.now_micros();
         let attempts = job.attempts + 1;
         let tx = self.db.write().await?;
-        let ticket: Option<IdRow> = query_one(&tx.tx, self.db.stmt("SELECT ticket_id AS id FROM messages WHERE id = ?", vec![job.message_row_id.into()])).await?;
-        let ticket_id = ticket.map(|t| t.id);
         let (state, error) = result.settle(attempts);
         let event = match state {
             "sent" => Some("message.sent"),
@@ -183,10 +207,11 @@ impl Store {
             "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, sent_at = ?, updated_at = ? WHERE id = ?",
             vec![state.into(), attempts.into(), next.into(), error.clone().into(), (state == "sent").then_some(now).into(), now.into(), job.outbox_id.into()],
         )).await?;
-        tx.tx.execute_raw(self.db.stmt(
-            "UPDATE messages SET delivery_state = ?, delivery_error = ? WHERE id = ?",
+        let ticket: Option<IdRow> = query_one(&tx.tx, self.db.stmt(
+            "UPDATE messages SET delivery_state = ?, delivery_error = ? WHERE id = ? RETURNING ticket_id AS id",
             vec![state.into(), error.clone().into(), job.message_row_id.into()],
         )).await?;
+        let ticket_id = ticket.map(|t| t.id);
         if let Some(kind) = event {
             record(&self.db, &tx.tx, &Who::system(), now, NewEvent {
                 ticket_id,

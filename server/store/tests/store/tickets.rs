@@ -1,7 +1,7 @@
 //! Tickets and the rest of storage, on SQLite and PostgreSQL: replies with uploads, mentions,
 //! numbering and scoped lists, the send guard, versions and events, lifecycle timestamps,
 //! merge and split, paging, bulk changes, sanitised HTML and templates, sessions and tokens,
-//! the live feed.
+//! the live feed, the outbox's claims.
 
 use std::sync::Arc;
 
@@ -26,6 +26,7 @@ backend_tests! {
     the_live_feed_reads_ticket_events_after_an_id,
     notes_notify_the_colleagues_they_mention,
     composer_uploads_go_out_with_the_reply,
+    the_outbox_hands_out_due_mail_in_order_and_once,
 }
 
 async fn composer_uploads_go_out_with_the_reply(backend: Backend) {
@@ -448,4 +449,62 @@ async fn the_live_feed_reads_ticket_events_after_an_id(backend: Backend) {
     assert_eq!(store.visible_ticket_inbox(&admin, desk.ticket_a).await.expect("check"), Some(desk.inbox_b.id));
     assert_eq!(store.visible_ticket_inbox(&agent, desk.ticket_a).await.expect("check"), None, "moved out of the agent's inbox");
     assert_eq!(store.visible_ticket_inbox(&agent, 999_999).await.expect("check"), None);
+}
+
+async fn the_outbox_hands_out_due_mail_in_order_and_once(backend: Backend) {
+    let db = fresh_database(backend).await;
+    let clock = clock();
+    let store = open_store(&db, clock.clone()).await;
+    let desk = desk(&store).await;
+    let admin = actor(&store, &desk.admin).await;
+    // Three replies a minute apart, on both tickets; the second carries two files.
+    let mut replies = Vec::new();
+    for (number, text, files) in [(desk.ticket_a, "First", &[][..]), (desk.ticket_b, "Second", &["a.txt", "b.txt"][..]), (desk.ticket_a, "Third", &[][..])] {
+        let mut ids = Vec::new();
+        for name in files {
+            ids.push(store.upload_attachment(&admin, number, name, "text/plain", name.as_bytes()).await.expect("upload").id);
+        }
+        let seen = store.get_ticket(&admin, number).await.expect("get").ticket.version;
+        let reply = proto::PostMessage { body_text: text.into(), seen_version: Some(seen), attachment_ids: ids, ..Default::default() };
+        let posted = store.post_message(&admin, number, MessageKind::Reply, reply).await.expect("reply");
+        replies.push((number, posted.message.id));
+        clock.advance(Duration::minutes(1));
+    }
+    // The earliest due first, each with its own files, each handed out once.
+    let first = store.claim_outbox(1).await.expect("claim");
+    assert_eq!(first.iter().map(|j| j.body_text.as_str()).collect::<Vec<_>>(), ["First"]);
+    let rest = store.claim_outbox(10).await.expect("claim");
+    assert_eq!(rest.iter().map(|j| j.body_text.as_str()).collect::<Vec<_>>(), ["Second", "Third"]);
+    assert_eq!(rest[0].attachments.iter().map(|(name, _, _)| name.as_str()).collect::<Vec<_>>(), ["a.txt", "b.txt"]);
+    assert!(first[0].attachments.is_empty() && rest[1].attachments.is_empty());
+    assert_eq!((rest[0].ticket_number, rest[0].message_row_id), replies[1]);
+    assert!(store.claim_outbox(10).await.expect("claim again").is_empty());
+    let state = |number: i64, message: i64| {
+        let store = store.clone();
+        let admin = admin.clone();
+        async move {
+            let detail = store.get_ticket(&admin, number).await.expect("get");
+            let message = detail.messages.iter().find(|m| m.id == message).expect("message").clone();
+            (message.delivery_state, message.delivery_error, detail.events)
+        }
+    };
+    assert_eq!(state(replies[1].0, replies[1].1).await.0, Some(proto::DeliveryState::Sending));
+
+    // Sent: the message says so, and its own ticket records it.
+    store.finish_outbox(&rest[0], tandem_store::mail::OutboxResult::Sent, 30).await.expect("finish");
+    let (delivery, _, events) = state(replies[1].0, replies[1].1).await;
+    assert_eq!(delivery, Some(proto::DeliveryState::Sent));
+    assert!(events.iter().any(|e| e.kind == "message.sent" && e.after["message_id"] == replies[1].1), "{events:?}");
+    // A temporary failure is queued again, due after the backoff, with the attempt counted.
+    store.finish_outbox(&first[0], tandem_store::mail::OutboxResult::Retry("451 try later".into()), 30).await.expect("finish");
+    assert_eq!(state(replies[0].0, replies[0].1).await.0, Some(proto::DeliveryState::Queued));
+    assert!(store.claim_outbox(10).await.expect("not yet due").is_empty());
+    clock.advance(Duration::minutes(2));
+    let retried = store.claim_outbox(10).await.expect("claim the retry");
+    assert_eq!((retried.len(), retried[0].attempts, retried[0].message_row_id), (1, 1, replies[0].1));
+    // A permanent failure is final and visible.
+    store.finish_outbox(&rest[1], tandem_store::mail::OutboxResult::Failed("550 no such user".into()), 30).await.expect("finish");
+    let (delivery, error, events) = state(replies[2].0, replies[2].1).await;
+    assert_eq!((delivery, error.as_deref()), (Some(proto::DeliveryState::Failed), Some("550 no such user")));
+    assert!(events.iter().any(|e| e.kind == "message.delivery_failed"), "{events:?}");
 }
