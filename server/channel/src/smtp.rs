@@ -113,7 +113,14 @@ pub async fn deliver(store: &Store, job: &OutboxJob) -> OutboxResult {
         Ok(None) => return OutboxResult::Failed("sending is not configured for this inbox (SMTP disabled)".into()),
         Err(e) => return OutboxResult::Retry(format!("reading the SMTP settings: {e}")),
     };
-    let built = match compose(store, job) {
+    // A job with files reads them and encodes them: file work, on a blocking thread.
+    let built = if job.attachments.is_empty() {
+        compose(store, job)
+    } else {
+        let (store, job) = (store.clone(), job.clone());
+        tokio::task::spawn_blocking(move || compose(&store, &job)).await.unwrap_or_else(|e| Err(OutboxResult::Retry(format!("composing: {e}"))))
+    };
+    let built = match built {
         Ok(b) => b,
         Err(r) => return r,
     };

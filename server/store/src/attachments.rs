@@ -126,8 +126,10 @@ impl Store {
         authorize_ticket(actor, &row, Action::WorkTicket { inbox_id: row.inbox_id })?;
         let content_type = clean_content_type(content_type);
         let filename = safe_filename(filename);
-        // The blob is written (and synced) before the row that points to it is committed.
-        let sha256 = self.blobs.put(bytes)?;
+        // The blob is written (and synced, on a blocking thread) before the row that points to
+        // it is committed.
+        let owned = bytes.to_vec();
+        let sha256 = self.blobs.off_thread(move |blobs| blobs.put(&owned)).await?;
         let now = self.now_micros();
         let tx = self.db.write().await?;
         #[derive(FromQueryResult)]
@@ -188,8 +190,10 @@ impl Store {
         }
         let content_type = clean_content_type(content_type);
         let filename = safe_filename(filename);
-        // The blob is written (and synced) before the row that points to it is committed.
-        let sha256 = self.blobs.put(bytes)?;
+        // The blob is written (and synced, on a blocking thread) before the row that points to
+        // it is committed.
+        let owned = bytes.to_vec();
+        let sha256 = self.blobs.off_thread(move |blobs| blobs.put(&owned)).await?;
         let now = self.now_micros();
         let tx = self.db.write().await?;
         let exists: Option<IdRow> = query_one(&tx.tx, self.db.stmt("SELECT id FROM messages WHERE id = ?", vec![message_id.into()])).await?;

@@ -209,8 +209,10 @@ impl Store {
         let name = validate_name(new.name)?;
         let config = validate_config(&new.initial_config)?;
         let who = actor.map(Who::user).unwrap_or_else(Who::system);
-        // The blob is written (and synced) before the rows that point to it are committed.
-        let sha256 = self.blobs().put(new.bytes)?;
+        // The blob (up to tens of MiB) is written and synced on a blocking thread, before the
+        // rows that point to it are committed.
+        let owned = new.bytes.to_vec();
+        let sha256 = self.blobs().off_thread(move |blobs| blobs.put(&owned)).await?;
         let now = self.now_micros();
         let tx = self.db.write().await?;
         crate::attachments::insert_blob_row(&self.db, &tx.tx, &sha256, new.bytes.len(), now).await?;
@@ -484,7 +486,8 @@ impl Store {
         )
         .await?;
         let row = row.ok_or(StoreError::NotFound("plugin version"))?;
-        let bytes = self.blobs().get(&row.sha256)?;
+        let sha256 = row.sha256.clone();
+        let bytes = self.blobs().off_thread(move |blobs| blobs.get(&sha256)).await?;
         Ok((row.into_proto(), bytes))
     }
 }

@@ -299,7 +299,7 @@ impl Store {
             tandem_domain::policy::authorize(actor, tandem_domain::policy::Action::ManageInboxes)?;
         }
         let entry = self.inbound(id).await?;
-        self.blobs.get(&entry.sha256)
+        self.blobs.off_thread(move |blobs| blobs.get(&entry.sha256)).await
     }
 
     /// Step two: applies a parsed message (or records why it could not be parsed) in one
