@@ -67,8 +67,8 @@ async fn ticket(api: &Api, number: i64) -> Value {
     detail
 }
 
-/// Customer mail in Dovecot → ticket (IDLE) → agent reply over SMTP into the customer's
-/// mailbox with threading headers → the customer's reply lands on the same ticket.
+/// Customer mail in Dovecot → ticket (IDLE) → agent reply with a file over SMTP into the
+/// customer's mailbox with threading headers → the customer's reply lands on the same ticket.
 async fn round_trip_through_dovecot_and_smtp(backend: Backend) {
     let servers = MailServers::start();
     let server = TestServer::start_mail(backend, channel_settings()).await;
@@ -100,10 +100,24 @@ async fn round_trip_through_dovecot_and_smtp(backend: Backend) {
     assert_eq!(first["mail"]["from"]["email"], "customer@client.test");
     assert_eq!(detail["ticket"]["contact"]["email"], "customer@client.test");
 
-    // The agent replies; it goes out through the SMTP server into the customer's Maildir.
+    // The agent replies with a file; it goes out through the SMTP server into the customer's
+    // Maildir.
     let agent = server.login(&server.desk.agent.email).await;
+    let manual = b"%PDF-1.4 how to unplug a printer\n\x00\xff binary tail".to_vec();
+    let response = agent
+        .request(reqwest::Method::POST, &format!("/api/v1/tickets/{number}/uploads"))
+        .query(&[("filename", "Unplugging guide.pdf")])
+        .header(reqwest::header::CONTENT_TYPE, "application/pdf")
+        .body(manual.clone())
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 201);
+    let upload: Value = response.json().await.expect("upload json");
     let (status, posted) = agent
-        .post(&format!("/api/v1/tickets/{number}/replies"), &json!({ "body_text": "Unplug it, please.", "seen_version": detail["ticket"]["version"] }))
+        .post(&format!("/api/v1/tickets/{number}/replies"), &json!({
+            "body_text": "Unplug it, please.", "seen_version": detail["ticket"]["version"], "attachment_ids": [upload["id"]]
+        }))
         .await;
     assert_eq!(status, 201, "{posted}");
     let reply_id = posted["message"]["id"].as_i64().expect("id");
@@ -118,6 +132,8 @@ async fn round_trip_through_dovecot_and_smtp(backend: Backend) {
     assert_eq!(out.reply_to.as_ref().map(|a| a.email.as_str()), Some(format!("support+t{number}@desk.test").as_str()));
     assert_eq!(out.from.as_ref().map(|a| a.email.as_str()), Some("support@desk.test"));
     assert!(out.text.contains("Unplug it, please.") && out.text.contains("The Support Team"), "{}", out.text);
+    let files: Vec<_> = out.attachments.iter().map(|a| (a.filename.as_str(), a.content_type.as_str(), a.bytes.as_slice())).collect();
+    assert_eq!(files, [("Unplugging guide.pdf", "application/pdf", manual.as_slice())], "the file goes out with the reply");
     let our_id = out.message_id.clone().expect("our Message-ID");
     eventually("delivery state sent", Duration::from_secs(10), || async {
         let d = ticket(&admin, number).await;
