@@ -4,7 +4,8 @@
 //! 1. Throughput: N mails from `../shared/bench/gen_mail.py --seed 1` are put into a Dovecot
 //!    mailbox; the time of one plain `UID FETCH 1:* BODY.PEEK[]` of the whole mailbox (the
 //!    limit) is measured, then Tandem imports the same mailbox over IMAP with the bundled
-//!    plugins enabled, on SQLite: mails per second, and the ratio to the plain fetch.
+//!    plugins enabled and three agents online (so the router assigns), on SQLite: mails per
+//!    second, and the ratio to the plain fetch.
 //! 2. Latency: 200 single deliveries into the mailbox while Tandem waits in IMAP IDLE, each
 //!    timed from the delivery (Maildir rename) to the committed intake entry: p50/p99.
 //!
@@ -76,6 +77,13 @@ async fn main() {
     println!("plugins enabled: {installed:?}");
     let admin = server.login(&server.desk.admin.email).await;
     let inbox = server.desk.inbox_a.id;
+    // The desk's people are at work, as on a real desk: the router assigns the tickets it
+    // can (each to the least loaded agent with the skill), which the import then writes.
+    let desk = &server.desk;
+    for (user, language) in [(desk.admin.id, "fr"), (desk.supervisor.id, "pl"), (desk.agent.id, "en")] {
+        let (status, body) = admin.patch(&format!("/api/v1/users/{user}"), &json!({ "availability": "online", "language": language, "skills": ["ru"] })).await;
+        assert_eq!(status, 200, "{body}");
+    }
     let import_started = Instant::now();
     let (status, body) = admin
         .patch(&format!("/api/v1/inboxes/{inbox}/mail"), &json!({
@@ -99,6 +107,21 @@ async fn main() {
         import_time,
         100.0 * rate / fetch_rate
     );
+    let mut assigned = 0;
+    let actor = tandem_store::testing::actor(&server.store, &desk.admin).await;
+    for user in [desk.admin.id, desk.supervisor.id, desk.agent.id] {
+        let mut cursor = None;
+        loop {
+            let filter = tandem_store::TicketFilter { assignee: tandem_store::AssigneeFilter::User(user), cursor, limit: 200, ..Default::default() };
+            let page = server.store.list_tickets(&actor, filter).await.expect("tickets");
+            assigned += page.items.len();
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+    }
+    println!("tickets the router assigned to the three agents online: {assigned}");
     let met = |ok: bool| if ok { "met" } else { "missed" };
     println!(
         "Goals: ≥ 1,000 mails/s {}; ≥ 50 % of the plain fetch rate {}",
