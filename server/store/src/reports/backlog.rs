@@ -83,12 +83,15 @@ fn begin(batch: &mut Batch, ticket_id: i64, s: &Spell, from: i64, to: Option<i64
     );
 }
 
+/// Removes a ticket's open spell under a tag that began on or after a day. `from_day + 0`
+/// keeps SQLite's planner off `ticket_backlog_days` (`tag = ? AND from_day >= ?` would read
+/// every spell of that tag begun since the day: all of a day's import, for each ticket
+/// reassigned) and on the ticket's own rows.
+const DROP_SPELL_BEGUN_SINCE: &str = "DELETE FROM ticket_backlog WHERE ticket_id = ? AND tag = ? AND to_day IS NULL AND from_day + 0 >= ?";
+
 /// Ends the ticket's open spell under a tag on `day` (a spell that began that day leaves no trace).
 fn end(batch: &mut Batch, ticket_id: i64, s: &Spell, day: i64) {
-    batch.push(
-        "DELETE FROM ticket_backlog WHERE ticket_id = ? AND tag = ? AND to_day IS NULL AND from_day >= ?",
-        vec![ticket_id.into(), s.tag.clone().into(), day.into()],
-    );
+    batch.push(DROP_SPELL_BEGUN_SINCE, vec![ticket_id.into(), s.tag.clone().into(), day.into()]);
     batch.push(
         "UPDATE ticket_backlog SET to_day = ? WHERE ticket_id = ? AND tag = ? AND to_day IS NULL",
         vec![day.into(), ticket_id.into(), s.tag.clone().into()],
@@ -138,4 +141,24 @@ pub(crate) fn follow(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+    use crate::testing::{Backend, clock, fresh_database, open_store};
+
+    /// Ending a spell reads the ticket's own rows, not the day's: with the days index a
+    /// reassignment during a large import read every spell begun that day (the import slowed
+    /// with its length).
+    #[tokio::test]
+    async fn ending_a_spell_reads_only_the_tickets_rows() {
+        let db = fresh_database(Backend::Sqlite).await;
+        let store = open_store(&db, clock()).await;
+        let sql = super::DROP_SPELL_BEGUN_SINCE.replacen('?', "7", 1).replacen('?', "''", 1).replacen('?', "20000", 1);
+        let plan = store.db.connection().query_all_raw(Statement::from_string(DatabaseBackend::Sqlite, format!("EXPLAIN QUERY PLAN {sql}"))).await.expect("plan");
+        let details: Vec<String> = plan.iter().map(|row| row.try_get::<String>("", "detail").expect("detail")).collect();
+        assert!(details.iter().any(|d| d.contains("ticket_backlog_ticket")) && !details.iter().any(|d| d.contains("ticket_backlog_days")), "{details:?}");
+    }
 }
