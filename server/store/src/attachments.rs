@@ -128,8 +128,7 @@ impl Store {
         let filename = safe_filename(filename);
         // The blob is written (and synced, on a blocking thread) before the row that points to
         // it is committed.
-        let owned = bytes.to_vec();
-        let sha256 = self.blobs.off_thread(move |blobs| blobs.put(&owned)).await?;
+        let sha256 = self.blobs.put_off_thread(bytes).await?;
         let now = self.now_micros();
         let tx = self.db.write().await?;
         #[derive(FromQueryResult)]
@@ -192,8 +191,7 @@ impl Store {
         let filename = safe_filename(filename);
         // The blob is written (and synced, on a blocking thread) before the row that points to
         // it is committed.
-        let owned = bytes.to_vec();
-        let sha256 = self.blobs.off_thread(move |blobs| blobs.put(&owned)).await?;
+        let sha256 = self.blobs.put_off_thread(bytes).await?;
         let now = self.now_micros();
         let tx = self.db.write().await?;
         let exists: Option<IdRow> = query_one(&tx.tx, self.db.stmt("SELECT id FROM messages WHERE id = ?", vec![message_id.into()])).await?;

@@ -48,6 +48,23 @@ impl BlobStore {
         tokio::task::spawn_blocking(move || work(&blobs)).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
     }
 
+    /// [`BlobStore::put`] on a blocking thread (what the async callers use).
+    pub(crate) async fn put_off_thread(&self, bytes: impl Into<Vec<u8>>) -> Result<String> {
+        let bytes = bytes.into();
+        self.off_thread(move |blobs| blobs.put(&bytes)).await
+    }
+
+    /// [`BlobStore::put_many`] on a blocking thread.
+    pub(crate) async fn put_many_off_thread(&self, blobs: Vec<Vec<u8>>) -> Result<Vec<String>> {
+        self.off_thread(move |store| store.put_many(&blobs.iter().map(Vec::as_slice).collect::<Vec<_>>())).await
+    }
+
+    /// [`BlobStore::get`] on a blocking thread.
+    pub(crate) async fn get_off_thread(&self, sha256: &str) -> Result<Vec<u8>> {
+        let sha256 = sha256.to_owned();
+        self.off_thread(move |blobs| blobs.get(&sha256)).await
+    }
+
     /// Stores `bytes` and returns their hex SHA-256.
     pub fn put(&self, bytes: &[u8]) -> Result<String> {
         self.write(bytes, true)

@@ -211,8 +211,7 @@ impl Store {
         let who = actor.map(Who::user).unwrap_or_else(Who::system);
         // The blob (up to tens of MiB) is written and synced on a blocking thread, before the
         // rows that point to it are committed.
-        let owned = new.bytes.to_vec();
-        let sha256 = self.blobs().off_thread(move |blobs| blobs.put(&owned)).await?;
+        let sha256 = self.blobs().put_off_thread(new.bytes).await?;
         let now = self.now_micros();
         let tx = self.db.write().await?;
         crate::attachments::insert_blob_row(&self.db, &tx.tx, &sha256, new.bytes.len(), now).await?;
@@ -486,8 +485,7 @@ impl Store {
         )
         .await?;
         let row = row.ok_or(StoreError::NotFound("plugin version"))?;
-        let sha256 = row.sha256.clone();
-        let bytes = self.blobs().off_thread(move |blobs| blobs.get(&sha256)).await?;
+        let bytes = self.blobs().get_off_thread(&row.sha256).await?;
         Ok((row.into_proto(), bytes))
     }
 }

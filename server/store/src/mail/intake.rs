@@ -153,8 +153,7 @@ impl Store {
     /// anything parses it. A message seen before in this inbox (same Message-ID, or the same
     /// bytes when it has none) is not recorded twice.
     pub async fn record_inbound(&self, inbox_id: i64, raw: &[u8], source: &str, source_ref: Option<&str>) -> Result<Recorded> {
-        let owned = raw.to_vec();
-        let sha256 = self.blobs.off_thread(move |blobs| blobs.put(&owned)).await?;
+        let sha256 = self.blobs.put_off_thread(raw).await?;
         let mut recorded = self.record_rows(inbox_id, &[(raw, source_ref)], &[sha256], source).await?;
         recorded.pop().ok_or(StoreError::NotFound("inbound mail"))
     }
@@ -166,7 +165,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let raws: Vec<Vec<u8>> = items.iter().map(|(raw, _)| raw.to_vec()).collect();
-        let shas = self.blobs.off_thread(move |blobs| blobs.put_many(&raws.iter().map(Vec::as_slice).collect::<Vec<_>>())).await?;
+        let shas = self.blobs.put_many_off_thread(raws).await?;
         self.record_rows(inbox_id, items, &shas, source).await
     }
 
@@ -299,7 +298,7 @@ impl Store {
             tandem_domain::policy::authorize(actor, tandem_domain::policy::Action::ManageInboxes)?;
         }
         let entry = self.inbound(id).await?;
-        self.blobs.off_thread(move |blobs| blobs.get(&entry.sha256)).await
+        self.blobs.get_off_thread(&entry.sha256).await
     }
 
     /// Step two: applies a parsed message (or records why it could not be parsed) in one
@@ -325,7 +324,7 @@ impl Store {
         let attached: Vec<Vec<u8>> = items.iter().filter_map(|(_, parsed)| parsed.ok()).flat_map(|m| m.attachments.iter().map(|a| a.bytes.clone())).collect();
         let mut shas = match attached.is_empty() {
             true => Vec::new(),
-            false => self.blobs.off_thread(move |blobs| blobs.put_many(&attached.iter().map(Vec::as_slice).collect::<Vec<_>>())).await?,
+            false => self.blobs.put_many_off_thread(attached).await?,
         }
         .into_iter();
         let blobs: Vec<Vec<String>> = items.iter().map(|(_, parsed)| parsed.map_or(0, |m| m.attachments.len())).map(|n| shas.by_ref().take(n).collect()).collect();

@@ -235,8 +235,7 @@ impl Store {
         )
         .await?;
         let row = row.filter(|r| actor.belongs_to(r.inbox_id)).ok_or(StoreError::NotFound("attachment"))?;
-        let sha256 = row.sha256.clone();
-        let bytes = self.blobs.off_thread(move |blobs| blobs.get(&sha256)).await?;
+        let bytes = self.blobs.get_off_thread(&row.sha256).await?;
         let meta = AttachmentRow { id: row.id, message_id: row.message_id, filename: row.filename, content_type: row.content_type, size: row.size, sha256: row.sha256 };
         Ok((meta.into(), bytes))
     }
