@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::{auth::SessionCache, error::Result};
+use crate::{auth::SessionCache, checkpoint, error::Result};
 
 /// Rows a query may hand over before its reader takes any: more than the largest page (200 + 1).
 const ROW_BUFFER: usize = 256;
@@ -37,6 +37,9 @@ pub struct Db {
     generation: Arc<AtomicU64>,
     /// Session → actor lookups of this process (see `auth.rs`).
     pub(crate) sessions: Arc<SessionCache>,
+    /// SQLite: the task that checkpoints the write-ahead log (`checkpoint.rs`), stopped with
+    /// the last clone.
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 /// A write transaction (and, on SQLite, the writer slot).
@@ -76,13 +79,22 @@ impl Db {
                 // reads a thousand scattered index rows (BENCHMARKS.md, search). Address space
                 // only: the pages are the OS page cache's.
                 .pragma("mmap_size", MMAP_BYTES.to_string())
+                // Commits leave checkpoints to a task (`checkpoint.rs`) unless it falls behind.
+                .pragma("wal_autocheckpoint", checkpoint::AUTO_PAGES.to_string())
         });
         let conn = Database::connect(options).await?;
-        let write_lock = match conn.get_database_backend() {
-            DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
-            _ => None,
+        let generation = Arc::new(AtomicU64::new(0));
+        let (write_lock, checkpointer) = match conn.get_database_backend() {
+            DatabaseBackend::Sqlite => (Some(Arc::new(Mutex::new(()))), Some(Arc::new(checkpoint::spawn(conn.clone(), Arc::clone(&generation))))),
+            _ => (None, None),
         };
-        Ok(Db { conn, write_lock, generation: Arc::new(AtomicU64::new(0)), sessions: Arc::new(SessionCache::default()) })
+        Ok(Db { conn, write_lock, generation, sessions: Arc::new(SessionCache::default()), _checkpointer: checkpointer })
+    }
+
+    /// SQLite: passive checkpoints the task has run (none on PostgreSQL).
+    #[cfg(test)]
+    pub(crate) fn checkpoints_done(&self) -> u64 {
+        self._checkpointer.as_ref().map_or(0, |c| c.done())
     }
 
     /// The write generation (see [`Db::generation`]'s field).

@@ -12,6 +12,7 @@ mod auth;
 pub mod automation;
 mod blob;
 mod blob_sweep;
+mod checkpoint;
 mod contacts;
 mod csat;
 mod db;
