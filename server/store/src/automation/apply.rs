@@ -9,8 +9,10 @@
 //! ticket as it is now: a decision they refuse (the ticket or the team changed meanwhile) is
 //! recorded as that plugin's failure and changes nothing.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::{Value as Json, json};
 use tandem_domain::ticket::{self, TicketPatch, TicketState};
 use tandem_proto::{self as proto, DeliveryState, MessageKind, PluginFailure, PluginFailureKind, TicketStatus};
@@ -18,16 +20,25 @@ use tandem_proto::{self as proto, DeliveryState, MessageKind, PluginFailure, Plu
 use super::{PipelineView, PluginRef};
 use crate::{
     Store,
-    db::{Batch, WriteTx, query_all, to_micros},
+    db::{Batch, WriteTx, marks, query_all, to_micros},
     error::{Result, StoreError},
     events::{NewEvent, change_events, push_events},
     plugins::{count_failure, count_successes},
-    rows::TicketRow,
+    rows::{TICKET_SELECT, TicketRow},
     tickets::{
         load_ticket,
         write::{MailExtras, NewMessage, insert_message, outbound_message_id, save_state, save_state_before_message, write_tags},
     },
 };
+
+/// What [`Store::write_pipeline_runs`] reads for its whole group first.
+struct GroupRead {
+    /// The group's messages whose mark the transaction cleared (each taken by its run).
+    cleared: HashSet<i64>,
+    /// The group's tickets by number, each taken by the first run on it (a later run on the
+    /// same ticket reads it again, as the earlier one left it).
+    tickets: HashMap<i64, TicketRow>,
+}
 
 /// One plugin call of a run, in the order the pipeline made them.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,31 +111,59 @@ impl Store {
     pub async fn write_pipeline_runs(&self, runs: &[RunToWrite<'_>]) -> Result<Vec<RunWritten>> {
         let now = self.clock().now();
         let tx = self.db.write().await?;
+        let mut group = self.read_group(&tx, runs).await?;
         let mut out = Vec::with_capacity(runs.len());
         for run in runs {
-            let written = self.write_run(&tx, now, run).await?;
+            let written = self.write_run(&tx, now, run, &mut group).await?;
             let go_on = written.as_computed();
             out.push(written);
             if !go_on {
                 break;
             }
         }
+        // The runs not written keep their marks: the marks cleared for them are put back.
+        let unwritten: Vec<sea_orm::Value> = runs[out.len()..].iter().filter(|r| group.cleared.remove(&r.message_id)).map(|r| r.message_id.into()).collect();
+        if !unwritten.is_empty() {
+            let sql = format!("UPDATE messages SET pipeline_pending = ? WHERE id IN ({})", marks(unwritten.len()));
+            tx.tx.execute_raw(self.db.stmt(&sql, [vec![true.into()], unwritten].concat())).await?;
+        }
         tx.commit().await?;
         Ok(out)
     }
 
-    async fn write_run(&self, tx: &WriteTx, now: DateTime<Utc>, run: &RunToWrite<'_>) -> Result<RunWritten> {
+    /// What the runs of a group read before writing, for the whole group at once: their
+    /// messages' marks, cleared (which of them were marked), and their tickets.
+    async fn read_group(&self, tx: &WriteTx, runs: &[RunToWrite<'_>]) -> Result<GroupRead> {
+        #[derive(FromQueryResult)]
+        struct Cleared {
+            id: i64,
+        }
+        let messages: Vec<sea_orm::Value> = runs.iter().map(|r| r.message_id.into()).collect();
+        let cleared: Vec<Cleared> = query_all(&tx.tx, self.db.stmt(
+            &format!("UPDATE messages SET pipeline_pending = ? WHERE id IN ({}) AND pipeline_pending = ? RETURNING id", marks(messages.len())),
+            [vec![false.into()], messages, vec![true.into()]].concat(),
+        ))
+        .await?;
+        let mut numbers: Vec<i64> = runs.iter().map(|r| r.number).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        // In number order: on PostgreSQL the rows are locked in the order merges lock them.
+        let sql = format!("{TICKET_SELECT} WHERE t.number IN ({}) ORDER BY t.number{}", marks(numbers.len()), self.db.for_update_of("t"));
+        let tickets: Vec<TicketRow> = query_all(&tx.tx, self.db.stmt(&sql, numbers.into_iter().map(Into::into).collect())).await?;
+        Ok(GroupRead { cleared: cleared.into_iter().map(|c| c.id).collect(), tickets: tickets.into_iter().map(|t| (t.number, t)).collect() })
+    }
+
+    async fn write_run(&self, tx: &WriteTx, now: DateTime<Utc>, run: &RunToWrite<'_>, group: &mut GroupRead) -> Result<RunWritten> {
         let &RunToWrite { number, message_id, claim, steps } = run;
         let at = to_micros(now);
-        let cleared = tx
-            .tx
-            .execute_raw(self.db.stmt("UPDATE messages SET pipeline_pending = ? WHERE id = ? AND pipeline_pending = ?", vec![false.into(), message_id.into(), true.into()]))
-            .await?
-            .rows_affected();
-        if claim && cleared == 0 {
+        if !group.cleared.remove(&message_id) && claim {
             return Ok(RunWritten { already_written: true, ..RunWritten::default() });
         }
-        let row = load_ticket(&self.db, &tx.tx, number, true).await?;
+        // The ticket as the group read it, or again when an earlier run of the group wrote it.
+        let row = match group.tickets.remove(&number) {
+            Some(row) => row,
+            None => load_ticket(&self.db, &tx.tx, number, true).await?,
+        };
         let mut state = row.state()?;
         // The ticket as last saved in this transaction, and its version.
         let mut saved = (state.clone(), row.version);
