@@ -48,11 +48,18 @@ impl Store {
             )
             .await?;
             let named: std::collections::HashSet<String> = named.into_iter().map(|n| n.sha256).collect();
-            for sha256 in chunk.iter().filter(|s| !named.contains(*s)) {
-                if self.blobs().remove_if_written_before(sha256, before)? {
-                    sweep.removed += 1;
-                }
-            }
+            let unnamed: Vec<String> = chunk.iter().filter(|s| !named.contains(*s)).cloned().collect();
+            // Removing waits for the blob writes in flight (`blob.rs`): on a blocking thread.
+            sweep.removed += self
+                .blobs()
+                .off_thread(move |blobs| {
+                    let mut removed = 0;
+                    for sha256 in &unnamed {
+                        removed += u64::from(blobs.remove_if_written_before(sha256, before)?);
+                    }
+                    Ok(removed)
+                })
+                .await?;
         }
         Ok(sweep)
     }
