@@ -40,7 +40,7 @@ pub fn start(store: Store) -> Scheduler {
         Err(_) => "node".to_owned(),
     };
     let holder = format!("{}-{suffix}", std::process::id());
-    let blobs = tokio::spawn(sweep_blobs(store.clone()));
+    let blobs = tokio::spawn(sweep_blobs(store.clone(), BLOB_SWEEP_EVERY));
     let timers = tokio::spawn(async move {
         let mut tick = tokio::time::interval(ROUND);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -72,8 +72,9 @@ pub fn start(store: Store) -> Scheduler {
     Scheduler { timers, blobs }
 }
 
-async fn sweep_blobs(store: Store) {
-    let mut tick = tokio::time::interval(BLOB_SWEEP_EVERY);
+/// Sweeps the blob directory at once and then `every` (an hour outside the tests).
+async fn sweep_blobs(store: Store, every: Duration) {
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -82,5 +83,51 @@ async fn sweep_blobs(store: Store) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "blob sweep failed; retrying next hour"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use tandem_domain::{Clock, SystemClock};
+    use tandem_store::testing::{Backend, clock, desk, fresh_database, open_store};
+
+    use super::*;
+
+    /// The sweep runs at start and again every period, with the grace period: a blob file no
+    /// row names goes once it is older than the grace period, each time; an attachment's stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_blob_sweep_runs_at_start_and_every_period() {
+        let db = fresh_database(Backend::Sqlite).await;
+        let clock = clock();
+        let store = open_store(&db, clock.clone()).await;
+        let desk = desk(&store).await;
+        // The store's clock an hour and a minute after every file written now: each is past
+        // the grace period for the sweep (the files' times are the real ones).
+        clock.set(SystemClock.now() + chrono::Duration::minutes(61));
+        let gone = |sha: &str| store.blobs().get(sha).is_err();
+        let wait_until_gone = async |sha: &str, what: &str| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !gone(sha) {
+                assert!(Instant::now() < deadline, "{what} is still there");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let first = store.blobs().put(b"an upload the server refused").expect("put");
+        let sweeper = tokio::spawn(sweep_blobs(store.clone(), Duration::from_millis(300)));
+        wait_until_gone(&first, "the orphan of before the start").await;
+        let second = store.blobs().put(b"an intake group that failed").expect("put");
+        wait_until_gone(&second, "the orphan written after the first sweep").await;
+        sweeper.abort();
+        assert!(!gone(&desk.attachment.sha256), "an attachment's blob stays");
+
+        // Within the grace period nothing goes.
+        clock.set(SystemClock.now());
+        let young = store.blobs().put(b"a write whose transaction is open").expect("put");
+        let sweeper = tokio::spawn(sweep_blobs(store.clone(), Duration::from_millis(100)));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        sweeper.abort();
+        assert!(!gone(&young), "a file younger than the grace period stays");
     }
 }
