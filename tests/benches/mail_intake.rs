@@ -80,10 +80,7 @@ async fn main() {
     // The desk's people are at work, as on a real desk: the router assigns the tickets it
     // can (each to the least loaded agent with the skill), which the import then writes.
     let desk = &server.desk;
-    for (user, language) in [(desk.admin.id, "fr"), (desk.supervisor.id, "pl"), (desk.agent.id, "en")] {
-        let (status, body) = admin.patch(&format!("/api/v1/users/{user}"), &json!({ "availability": "online", "language": language, "skills": ["ru"] })).await;
-        assert_eq!(status, 200, "{body}");
-    }
+    server.desk_at_work(&admin).await;
     let import_started = Instant::now();
     let (status, body) = admin
         .patch(&format!("/api/v1/inboxes/{inbox}/mail"), &json!({

@@ -516,10 +516,7 @@ async fn groups_of_runs_come_to_what_runs_one_at_a_time_do(backend: Backend) {
     for grouped in [false, true] {
         let (server, admin) = with_bundled(backend).await;
         let desk = &server.desk;
-        for (user, language) in [(desk.admin.id, "fr"), (desk.supervisor.id, "pl"), (desk.agent.id, "en")] {
-            let (status, body) = admin.patch(&format!("/api/v1/users/{user}"), &json!({ "availability": "online", "language": language, "skills": ["ru"] })).await;
-            assert_eq!(status, 200, "{body}");
-        }
+        server.desk_at_work(&admin).await;
         for file in &files {
             let raw = std::fs::read(file).expect("eml");
             let recorded = server.store.record_inbound(desk.inbox_a.id, &raw, "imap", None).await.expect("record");

@@ -248,6 +248,19 @@ impl TestServer {
         Api { base: self.base.clone(), client, bearer: None }
     }
 
+    /// Puts the desk's admin, supervisor and agent online through `admin`'s
+    /// `PATCH /api/v1/users/{id}`, speaking French, Polish and English, all with the Russian
+    /// skill: the skills-router then assigns as on a real desk, each ticket to the least loaded
+    /// of them who can answer it.
+    pub async fn desk_at_work(&self, admin: &Api) {
+        let desk = &self.desk;
+        for (user, language) in [(desk.admin.id, "fr"), (desk.supervisor.id, "pl"), (desk.agent.id, "en")] {
+            let body = serde_json::json!({ "availability": "online", "language": language, "skills": ["ru"] });
+            let (status, answer) = admin.patch(&format!("/api/v1/users/{user}"), &body).await;
+            assert_eq!(status, 200, "{answer}");
+        }
+    }
+
     /// A client with a personal API token of `user` (no password hashing: fast).
     pub async fn token_for(&self, user: &proto::User) -> Api {
         let actor = testing::actor(&self.store, user).await;
