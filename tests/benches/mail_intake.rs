@@ -4,8 +4,9 @@
 //! 1. Throughput: N mails from `../shared/bench/gen_mail.py --seed 1` are put into a Dovecot
 //!    mailbox; the time of one plain `UID FETCH 1:* BODY.PEEK[]` of the whole mailbox (the
 //!    limit) is measured, then Tandem imports the same mailbox over IMAP with the bundled
-//!    plugins enabled and three agents online (so the router assigns), on SQLite: mails per
-//!    second, and the ratio to the plain fetch.
+//!    plugins enabled and three agents online (so the router assigns), on SQLite, until every
+//!    mail is made into a ticket (or a reply) and run through the plugins: mails per second,
+//!    and the ratio to the plain fetch.
 //! 2. Latency: 200 single deliveries into the mailbox while Tandem waits in IMAP IDLE, each
 //!    timed from the delivery (Maildir rename) to the committed intake entry: p50/p99.
 //!
@@ -90,7 +91,12 @@ async fn main() {
     assert_eq!(status, 200, "{body}");
     loop {
         let count = intake_count(&server, inbox).await;
-        if count as usize >= files.len() && server.store.pending_inbound(1).await.expect("pending").is_empty() {
+        // Imported means made into tickets and run through the plugins: no mail waiting for
+        // either.
+        if count as usize >= files.len()
+            && server.store.pending_inbound(1).await.expect("pending").is_empty()
+            && server.store.pending_pipeline_runs(0, 1).await.expect("pending runs").is_empty()
+        {
             break;
         }
         assert!(import_started.elapsed() < Duration::from_secs(3600), "import stalled at {count}");
