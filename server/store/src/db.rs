@@ -10,13 +10,13 @@ use std::{
 
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
     FromQueryResult, Statement, TransactionTrait, Value,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::{auth::SessionCache, checkpoint, error::Result};
+use crate::{auth::SessionCache, checkpoint, error::Result, writer_cpu};
 
 /// Rows a query may hand over before its reader takes any: more than the largest page (200 + 1).
 const ROW_BUFFER: usize = 256;
@@ -31,6 +31,11 @@ pub struct Db {
     /// SQLite allows one writer at a time; writes queue here instead of failing with
     /// SQLITE_BUSY. PostgreSQL relies on row locks (`FOR UPDATE`) instead.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite: the one connection writes go through, its thread pinned to `writer_cpu`
+    /// (`writer_cpu.rs`); reads use the pool.
+    writer: Option<DatabaseConnection>,
+    /// The CPU the writer connection's thread is pinned to, when it is.
+    writer_cpu: Option<usize>,
     /// Moves on every write transaction this process commits (just before and just after the
     /// commit). Read caches (sessions, API answers) remember the generation they were filled
     /// at and are stale once it moved.
@@ -63,32 +68,33 @@ impl Db {
             // (~5 % of an email import's time, measured). PostgreSQL keeps the ping.
             options.test_before_acquire(false);
         }
-        // SQLite settings are per connection (but `journal_mode = WAL`, which the file keeps):
-        // they are given to every connection the pool opens, not just to the first one.
-        // WAL lets readers go on while a write commits; NORMAL sync is durable in WAL mode
-        // across application crashes (power loss may drop the last commits).
-        options.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(std::time::Duration::from_secs(10))
-                // Rows travel from the connection's worker thread through a bounded channel;
-                // with sqlx's 50 a full page (limit + 1 rows) stalled the worker once per query.
-                .row_buffer_size(ROW_BUFFER)
-                // Reads through a memory map instead of a `pread` per page: the search window
-                // reads a thousand scattered index rows (BENCHMARKS.md, search). Address space
-                // only: the pages are the OS page cache's.
-                .pragma("mmap_size", MMAP_BYTES.to_string())
-                // Commits leave checkpoints to a task (`checkpoint.rs`) unless it falls behind.
-                .pragma("wal_autocheckpoint", checkpoint::AUTO_PAGES.to_string())
-        });
-        let conn = Database::connect(options).await?;
-        let generation = Arc::new(AtomicU64::new(0));
-        let (write_lock, checkpointer) = match conn.get_database_backend() {
-            DatabaseBackend::Sqlite => (Some(Arc::new(Mutex::new(()))), Some(Arc::new(checkpoint::spawn(conn.clone(), Arc::clone(&generation))))),
-            _ => (None, None),
+        options.map_sqlx_sqlite_opts(sqlite_settings);
+        let conn = Database::connect(options.clone()).await?;
+        let mut db = Db {
+            conn,
+            write_lock: None,
+            writer: None,
+            writer_cpu: None,
+            generation: Arc::new(AtomicU64::new(0)),
+            sessions: Arc::new(SessionCache::default()),
+            _checkpointer: None,
         };
-        Ok(Db { conn, write_lock, generation, sessions: Arc::new(SessionCache::default()), _checkpointer: checkpointer })
+        if db.backend() == DatabaseBackend::Sqlite {
+            db.write_lock = Some(Arc::new(Mutex::new(())));
+            db._checkpointer = Some(Arc::new(checkpoint::spawn(db.conn.clone(), Arc::clone(&db.generation))));
+            // The writer: one connection, kept for good, so that its thread is pinned once.
+            static WRITERS: AtomicU64 = AtomicU64::new(0);
+            let name = format!("tandem-w{}", WRITERS.fetch_add(1, Ordering::Relaxed));
+            let thread_name = name.clone();
+            options.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+            options.map_sqlx_sqlite_opts(move |o| {
+                let name = thread_name.clone();
+                sqlite_settings(o).thread_name(move |_| name.clone())
+            });
+            db.writer = Some(Database::connect(options).await?);
+            db.writer_cpu = writer_cpu::choose().filter(|&cpu| writer_cpu::pin_named_thread(&name, cpu));
+        }
+        Ok(db)
     }
 
     /// SQLite: passive checkpoints the task has run (none on PostgreSQL).
@@ -120,8 +126,15 @@ impl Db {
             Some(lock) => Some(Arc::clone(lock).lock_owned().await),
             None => None,
         };
-        let tx = self.conn.begin().await?;
+        let tx = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
         Ok(WriteTx { tx, db: self.clone(), memo: Default::default(), _slot: slot })
+    }
+
+    /// Runs `work`, a write transaction from [`Db::write`] to its commit, on the CPU of the
+    /// writer connection's thread (`writer_cpu.rs`): for the writes that make most of an
+    /// import's (a group of emails, a group of plugin runs, the outbox's claims and results).
+    pub(crate) async fn on_writer_cpu<F: std::future::Future>(&self, work: F) -> F::Output {
+        writer_cpu::on_cpu(self.writer_cpu, work).await
     }
 
     /// Runs one statement on its own (autocommit) without moving the write generation: for
@@ -132,7 +145,7 @@ impl Db {
             Some(lock) => Some(Arc::clone(lock).lock_owned().await),
             None => None,
         };
-        Ok(self.conn.execute_raw(stmt).await?.rows_affected())
+        Ok(self.writer.as_ref().unwrap_or(&self.conn).execute_raw(stmt).await?.rows_affected())
     }
 
     /// Builds a statement from SQL written with `?` placeholders, numbering them for PostgreSQL.
@@ -150,6 +163,26 @@ impl Db {
     pub(crate) fn for_update_of(&self, alias: &str) -> String {
         if self.is_postgres() { format!(" FOR UPDATE OF {alias}") } else { String::new() }
     }
+}
+
+/// The settings of every SQLite connection. They are per connection (but `journal_mode =
+/// WAL`, which the file keeps), so every connection a pool opens gets them, not just the first.
+/// WAL lets readers go on while a write commits; NORMAL sync is durable in WAL mode across
+/// application crashes (power loss may drop the last commits).
+fn sqlite_settings(o: SqliteConnectOptions) -> SqliteConnectOptions {
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(10))
+        // Rows travel from the connection's worker thread through a bounded channel; with
+        // sqlx's 50 a full page (limit + 1 rows) stalled the worker once per query.
+        .row_buffer_size(ROW_BUFFER)
+        // Reads through a memory map instead of a `pread` per page: the search window reads a
+        // thousand scattered index rows (BENCHMARKS.md, search). Address space only: the pages
+        // are the OS page cache's.
+        .pragma("mmap_size", MMAP_BYTES.to_string())
+        // Commits leave checkpoints to a task (`checkpoint.rs`) unless it falls behind.
+        .pragma("wal_autocheckpoint", checkpoint::AUTO_PAGES.to_string())
 }
 
 /// What a write transaction keeps of its own writes, so that it neither reads back what it
@@ -353,6 +386,43 @@ mod tests {
     }
 
     crate::backend_tests!(batch_runs_in_order_and_fails_whole);
+
+    /// On SQLite writes go through a connection of their own whose thread is pinned to one
+    /// CPU (when the process may use more than one), and a transaction run through
+    /// `on_writer_cpu` runs on that CPU and commits for every reader; on PostgreSQL writes use
+    /// the pool and nothing is pinned.
+    async fn writes_run_beside_the_pinned_writer_connection(backend: crate::testing::Backend) {
+        let test_db = crate::testing::fresh_database(backend).await;
+        let db = Db::connect(&test_db.url, 2).await.expect("connect");
+        db.conn.execute_unprepared("CREATE TABLE w (k BIGINT PRIMARY KEY)").await.expect("table");
+        let ran_on = db
+            .on_writer_cpu(async {
+                let tx = db.write().await.expect("begin");
+                tx.tx.execute_unprepared("INSERT INTO w (k) VALUES (1), (2)").await.expect("insert");
+                let cpu = rustix::thread::sched_getcpu();
+                tx.commit().await.expect("commit");
+                cpu
+            })
+            .await;
+        let rows: Vec<crate::rows::IdRow> = query_all(&db.conn, db.stmt("SELECT k AS id FROM w ORDER BY k", vec![])).await.expect("read");
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 2], "committed, seen from the pool");
+        match (backend, writer_cpu::choose()) {
+            (crate::testing::Backend::Postgres, _) => assert!(db.writer.is_none() && db.writer_cpu.is_none()),
+            (crate::testing::Backend::Sqlite, None) => assert!(db.writer.is_some(), "one CPU: a writer connection, not pinned"),
+            (crate::testing::Backend::Sqlite, Some(cpu)) => {
+                assert_eq!(db.writer_cpu, Some(cpu));
+                assert_eq!(ran_on, cpu, "the transaction ran on the writer's CPU");
+                let pinned = std::fs::read_dir("/proc/self/task").expect("tasks").flatten().any(|task| {
+                    let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                    let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+                    comm.starts_with("tandem-w") && status.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Cpus_allowed_list:", cpu.to_string().as_str()])
+                });
+                assert!(pinned, "a writer connection's thread is pinned to CPU {cpu}");
+            }
+        }
+    }
+
+    crate::backend_tests!(writes_run_beside_the_pinned_writer_connection);
 
     #[test]
     fn micros_round_trip() {

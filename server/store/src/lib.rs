@@ -36,6 +36,7 @@ mod timers;
 pub mod testing;
 mod tickets;
 mod views;
+mod writer_cpu;
 
 use std::{path::Path, sync::Arc};
 

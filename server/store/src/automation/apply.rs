@@ -109,26 +109,29 @@ impl Store {
     /// what it was expected to leave, so the caller computes them again. Answers what became
     /// of the runs written, a prefix of `runs` (all of them, usually).
     pub async fn write_pipeline_runs(&self, runs: &[RunToWrite<'_>]) -> Result<Vec<RunWritten>> {
-        let now = self.clock().now();
-        let tx = self.db.write().await?;
-        let mut group = self.read_group(&tx, runs).await?;
-        let mut out = Vec::with_capacity(runs.len());
-        for run in runs {
-            let written = self.write_run(&tx, now, run, &mut group).await?;
-            let go_on = written.as_computed();
-            out.push(written);
-            if !go_on {
-                break;
+        self.db.on_writer_cpu(async {
+            let now = self.clock().now();
+            let tx = self.db.write().await?;
+            let mut group = self.read_group(&tx, runs).await?;
+            let mut out = Vec::with_capacity(runs.len());
+            for run in runs {
+                let written = self.write_run(&tx, now, run, &mut group).await?;
+                let go_on = written.as_computed();
+                out.push(written);
+                if !go_on {
+                    break;
+                }
             }
-        }
-        // The runs not written keep their marks: the marks cleared for them are put back.
-        let unwritten: Vec<sea_orm::Value> = runs[out.len()..].iter().filter(|r| group.cleared.remove(&r.message_id)).map(|r| r.message_id.into()).collect();
-        if !unwritten.is_empty() {
-            let sql = format!("UPDATE messages SET pipeline_pending = ? WHERE id IN ({})", marks(unwritten.len()));
-            tx.tx.execute_raw(self.db.stmt(&sql, [vec![true.into()], unwritten].concat())).await?;
-        }
-        tx.commit().await?;
-        Ok(out)
+            // The runs not written keep their marks: the marks cleared for them are put back.
+            let unwritten: Vec<sea_orm::Value> = runs[out.len()..].iter().filter(|r| group.cleared.remove(&r.message_id)).map(|r| r.message_id.into()).collect();
+            if !unwritten.is_empty() {
+                let sql = format!("UPDATE messages SET pipeline_pending = ? WHERE id IN ({})", marks(unwritten.len()));
+                tx.tx.execute_raw(self.db.stmt(&sql, [vec![true.into()], unwritten].concat())).await?;
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+        .await
     }
 
     /// What the runs of a group read before writing, for the whole group at once: their

@@ -174,83 +174,86 @@ impl Store {
     /// a message. A message whose dedupe key is taken (recorded before, or earlier in the same
     /// batch) answers the entry that holds it, as a duplicate.
     async fn record_rows(&self, inbox_id: i64, items: &[(&[u8], Option<&str>)], shas: &[String], source: &str) -> Result<Vec<Recorded>> {
-        let now = self.now_micros();
-        let tx = self.db.write().await?;
-        self.inbox_exists(&tx.tx, inbox_id).await?;
-        let mut out = Vec::with_capacity(items.len());
-        for (items, shas) in items.chunks(RECORD_ROWS).zip(shas.chunks(RECORD_ROWS)) {
-            let blobs: Vec<(&str, usize)> = items.iter().zip(shas).map(|((raw, _), sha)| (sha.as_str(), raw.len())).collect();
-            insert_blob_rows(&self.db, &tx.tx, &blobs, now).await?;
-            let keyed: Vec<(Option<String>, String)> = items
-                .iter()
-                .zip(shas)
-                .map(|((raw, _), sha256)| {
-                    let message_id = tandem_mail::peek_message_id(raw);
-                    let dedupe_key = match &message_id {
-                        Some(id) => format!("mid:{id}"),
-                        None => format!("sha:{sha256}"),
-                    };
-                    (message_id, dedupe_key)
-                })
-                .collect();
-            let mut values = Vec::with_capacity(items.len() * 9);
-            for (((raw, source_ref), sha256), (message_id, dedupe_key)) in items.iter().zip(shas).zip(&keyed) {
-                values.extend([
-                    inbox_id.into(),
-                    dedupe_key.clone().into(),
-                    message_id.clone().into(),
-                    sha256.clone().into(),
-                    (raw.len() as i64).into(),
-                    source.to_owned().into(),
-                    source_ref.map(str::to_owned).into(),
-                    IntakeState::Received.as_str().into(),
-                    now.into(),
-                ]);
-            }
-            #[derive(FromQueryResult)]
-            struct KeyRow {
-                id: i64,
-                dedupe_key: String,
-            }
-            let inserted: Vec<KeyRow> = query_all(
-                &tx.tx,
-                self.db.stmt(
-                    &format!(
-                        "INSERT INTO inbound_mail (inbox_id, dedupe_key, message_id_header, sha256, size, source, source_ref, state, received_at) \
-                         VALUES {} ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING id, dedupe_key",
-                        value_rows(9, items.len())
-                    ),
-                    values,
-                ),
-            )
-            .await?;
-            // Each key inserted now goes to the first message that has it; the others (and the
-            // keys recorded before) are duplicates of the entry holding it.
-            let mut fresh: HashMap<String, i64> = inserted.into_iter().map(|r| (r.dedupe_key, r.id)).collect();
-            let mut held: HashMap<String, i64> = HashMap::new();
-            let taken: Vec<&str> = keyed.iter().map(|(_, k)| k.as_str()).filter(|k| !fresh.contains_key(*k)).collect();
-            if !taken.is_empty() {
-                let mut values = vec![inbox_id.into()];
-                values.extend(taken.iter().map(|k| (*k).to_owned().into()));
-                let rows: Vec<KeyRow> = query_all(
+        self.db.on_writer_cpu(async {
+            let now = self.now_micros();
+            let tx = self.db.write().await?;
+            self.inbox_exists(&tx.tx, inbox_id).await?;
+            let mut out = Vec::with_capacity(items.len());
+            for (items, shas) in items.chunks(RECORD_ROWS).zip(shas.chunks(RECORD_ROWS)) {
+                let blobs: Vec<(&str, usize)> = items.iter().zip(shas).map(|((raw, _), sha)| (sha.as_str(), raw.len())).collect();
+                insert_blob_rows(&self.db, &tx.tx, &blobs, now).await?;
+                let keyed: Vec<(Option<String>, String)> = items
+                    .iter()
+                    .zip(shas)
+                    .map(|((raw, _), sha256)| {
+                        let message_id = tandem_mail::peek_message_id(raw);
+                        let dedupe_key = match &message_id {
+                            Some(id) => format!("mid:{id}"),
+                            None => format!("sha:{sha256}"),
+                        };
+                        (message_id, dedupe_key)
+                    })
+                    .collect();
+                let mut values = Vec::with_capacity(items.len() * 9);
+                for (((raw, source_ref), sha256), (message_id, dedupe_key)) in items.iter().zip(shas).zip(&keyed) {
+                    values.extend([
+                        inbox_id.into(),
+                        dedupe_key.clone().into(),
+                        message_id.clone().into(),
+                        sha256.clone().into(),
+                        (raw.len() as i64).into(),
+                        source.to_owned().into(),
+                        source_ref.map(str::to_owned).into(),
+                        IntakeState::Received.as_str().into(),
+                        now.into(),
+                    ]);
+                }
+                #[derive(FromQueryResult)]
+                struct KeyRow {
+                    id: i64,
+                    dedupe_key: String,
+                }
+                let inserted: Vec<KeyRow> = query_all(
                     &tx.tx,
-                    self.db.stmt(&format!("SELECT id, dedupe_key FROM inbound_mail WHERE inbox_id = ? AND dedupe_key IN ({})", marks(taken.len())), values),
+                    self.db.stmt(
+                        &format!(
+                            "INSERT INTO inbound_mail (inbox_id, dedupe_key, message_id_header, sha256, size, source, source_ref, state, received_at) \
+                             VALUES {} ON CONFLICT (inbox_id, dedupe_key) DO NOTHING RETURNING id, dedupe_key",
+                            value_rows(9, items.len())
+                        ),
+                        values,
+                    ),
                 )
                 .await?;
-                held.extend(rows.into_iter().map(|r| (r.dedupe_key, r.id)));
+                // Each key inserted now goes to the first message that has it; the others (and the
+                // keys recorded before) are duplicates of the entry holding it.
+                let mut fresh: HashMap<String, i64> = inserted.into_iter().map(|r| (r.dedupe_key, r.id)).collect();
+                let mut held: HashMap<String, i64> = HashMap::new();
+                let taken: Vec<&str> = keyed.iter().map(|(_, k)| k.as_str()).filter(|k| !fresh.contains_key(*k)).collect();
+                if !taken.is_empty() {
+                    let mut values = vec![inbox_id.into()];
+                    values.extend(taken.iter().map(|k| (*k).to_owned().into()));
+                    let rows: Vec<KeyRow> = query_all(
+                        &tx.tx,
+                        self.db.stmt(&format!("SELECT id, dedupe_key FROM inbound_mail WHERE inbox_id = ? AND dedupe_key IN ({})", marks(taken.len())), values),
+                    )
+                    .await?;
+                    held.extend(rows.into_iter().map(|r| (r.dedupe_key, r.id)));
+                }
+                for (_, key) in keyed {
+                    out.push(match fresh.remove(&key) {
+                        Some(id) => {
+                            held.insert(key, id);
+                            Recorded { id, duplicate: false }
+                        }
+                        None => Recorded { id: *held.get(&key).ok_or(StoreError::NotFound("inbound mail"))?, duplicate: true },
+                    });
+                }
             }
-            for (_, key) in keyed {
-                out.push(match fresh.remove(&key) {
-                    Some(id) => {
-                        held.insert(key, id);
-                        Recorded { id, duplicate: false }
-                    }
-                    None => Recorded { id: *held.get(&key).ok_or(StoreError::NotFound("inbound mail"))?, duplicate: true },
-                });
-            }
-        }
-        tx.commit().await?;
-        Ok(out)
+            tx.commit().await?;
+            Ok(out)
+        })
+        .await
     }
 
     /// Raw messages recorded but not processed yet (after a crash), oldest first.
@@ -328,14 +331,18 @@ impl Store {
         }
         .into_iter();
         let blobs: Vec<Vec<String>> = items.iter().map(|(_, parsed)| parsed.map_or(0, |m| m.attachments.len())).map(|n| shas.by_ref().take(n).collect()).collect();
-        let tx = self.db.write().await?;
-        let mut looked_up = self.look_up_group(&tx, items).await?;
-        let mut outcomes = Vec::with_capacity(items.len());
-        for ((id, parsed), blobs) in items.iter().zip(&blobs) {
-            outcomes.push(self.apply_in(&tx, *id, *parsed, blobs, pipeline, &mut looked_up).await?);
-        }
-        tx.commit().await?;
-        Ok(outcomes)
+        self.db
+            .on_writer_cpu(async {
+                let tx = self.db.write().await?;
+                let mut looked_up = self.look_up_group(&tx, items).await?;
+                let mut outcomes = Vec::with_capacity(items.len());
+                for ((id, parsed), blobs) in items.iter().zip(&blobs) {
+                    outcomes.push(self.apply_in(&tx, *id, *parsed, blobs, pipeline, &mut looked_up).await?);
+                }
+                tx.commit().await?;
+                Ok(outcomes)
+            })
+            .await
     }
 
     /// What every message of a group needs read first, read for the group at once: its intake

@@ -118,111 +118,117 @@ pub fn backoff_secs(base_secs: i64, attempts: i64) -> i64 {
 impl Store {
     /// Claims up to `limit` due messages (`queued` → `sending`), the earliest due first.
     pub async fn claim_outbox(&self, limit: u64) -> Result<Vec<OutboxJob>> {
-        let now = self.now_micros();
-        let tx = self.db.write().await?;
-        let ids = claim_due(&self.db, &tx, &OUTBOX, now, limit).await?;
-        if ids.is_empty() {
+        self.db.on_writer_cpu(async {
+            let now = self.now_micros();
+            let tx = self.db.write().await?;
+            let ids = claim_due(&self.db, &tx, &OUTBOX, now, limit).await?;
+            if ids.is_empty() {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+            let in_ids = marks(ids.len());
+            let id_values = || ids.iter().map(|&id| Value::from(id)).collect::<Vec<_>>();
+            let rows: Vec<JobRow> = query_all(&tx.tx, self.db.stmt(
+                &format!(
+                    "SELECT o.id AS outbox_id, o.attempts, m.id AS message_row_id, m.kind, i.id AS inbox_id, i.name AS inbox_name, i.address AS inbox_address, \
+                     i.from_name_format, i.signature, t.number AS ticket_number, t.subject AS ticket_subject, m.subject, m.author_name, m.body_text, \
+                     m.body_html, m.message_id, m.in_reply_to, m.references_json, c.email AS to_email, c.name AS to_name \
+                     FROM outbox o JOIN messages m ON m.id = o.message_row_id JOIN tickets t ON t.id = m.ticket_id \
+                     JOIN inboxes i ON i.id = t.inbox_id JOIN contacts c ON c.id = t.contact_id WHERE o.id IN ({in_ids})"
+                ),
+                id_values(),
+            )).await?;
+            let mut rows: HashMap<i64, JobRow> = rows.into_iter().map(|r| (r.outbox_id, r)).collect();
+            tx.tx.execute_raw(self.db.stmt(
+                &format!("UPDATE messages SET delivery_state = 'sending' WHERE id IN (SELECT message_row_id FROM outbox WHERE id IN ({in_ids}))"),
+                id_values(),
+            )).await?;
+            #[derive(FromQueryResult)]
+            struct Att {
+                message_id: i64,
+                filename: String,
+                content_type: String,
+                sha256: String,
+            }
+            let atts: Vec<Att> = query_all(&tx.tx, self.db.stmt(
+                &format!(
+                    "SELECT a.message_id, a.filename, a.content_type, a.sha256 FROM attachments a JOIN outbox o ON o.message_row_id = a.message_id \
+                     WHERE o.id IN ({in_ids}) ORDER BY a.message_id, a.id"
+                ),
+                id_values(),
+            )).await?;
+            let mut attachments: HashMap<i64, Vec<(String, String, String)>> = HashMap::new();
+            for a in atts {
+                attachments.entry(a.message_id).or_default().push((a.filename, a.content_type, a.sha256));
+            }
+            let mut jobs = Vec::with_capacity(ids.len());
+            for id in ids {
+                let row = rows.remove(&id).ok_or(StoreError::NotFound("outbox message"))?;
+                jobs.push(OutboxJob {
+                    outbox_id: row.outbox_id,
+                    attempts: row.attempts,
+                    message_row_id: row.message_row_id,
+                    kind: parse("messages", "kind", &row.kind)?,
+                    inbox_id: row.inbox_id,
+                    inbox_name: row.inbox_name,
+                    inbox_address: row.inbox_address,
+                    from_name_format: row.from_name_format,
+                    signature: row.signature,
+                    ticket_number: row.ticket_number,
+                    ticket_subject: row.ticket_subject,
+                    subject: row.subject,
+                    author_name: row.author_name,
+                    body_text: row.body_text,
+                    body_html: row.body_html,
+                    message_id: row.message_id.ok_or(StoreError::NotFound("message id of an outbound message"))?,
+                    in_reply_to: row.in_reply_to,
+                    references: parse_json("messages", "references_json", &row.references_json)?,
+                    to_email: row.to_email,
+                    to_name: row.to_name,
+                    attachments: attachments.remove(&row.message_row_id).unwrap_or_default(),
+                });
+            }
             tx.commit().await?;
-            return Ok(Vec::new());
-        }
-        let in_ids = marks(ids.len());
-        let id_values = || ids.iter().map(|&id| Value::from(id)).collect::<Vec<_>>();
-        let rows: Vec<JobRow> = query_all(&tx.tx, self.db.stmt(
-            &format!(
-                "SELECT o.id AS outbox_id, o.attempts, m.id AS message_row_id, m.kind, i.id AS inbox_id, i.name AS inbox_name, i.address AS inbox_address, \
-                 i.from_name_format, i.signature, t.number AS ticket_number, t.subject AS ticket_subject, m.subject, m.author_name, m.body_text, \
-                 m.body_html, m.message_id, m.in_reply_to, m.references_json, c.email AS to_email, c.name AS to_name \
-                 FROM outbox o JOIN messages m ON m.id = o.message_row_id JOIN tickets t ON t.id = m.ticket_id \
-                 JOIN inboxes i ON i.id = t.inbox_id JOIN contacts c ON c.id = t.contact_id WHERE o.id IN ({in_ids})"
-            ),
-            id_values(),
-        )).await?;
-        let mut rows: HashMap<i64, JobRow> = rows.into_iter().map(|r| (r.outbox_id, r)).collect();
-        tx.tx.execute_raw(self.db.stmt(
-            &format!("UPDATE messages SET delivery_state = 'sending' WHERE id IN (SELECT message_row_id FROM outbox WHERE id IN ({in_ids}))"),
-            id_values(),
-        )).await?;
-        #[derive(FromQueryResult)]
-        struct Att {
-            message_id: i64,
-            filename: String,
-            content_type: String,
-            sha256: String,
-        }
-        let atts: Vec<Att> = query_all(&tx.tx, self.db.stmt(
-            &format!(
-                "SELECT a.message_id, a.filename, a.content_type, a.sha256 FROM attachments a JOIN outbox o ON o.message_row_id = a.message_id \
-                 WHERE o.id IN ({in_ids}) ORDER BY a.message_id, a.id"
-            ),
-            id_values(),
-        )).await?;
-        let mut attachments: HashMap<i64, Vec<(String, String, String)>> = HashMap::new();
-        for a in atts {
-            attachments.entry(a.message_id).or_default().push((a.filename, a.content_type, a.sha256));
-        }
-        let mut jobs = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = rows.remove(&id).ok_or(StoreError::NotFound("outbox message"))?;
-            jobs.push(OutboxJob {
-                outbox_id: row.outbox_id,
-                attempts: row.attempts,
-                message_row_id: row.message_row_id,
-                kind: parse("messages", "kind", &row.kind)?,
-                inbox_id: row.inbox_id,
-                inbox_name: row.inbox_name,
-                inbox_address: row.inbox_address,
-                from_name_format: row.from_name_format,
-                signature: row.signature,
-                ticket_number: row.ticket_number,
-                ticket_subject: row.ticket_subject,
-                subject: row.subject,
-                author_name: row.author_name,
-                body_text: row.body_text,
-                body_html: row.body_html,
-                message_id: row.message_id.ok_or(StoreError::NotFound("message id of an outbound message"))?,
-                in_reply_to: row.in_reply_to,
-                references: parse_json("messages", "references_json", &row.references_json)?,
-                to_email: row.to_email,
-                to_name: row.to_name,
-                attachments: attachments.remove(&row.message_row_id).unwrap_or_default(),
-            });
-        }
-        tx.commit().await?;
-        Ok(jobs)
+            Ok(jobs)
+        })
+        .await
     }
 
     /// Records how an attempt ended.
     pub async fn finish_outbox(&self, job: &OutboxJob, result: OutboxResult, retry_base_secs: i64) -> Result<()> {
-        let now = self.now_micros();
-        let attempts = job.attempts + 1;
-        let tx = self.db.write().await?;
-        let (state, error) = result.settle(attempts);
-        let event = match state {
-            "sent" => Some("message.sent"),
-            "failed" => Some("message.delivery_failed"),
-            _ => None,
-        };
-        let next = now + backoff_secs(retry_base_secs, attempts) * 1_000_000;
-        tx.tx.execute_raw(self.db.stmt(
-            "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, sent_at = ?, updated_at = ? WHERE id = ?",
-            vec![state.into(), attempts.into(), next.into(), error.clone().into(), (state == "sent").then_some(now).into(), now.into(), job.outbox_id.into()],
-        )).await?;
-        let ticket: Option<IdRow> = query_one(&tx.tx, self.db.stmt(
-            "UPDATE messages SET delivery_state = ?, delivery_error = ? WHERE id = ? RETURNING ticket_id AS id",
-            vec![state.into(), error.clone().into(), job.message_row_id.into()],
-        )).await?;
-        let ticket_id = ticket.map(|t| t.id);
-        if let Some(kind) = event {
-            record(&self.db, &tx.tx, &Who::system(), now, NewEvent {
-                ticket_id,
-                kind,
-                field: None,
-                before: serde_json::Value::Null,
-                after: json!({ "message_id": job.message_row_id, "attempts": attempts, "error": error }),
-            })
-            .await?;
-        }
-        tx.commit().await
+        self.db.on_writer_cpu(async {
+            let now = self.now_micros();
+            let attempts = job.attempts + 1;
+            let tx = self.db.write().await?;
+            let (state, error) = result.settle(attempts);
+            let event = match state {
+                "sent" => Some("message.sent"),
+                "failed" => Some("message.delivery_failed"),
+                _ => None,
+            };
+            let next = now + backoff_secs(retry_base_secs, attempts) * 1_000_000;
+            tx.tx.execute_raw(self.db.stmt(
+                "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, sent_at = ?, updated_at = ? WHERE id = ?",
+                vec![state.into(), attempts.into(), next.into(), error.clone().into(), (state == "sent").then_some(now).into(), now.into(), job.outbox_id.into()],
+            )).await?;
+            let ticket: Option<IdRow> = query_one(&tx.tx, self.db.stmt(
+                "UPDATE messages SET delivery_state = ?, delivery_error = ? WHERE id = ? RETURNING ticket_id AS id",
+                vec![state.into(), error.clone().into(), job.message_row_id.into()],
+            )).await?;
+            let ticket_id = ticket.map(|t| t.id);
+            if let Some(kind) = event {
+                record(&self.db, &tx.tx, &Who::system(), now, NewEvent {
+                    ticket_id,
+                    kind,
+                    field: None,
+                    before: serde_json::Value::Null,
+                    after: json!({ "message_id": job.message_row_id, "attempts": attempts, "error": error }),
+                })
+                .await?;
+            }
+            tx.commit().await
+        })
+        .await
     }
 
     /// After a restart: messages caught in `sending` are queued again (SMTP delivery is at
