@@ -126,8 +126,13 @@ impl Db {
             Some(lock) => Some(Arc::clone(lock).lock_owned().await),
             None => None,
         };
-        let tx = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
+        let tx = self.write_conn().begin().await?;
         Ok(WriteTx { tx, db: self.clone(), memo: Default::default(), _slot: slot })
+    }
+
+    /// The connection writes go through: SQLite's writer connection, PostgreSQL's pool.
+    fn write_conn(&self) -> &DatabaseConnection {
+        self.writer.as_ref().unwrap_or(&self.conn)
     }
 
     /// Runs `work`, a write transaction from [`Db::write`] to its commit, on the CPU of the
@@ -145,7 +150,7 @@ impl Db {
             Some(lock) => Some(Arc::clone(lock).lock_owned().await),
             None => None,
         };
-        Ok(self.writer.as_ref().unwrap_or(&self.conn).execute_raw(stmt).await?.rows_affected())
+        Ok(self.write_conn().execute_raw(stmt).await?.rows_affected())
     }
 
     /// Builds a statement from SQL written with `?` placeholders, numbering them for PostgreSQL.
