@@ -306,6 +306,7 @@ backend_tests! {
     hot_swap_under_load,
     a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start,
     a_fetched_batch_returns_with_every_run_written_in_order,
+    batches_sharing_a_queue_keep_their_runs_in_order,
     a_run_sees_the_ticket_as_its_message_found_it,
     messages_of_an_inbox_no_plugin_covers_are_not_marked,
     runs_of_a_group_see_the_load_the_runs_before_them_left,
@@ -379,6 +380,43 @@ async fn a_fetched_batch_returns_with_every_run_written_in_order(backend: Backen
     assert!(!numbers[..3].contains(&last));
     let (_, detail) = admin.get(&format!("/api/v1/tickets/{last}")).await;
     assert_eq!(events_of(&detail, "plugin.no_reply").len(), 1, "the contact was answered moments ago: {detail}");
+}
+
+/// The batches of one folder sync share a plugin queue: a batch returns once it is applied,
+/// its runs are made while the next one is applied, and they keep the messages' order across
+/// batches (the second batch's mail from the same contact sees the first one's reply). More
+/// runs than the queue holds make applying wait for the plugins rather than lose a run.
+async fn batches_sharing_a_queue_keep_their_runs_in_order(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let mail = |contact: usize, n: usize| {
+        format!(
+            "From: Client {contact} <q{contact}@client.test>\r\nTo: support@desk.test\r\nSubject: Question {n} from {contact}\r\n\
+             Message-ID: <q{contact}-{n}@client.test>\r\n\r\nI have question number {n}.\r\n"
+        )
+        .into_bytes()
+    };
+    // Batch one: 150 contacts write once (more runs than the queue holds). Batch two: the
+    // first of them writes again, about something else.
+    let first: Vec<Vec<u8>> = (0..150).map(|c| mail(c, 0)).collect();
+    let second = [mail(0, 1)];
+    let queue = server.mail.pipeline_queue();
+    let mut numbers = Vec::new();
+    for batch in [&first[..], &second[..]] {
+        let items: Vec<(&[u8], Option<&str>)> = batch.iter().map(|r| (r.as_slice(), None)).collect();
+        let received = server.mail.receive_batch_queued(server.desk.inbox_a.id, &items, "imap", &queue).await.expect("batch");
+        assert_eq!(received.len(), batch.len());
+        numbers.extend(received.iter().map(|r| r.outcome.ticket_number.expect("a new ticket")));
+    }
+    queue.finish().await;
+    assert!(server.store.pending_pipeline_runs(0, 1000).await.expect("pending").is_empty(), "every run written once the queue is finished");
+    assert_eq!(numbers.len(), 151);
+    for &number in &numbers[..150] {
+        let (_, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
+        let replies = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count();
+        assert_eq!(replies, 1, "each contact's first mail acknowledged: {detail}");
+    }
+    let (_, detail) = admin.get(&format!("/api/v1/tickets/{}", numbers[150])).await;
+    assert_eq!(events_of(&detail, "plugin.no_reply").len(), 1, "the contact was answered by the first batch's run: {detail}");
 }
 
 /// A run on a message sees the ticket's messages up to that message, even when the customer's

@@ -109,32 +109,40 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
     let found = timed("UID SEARCH", async { session.uid_search(format!("UID {}:*", last_uid.saturating_add(1))).await.map_err(ChannelError::from) }).await?;
     let mut uids: Vec<u32> = found.into_iter().filter(|&u| u > last_uid).collect();
     uids.sort_unstable();
-    let mut received = 0;
-    let mut highest = last_uid;
-    for chunk in uids.chunks(FETCH_BATCH) {
-        let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-        let fetches = timed("UID FETCH", async {
-            let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
-            stream.try_collect::<Vec<_>>().await.map_err(ChannelError::from)
-        })
-        .await?;
-        let mut fetched: Vec<(u32, Vec<u8>)> = fetches.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
-        fetched.sort_by_key(|(uid, _)| *uid);
-        let refs: Vec<String> = fetched.iter().map(|(uid, _)| format!("{folder} uidvalidity {validity} uid {uid}")).collect();
-        let items: Vec<(&[u8], Option<&str>)> = fetched.iter().zip(&refs).map(|((_, raw), r)| (raw.as_slice(), Some(r.as_str()))).collect();
-        intake.receive_batch(account.inbox_id, &items, "imap").await?;
-        received += fetched.len();
-        let done: Vec<String> = fetched.iter().map(|(uid, _)| uid.to_string()).collect();
-        highest = fetched.iter().map(|(uid, _)| *uid).fold(highest, u32::max);
-        // A UID the server listed but returned no body for (expunged meanwhile) is passed over.
-        highest = highest.max(chunk.last().copied().unwrap_or(highest));
-        store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
-        if !done.is_empty() {
-            after_import(account, session, &done.join(",")).await?;
+    // The plugin runs of one batch are made while the next is fetched and applied; all are
+    // made before this returns, also when a batch failed.
+    let queue = intake.pipeline_queue();
+    let synced: Result<usize, ChannelError> = async {
+        let mut received = 0;
+        let mut highest = last_uid;
+        for chunk in uids.chunks(FETCH_BATCH) {
+            let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let fetches = timed("UID FETCH", async {
+                let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
+                stream.try_collect::<Vec<_>>().await.map_err(ChannelError::from)
+            })
+            .await?;
+            let mut fetched: Vec<(u32, Vec<u8>)> = fetches.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
+            fetched.sort_by_key(|(uid, _)| *uid);
+            let refs: Vec<String> = fetched.iter().map(|(uid, _)| format!("{folder} uidvalidity {validity} uid {uid}")).collect();
+            let items: Vec<(&[u8], Option<&str>)> = fetched.iter().zip(&refs).map(|((_, raw), r)| (raw.as_slice(), Some(r.as_str()))).collect();
+            intake.receive_batch_queued(account.inbox_id, &items, "imap", &queue).await?;
+            received += fetched.len();
+            let done: Vec<String> = fetched.iter().map(|(uid, _)| uid.to_string()).collect();
+            highest = fetched.iter().map(|(uid, _)| *uid).fold(highest, u32::max);
+            // A UID the server listed but returned no body for (expunged meanwhile) is passed over.
+            highest = highest.max(chunk.last().copied().unwrap_or(highest));
+            store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
+            if !done.is_empty() {
+                after_import(account, session, &done.join(",")).await?;
+            }
         }
+        store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
+        Ok(received)
     }
-    store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
-    Ok(received)
+    .await;
+    queue.finish().await;
+    synced
 }
 
 async fn after_import(account: &ImapAccount, session: &mut ImapSession, set: &str) -> Result<(), ChannelError> {

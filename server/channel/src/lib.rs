@@ -16,5 +16,5 @@ mod supervisor;
 mod tls;
 
 pub use error::ChannelError;
-pub use intake::{Intake, Received};
+pub use intake::{Intake, PipelineQueue, Received};
 pub use supervisor::{Channel, ChannelSettings};
