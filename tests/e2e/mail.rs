@@ -459,6 +459,7 @@ backend_tests! {
     sla_alerts_are_mailed_to_the_people_they_notify,
     messages_applied_together_thread_and_fail_together,
     a_refused_mail_holds_back_only_the_mails_after_it,
+    a_failed_imap_batch_leaves_the_folder_at_the_last_good_one,
     an_automatic_reply_to_an_api_ticket_goes_out_at_once,
 }
 
@@ -548,17 +549,9 @@ mod sqlite_only {
     }
 }
 
-/// An IMAP batch whose group of mails the database refuses (here a trigger refuses one of
-/// them, as a constraint would) is applied again one mail at a time: the mails before the
-/// refused one are written, it and those after it stay recorded for a later attempt, nothing
-/// is written twice, and once the database takes it the recovery applies the rest.
-async fn a_refused_mail_holds_back_only_the_mails_after_it(backend: Backend) {
+/// Makes the database refuse every message whose body says POISON (a trigger).
+async fn refuse_poison(server: &TestServer, backend: Backend) {
     use sea_orm::ConnectionTrait;
-    use tandem_proto::IntakeState;
-    let server = TestServer::start(backend).await;
-    let admin = server.login(&server.desk.admin.email).await;
-    let tickets_before = tickets(&admin).await.len();
-    let db = server.store.db().connection();
     let refuse: &[&str] = match backend {
         Backend::Sqlite => &["CREATE TRIGGER refuse_poison BEFORE INSERT ON messages WHEN NEW.body_text LIKE '%POISON%' \
                               BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"],
@@ -569,8 +562,30 @@ async fn a_refused_mail_holds_back_only_the_mails_after_it(backend: Backend) {
         ],
     };
     for sql in refuse {
-        db.execute_unprepared(sql).await.expect("trigger");
+        server.store.db().connection().execute_unprepared(sql).await.expect("trigger");
     }
+}
+
+/// Undoes [`refuse_poison`].
+async fn take_poison(server: &TestServer, backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let undo = match backend {
+        Backend::Sqlite => "DROP TRIGGER refuse_poison",
+        Backend::Postgres => "DROP TRIGGER refuse_poison ON messages",
+    };
+    server.store.db().connection().execute_unprepared(undo).await.expect("drop trigger");
+}
+
+/// An IMAP batch whose group of mails the database refuses (here a trigger refuses one of
+/// them, as a constraint would) is applied again one mail at a time: the mails before the
+/// refused one are written, it and those after it stay recorded for a later attempt, nothing
+/// is written twice, and once the database takes it the recovery applies the rest.
+async fn a_refused_mail_holds_back_only_the_mails_after_it(backend: Backend) {
+    use tandem_proto::IntakeState;
+    let server = TestServer::start(backend).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let tickets_before = tickets(&admin).await.len();
+    refuse_poison(&server, backend).await;
     let raw = [
         customer_mail("held-1@client.test", "Printer jammed", "The printer is jammed.", ""),
         customer_mail("held-2@client.test", "Re: Printer jammed", "Still jammed.", "In-Reply-To: <held-1@client.test>\r\n"),
@@ -596,11 +611,7 @@ async fn a_refused_mail_holds_back_only_the_mails_after_it(backend: Backend) {
     assert_eq!(inbound, 2, "{detail}");
 
     // The database takes the mail again: the recovery applies the three, in order, once.
-    let undo = match backend {
-        Backend::Sqlite => "DROP TRIGGER refuse_poison",
-        Backend::Postgres => "DROP TRIGGER refuse_poison ON messages",
-    };
-    db.execute_unprepared(undo).await.expect("drop trigger");
+    take_poison(&server, backend).await;
     assert_eq!(server.mail.recover().await.expect("recover"), 3);
     assert!(server.store.pending_inbound(10).await.expect("pending").is_empty());
     let all = tickets(&admin).await;
@@ -610,4 +621,54 @@ async fn a_refused_mail_holds_back_only_the_mails_after_it(backend: Backend) {
     let states: Vec<IntakeState> = log.iter().map(|e| serde_json::from_value(e["state"].clone()).expect("state")).collect();
     assert_eq!(states.iter().filter(|s| **s == IntakeState::Ticket).count(), 3, "{states:?}");
     assert_eq!(states.iter().filter(|s| **s == IntakeState::Reply).count(), 2, "{states:?}");
+}
+
+/// A folder sync whose third batch of 50 fails (the database refuses its last mail) reports
+/// the failure and remembers how far it got, the last good batch; the next sync takes the
+/// rest, and every mail is in once.
+async fn a_failed_imap_batch_leaves_the_folder_at_the_last_good_one(backend: Backend) {
+    let servers = MailServers::start();
+    let server = TestServer::start(backend).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let inbox = server.desk.inbox_a.id;
+    let account = tandem_store::mail::ImapAccount {
+        inbox_id: inbox,
+        host: "127.0.0.1".into(),
+        port: servers.imap_port,
+        tls: tandem_proto::TlsMode::None,
+        user: "support".into(),
+        password: MAIL_PASSWORD.into(),
+        folders: vec!["INBOX".into()],
+        after_import: tandem_proto::AfterImport::Leave,
+        move_to: None,
+    };
+    let mut transcript = Vec::new();
+    let mut session = tandem_channel::imap::connect(&account, &mut transcript).await.expect("imap");
+    for i in 1..120 {
+        servers.deliver("support", &format!("{i:03}.bulk"), &customer_mail(&format!("bulk-{i}@client.test"), &format!("Question {i}"), "A question.", ""));
+    }
+    // Dovecot numbers the 119 now, so the refused mail is the 120th.
+    session.select("INBOX").await.expect("select");
+    servers.deliver("support", "120.bulk", &customer_mail("bulk-120@client.test", "Question 120", "POISON in this body.", ""));
+    session.select("INBOX").await.expect("select");
+    let poison: Vec<u32> = session.uid_search("BODY POISON").await.expect("search").into_iter().collect();
+    assert_eq!(poison, vec![120]);
+    refuse_poison(&server, backend).await;
+
+    let failed = tandem_channel::imap::sync_folder(&server.mail, &account, &mut session, "INBOX").await;
+    assert!(failed.is_err(), "the sync reports the refused mail: {failed:?}");
+    let (_, last_uid) = server.store.imap_folder_state(inbox, "INBOX").await.expect("state").expect("remembered");
+    assert_eq!(last_uid, 100, "the folder is remembered at the last good batch");
+
+    take_poison(&server, backend).await;
+    let synced = tandem_channel::imap::sync_folder(&server.mail, &account, &mut session, "INBOX").await.expect("the next sync");
+    assert_eq!(synced, 20, "the next sync takes the failed batch again");
+    let (_, last_uid) = server.store.imap_folder_state(inbox, "INBOX").await.expect("state").expect("remembered");
+    assert_eq!(last_uid, 120);
+    // The mails of the failed batch applied before the refused one were not applied twice.
+    let log = admin.intake_log(inbox).await;
+    assert_eq!(log.len(), 120, "one intake entry per mail");
+    assert!(server.store.pending_inbound(10).await.expect("pending").is_empty());
+    assert_eq!(log.iter().filter(|e| e["state"] == "ticket").count(), 120, "{log:?}");
+    session.logout().await.ok();
 }

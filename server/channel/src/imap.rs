@@ -17,6 +17,10 @@ use crate::{
 
 /// UIDs fetched per round trip.
 const FETCH_BATCH: usize = 50;
+/// How often a long sync remembers how far it got (the highest imported UID), besides at its
+/// end: a sync cut short by a crash fetches at most this much mail again, which the intake
+/// finds recorded and does not import twice. Each bookmark is a write transaction.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(1);
 /// Longest wait for any single IMAP command or response.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// IDLE is re-issued this often (RFC 2177 asks for less than 29 minutes).
@@ -112,13 +116,13 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
     // The plugin runs of one batch are made while the next is fetched and applied; all are
     // made before this returns, also when a batch failed.
     let queue = intake.pipeline_queue();
+    let mut highest = last_uid;
     let synced: Result<usize, ChannelError> = async {
         let mut received = 0;
-        let mut highest = last_uid;
+        let mut bookmarked = Instant::now();
         for chunk in uids.chunks(FETCH_BATCH) {
-            let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
             let fetches = timed("UID FETCH", async {
-                let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
+                let stream = session.uid_fetch(&set_of(chunk), "(UID BODY.PEEK[])").await?;
                 stream.try_collect::<Vec<_>>().await.map_err(ChannelError::from)
             })
             .await?;
@@ -128,21 +132,38 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
             let items: Vec<(&[u8], Option<&str>)> = fetched.iter().zip(&refs).map(|((_, raw), r)| (raw.as_slice(), Some(r.as_str()))).collect();
             intake.receive_batch_queued(account.inbox_id, &items, "imap", &queue).await?;
             received += fetched.len();
-            let done: Vec<String> = fetched.iter().map(|(uid, _)| uid.to_string()).collect();
-            highest = fetched.iter().map(|(uid, _)| *uid).fold(highest, u32::max);
             // A UID the server listed but returned no body for (expunged meanwhile) is passed over.
-            highest = highest.max(chunk.last().copied().unwrap_or(highest));
-            store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
-            if !done.is_empty() {
-                after_import(account, session, &done.join(",")).await?;
+            highest = fetched.iter().map(|(uid, _)| *uid).chain(chunk.last().copied()).fold(highest, u32::max);
+            if bookmarked.elapsed() >= BOOKMARK_EVERY {
+                store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
+                bookmarked = Instant::now();
+            }
+            if !fetched.is_empty() {
+                let done: Vec<u32> = fetched.iter().map(|(uid, _)| *uid).collect();
+                after_import(account, session, &set_of(&done)).await?;
             }
         }
-        store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await?;
         Ok(received)
     }
     .await;
     queue.finish().await;
-    synced
+    // Where the next sync starts, also after a failed batch: the batches before it are in.
+    let bookmark = store.set_imap_folder_state(account.inbox_id, folder, validity, highest).await;
+    match (synced, bookmark) {
+        (Ok(received), Ok(())) => Ok(received),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Err(e), bookmark) => {
+            if let Err(b) = bookmark {
+                tracing::warn!(inbox = account.inbox_id, folder, error = %b, "remembering the highest imported UID after a failed batch");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// An IMAP sequence set of `uids`: `3,5,9`.
+fn set_of(uids: &[u32]) -> String {
+    uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
 async fn after_import(account: &ImapAccount, session: &mut ImapSession, set: &str) -> Result<(), ChannelError> {
