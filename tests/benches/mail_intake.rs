@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use serde_json::json;
 use tandem_channel::ChannelSettings;
-use tandem_proto::TlsMode;
-use tandem_store::{mail::ImapAccount, testing::Backend};
+use tandem_store::testing::Backend;
 use tandem_tests::{
     TestServer, generated_mail, machine, percentile,
     mailserver::{MAIL_PASSWORD, MailServers},
@@ -49,17 +48,7 @@ async fn main() {
     println!("{} mails ({:.1} MiB) put into the Dovecot mailbox in {:.1?}", files.len(), bytes as f64 / 1048576.0, load.elapsed());
 
     // The limit: one plain fetch of every message.
-    let account = ImapAccount {
-        inbox_id: 0,
-        host: "127.0.0.1".into(),
-        port: servers.imap_port,
-        tls: TlsMode::None,
-        user: "support".into(),
-        password: MAIL_PASSWORD.into(),
-        folders: vec!["INBOX".into()],
-        after_import: tandem_proto::AfterImport::Leave,
-        move_to: None,
-    };
+    let account = servers.imap_account("support", 0);
     let mut transcript = Vec::new();
     let mut session = tandem_channel::imap::connect(&account, &mut transcript).await.expect("imap");
     session.select("INBOX").await.expect("select");

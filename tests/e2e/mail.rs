@@ -631,17 +631,7 @@ async fn a_failed_imap_batch_leaves_the_folder_at_the_last_good_one(backend: Bac
     let server = TestServer::start(backend).await;
     let admin = server.login(&server.desk.admin.email).await;
     let inbox = server.desk.inbox_a.id;
-    let account = tandem_store::mail::ImapAccount {
-        inbox_id: inbox,
-        host: "127.0.0.1".into(),
-        port: servers.imap_port,
-        tls: tandem_proto::TlsMode::None,
-        user: "support".into(),
-        password: MAIL_PASSWORD.into(),
-        folders: vec!["INBOX".into()],
-        after_import: tandem_proto::AfterImport::Leave,
-        move_to: None,
-    };
+    let account = servers.imap_account("support", inbox);
     let mut transcript = Vec::new();
     let mut session = tandem_channel::imap::connect(&account, &mut transcript).await.expect("imap");
     for i in 1..120 {

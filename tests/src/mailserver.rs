@@ -162,6 +162,22 @@ impl MailServers {
         self.root().join("mail").join(user).join("Maildir")
     }
 
+    /// The IMAP account of `user`'s INBOX on this Dovecot (plain text on loopback), for
+    /// `inbox_id`, leaving imported mail where it is.
+    pub fn imap_account(&self, user: &str, inbox_id: i64) -> tandem_store::mail::ImapAccount {
+        tandem_store::mail::ImapAccount {
+            inbox_id,
+            host: "127.0.0.1".into(),
+            port: self.imap_port,
+            tls: tandem_proto::TlsMode::None,
+            user: user.into(),
+            password: MAIL_PASSWORD.into(),
+            folders: vec!["INBOX".into()],
+            after_import: tandem_proto::AfterImport::Leave,
+            move_to: None,
+        }
+    }
+
     /// Delivers a raw message into `user`'s INBOX the way an MTA would (Maildir `new/`).
     pub fn deliver(&self, user: &str, name: &str, raw: &[u8]) {
         let dir = self.maildir(user);
