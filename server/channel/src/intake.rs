@@ -18,7 +18,7 @@ const PARSE_INLINE_BYTES: usize = 256 * 1024;
 /// Messages of a batch applied in one transaction, and plugin runs made in one: an IMAP
 /// fetch's worth. Fewer, larger transactions write fewer pages per message (SQLite's writer
 /// is the import's bottleneck: 10,000 mails took ~30 % longer in groups of 10); an agent's
-/// write waits for at most one such transaction (~15–20 ms on a 2-core machine).
+/// write waits for at most one such transaction (~15–25 ms on a 2-core machine).
 const APPLY_TOGETHER: usize = 50;
 
 /// Intake: record first, then parse and apply, then the plugin pipeline. Cheap to clone.
@@ -296,11 +296,12 @@ impl Intake {
 /// that makes them, [`APPLY_TOGETHER`] at a time (see `Pipeline::on_marked_in_order`): the
 /// runs queued when the task gets to them are made as one group. The runs keep the messages'
 /// order (a responder's once-per-contact window and a router's round-robin see the runs before
-/// them). One queue serves the batches
-/// of one folder sync, so a batch's last runs are made while the next batch is fetched,
-/// recorded and applied instead of holding it back. At most [`QUEUED_RUNS`] wait: applying
-/// then waits for the plugins. A run queued here is also marked in the database, so one
-/// lost to a crash is made by the next start's recovery.
+/// them). One queue serves the batches of one folder sync, so a batch's last runs are made
+/// while the next batch is fetched, recorded and applied instead of holding it back. At most
+/// [`QUEUED_RUNS`] wait: applying then waits for the plugins. A run queued here is also
+/// marked in the database, so one lost to a crash is made by the next start's recovery; a
+/// queue dropped without [`PipelineQueue::finish`] (its sync aborted) still makes the runs
+/// it holds.
 #[derive(Debug)]
 pub struct PipelineQueue {
     runs: tokio::sync::mpsc::Sender<(i64, i64)>,
