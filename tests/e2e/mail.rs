@@ -460,6 +460,7 @@ backend_tests! {
     messages_applied_together_thread_and_fail_together,
     a_refused_mail_holds_back_only_the_mails_after_it,
     a_failed_imap_batch_leaves_the_folder_at_the_last_good_one,
+    large_mails_are_fetched_a_few_at_a_time,
     an_automatic_reply_to_an_api_ticket_goes_out_at_once,
 }
 
@@ -497,6 +498,52 @@ async fn an_automatic_reply_to_an_api_ticket_goes_out_at_once(backend: Backend) 
     .await;
     let out = tandem_mail::parse(&sent, &Limits::default()).expect("parses");
     assert!(out.subject.contains(&format!("[#{number}]")), "{}", out.subject);
+}
+
+/// Mails of ~7 MB each are fetched two to a batch (at most 16 MiB of mail a round trip, which
+/// is held in memory while it is applied), not fifty: with the fifth refused, the sync stops
+/// with the folder remembered at the fourth; the next sync takes the last two, and every mail
+/// is a ticket with its whole attachment.
+async fn large_mails_are_fetched_a_few_at_a_time(backend: Backend) {
+    let servers = MailServers::start();
+    let server = TestServer::start(backend).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let inbox = server.desk.inbox_a.id;
+    let account = servers.imap_account("support", inbox);
+    let line = format!("{}\r\n", "0123456789".repeat(7));
+    let attachment = line.repeat(7_000_000 / line.len());
+    for i in 1..=6 {
+        let body = if i == 5 { "POISON in this body." } else { "The log is attached." };
+        let raw = format!(
+            "From: Carla Customer <customer@client.test>\r\nTo: support@desk.test\r\nSubject: Log {i}\r\nMessage-ID: <large-{i}@client.test>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n{body}\r\n\
+             --b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"log.txt\"\r\n\r\n{attachment}--b--\r\n"
+        );
+        servers.deliver("support", &format!("{i}.large"), raw.as_bytes());
+    }
+    refuse_poison(&server, backend).await;
+    let mut transcript = Vec::new();
+    let mut session = tandem_channel::imap::connect(&account, &mut transcript).await.expect("imap");
+    let failed = tandem_channel::imap::sync_folder(&server.mail, &account, &mut session, "INBOX").await;
+    assert!(failed.is_err(), "the sync reports the refused mail: {failed:?}");
+    let (_, last_uid) = server.store.imap_folder_state(inbox, "INBOX").await.expect("state").expect("remembered");
+    assert_eq!(last_uid, 4, "two batches of two were in before the third failed");
+
+    take_poison(&server, backend).await;
+    let synced = tandem_channel::imap::sync_folder(&server.mail, &account, &mut session, "INBOX").await.expect("the next sync");
+    assert_eq!(synced, 2);
+    let log = admin.intake_log(inbox).await;
+    assert_eq!(log.iter().filter(|e| e["state"] == "ticket").count(), 6, "{log:?}");
+    // The line break before the closing boundary belongs to the boundary.
+    let whole = attachment.len() as i64 - 2;
+    let listed: Vec<Value> = tickets(&admin).await.into_iter().filter(|t| t["subject"].as_str().is_some_and(|s| s.starts_with("Log "))).collect();
+    assert_eq!(listed.len(), 6);
+    for t in listed {
+        let detail = ticket(&admin, t["number"].as_i64().expect("number")).await;
+        let sizes: Vec<i64> = detail["messages"][0]["attachments"].as_array().expect("attachments").iter().filter_map(|a| a["size"].as_i64()).collect();
+        assert_eq!(sizes, [whole], "{}", t["subject"]);
+    }
+    session.logout().await.ok();
 }
 
 /// Messages applied in one transaction (an IMAP batch): a reply finds the ticket its first mail

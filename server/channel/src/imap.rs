@@ -15,8 +15,12 @@ use crate::{
     tls::{self, BoxStream},
 };
 
-/// UIDs fetched per round trip.
+/// Most messages fetched per round trip.
 const FETCH_BATCH: usize = 50;
+/// Most bytes of mail fetched per round trip (the sizes the server reports): a batch is held
+/// in memory whole while it is parsed and applied, and must arrive within [`COMMAND_TIMEOUT`].
+/// A larger message is fetched on its own.
+const FETCH_BATCH_BYTES: u64 = 16 << 20;
 /// How often a long sync remembers how far it got (the highest imported UID), besides at its
 /// end: a sync cut short by a crash fetches at most this much mail again, which the intake
 /// finds recorded and does not import twice. Each bookmark is a write transaction.
@@ -110,9 +114,19 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
         store.set_imap_folder_state(account.inbox_id, folder, validity, last_uid).await?;
         return Ok(0);
     }
-    let found = timed("UID SEARCH", async { session.uid_search(format!("UID {}:*", last_uid.saturating_add(1))).await.map_err(ChannelError::from) }).await?;
-    let mut uids: Vec<u32> = found.into_iter().filter(|&u| u > last_uid).collect();
-    uids.sort_unstable();
+    // Every new message's UID and size in one round trip. `n:*` also answers the last message
+    // when none is above n: filtered out.
+    let mut sizes: Vec<(u32, u64)> = timed("UID FETCH (sizes)", async {
+        let stream = session.uid_fetch(format!("{}:*", last_uid.saturating_add(1)), "(UID RFC822.SIZE)").await?;
+        stream
+            .try_filter_map(|f| futures::future::ok(f.uid.filter(|&uid| uid > last_uid).map(|uid| (uid, f.size.map_or(0, u64::from)))))
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(ChannelError::from)
+    })
+    .await?;
+    sizes.sort_unstable();
+    sizes.dedup_by_key(|(uid, _)| *uid);
     // The plugin runs of one batch are made while the next is fetched and applied; all are
     // made before this returns, also when a batch failed.
     let queue = intake.pipeline_queue();
@@ -120,13 +134,17 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
     let synced: Result<usize, ChannelError> = async {
         let mut received = 0;
         let mut bookmarked = Instant::now();
-        for chunk in uids.chunks(FETCH_BATCH) {
-            let fetches = timed("UID FETCH", async {
-                let stream = session.uid_fetch(&set_of(chunk), "(UID BODY.PEEK[])").await?;
-                stream.try_collect::<Vec<_>>().await.map_err(ChannelError::from)
+        for chunk in batches(&sizes, FETCH_BATCH, FETCH_BATCH_BYTES) {
+            // Each response is copied out and dropped as it arrives: the batch is in memory once.
+            let mut fetched: Vec<(u32, Vec<u8>)> = timed("UID FETCH", async {
+                let stream = session.uid_fetch(&set_of(&chunk), "(UID BODY.PEEK[])").await?;
+                stream
+                    .try_filter_map(|f| futures::future::ok(f.uid.zip(f.body().map(<[u8]>::to_vec))))
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map_err(ChannelError::from)
             })
             .await?;
-            let mut fetched: Vec<(u32, Vec<u8>)> = fetches.iter().filter_map(|f| Some((f.uid?, f.body()?.to_vec()))).collect();
             fetched.sort_by_key(|(uid, _)| *uid);
             let refs: Vec<String> = fetched.iter().map(|(uid, _)| format!("{folder} uidvalidity {validity} uid {uid}")).collect();
             let items: Vec<(&[u8], Option<&str>)> = fetched.iter().zip(&refs).map(|((_, raw), r)| (raw.as_slice(), Some(r.as_str()))).collect();
@@ -159,6 +177,27 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
             Err(e)
         }
     }
+}
+
+/// The UIDs of `sizes` (ascending UIDs with their sizes) in fetch batches, in order: each of
+/// at most `max_count` messages and `max_bytes` bytes, except a message larger than
+/// `max_bytes`, which makes a batch of its own.
+fn batches(sizes: &[(u32, u64)], max_count: usize, max_bytes: u64) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut bytes = 0u64;
+    for &(uid, size) in sizes {
+        match out.last_mut() {
+            Some(batch) if batch.len() < max_count && bytes.saturating_add(size) <= max_bytes => {
+                batch.push(uid);
+                bytes += size;
+            }
+            _ => {
+                out.push(vec![uid]);
+                bytes = size;
+            }
+        }
+    }
+    out
 }
 
 /// An IMAP sequence set of `uids`: `3,5,9`.
@@ -245,5 +284,49 @@ pub async fn run(intake: Intake, account: ImapAccount, poll: Duration) {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(300));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn batches_end_at_the_count_or_the_bytes_and_a_large_message_goes_alone() {
+        let mb = 1 << 20;
+        let sizes = [(1, 3 * mb), (2, 6 * mb), (3, 6 * mb), (4, 40 * mb), (5, mb), (7, 0), (9, 15 * mb), (10, mb)];
+        assert_eq!(batches(&sizes, 50, 16 * mb), vec![vec![1, 2, 3], vec![4], vec![5, 7, 9], vec![10]]);
+        let small: Vec<(u32, u64)> = (1..=120).map(|uid| (uid, 2_000)).collect();
+        let counts: Vec<usize> = batches(&small, 50, 16 * mb).iter().map(Vec::len).collect();
+        assert_eq!(counts, [50, 50, 20]);
+        assert!(batches(&[], 50, 16 * mb).is_empty());
+    }
+
+    proptest! {
+        /// Every UID once, in order; no batch over either limit unless it is one message; and
+        /// a batch ends only where the next message would not have fitted.
+        #[test]
+        fn batches_cover_every_uid_within_the_limits(
+            sizes in proptest::collection::vec(0u64..40, 0..200),
+            max_count in 1usize..8,
+            max_bytes in 1u64..100,
+        ) {
+            let sizes: Vec<(u32, u64)> = sizes.into_iter().enumerate().map(|(i, s)| (i as u32 * 2 + 1, s)).collect();
+            let out = batches(&sizes, max_count, max_bytes);
+            let uids: Vec<u32> = out.iter().flatten().copied().collect();
+            prop_assert_eq!(uids, sizes.iter().map(|(uid, _)| *uid).collect::<Vec<_>>());
+            let size_of = |uid: u32| sizes.iter().find(|(u, _)| *u == uid).map_or(0, |(_, s)| *s);
+            for (i, batch) in out.iter().enumerate() {
+                prop_assert!(!batch.is_empty());
+                let bytes: u64 = batch.iter().map(|&uid| size_of(uid)).sum();
+                prop_assert!(batch.len() <= max_count);
+                prop_assert!(bytes <= max_bytes || batch.len() == 1, "{:?} holds {} bytes", batch, bytes);
+                if let Some(next) = out.get(i + 1) {
+                    prop_assert!(batch.len() == max_count || bytes + size_of(next[0]) > max_bytes, "{:?} could have taken {}", batch, next[0]);
+                }
+            }
+        }
     }
 }
