@@ -7,6 +7,10 @@
 //!    plugins enabled and three agents online (so the router assigns), on SQLite, until every
 //!    mail is made into a ticket (or a reply) and run through the plugins: mails per second,
 //!    and the ratio to the plain fetch.
+//!    Meanwhile an agent works through the API, every 100 ms alternately: opens a ticket and
+//!    writes an internal note on it (a write, which waits for SQLite's one writer behind the
+//!    import's transactions), or reads the first page of the ticket list: p50/p99/max of
+//!    each request, and the same with the desk idle after the import.
 //! 2. Latency: 200 single deliveries into the mailbox while Tandem waits in IMAP IDLE, each
 //!    timed from the delivery (Maildir rename) to the committed intake entry: p50/p99.
 //!
@@ -71,6 +75,7 @@ async fn main() {
     // can (each to the least loaded agent with the skill), which the import then writes.
     let desk = &server.desk;
     server.desk_at_work(&admin).await;
+    let agent_at_work = AgentProbe::start(server.login(&desk.agent.email).await, desk.ticket_a);
     let import_started = Instant::now();
     let (status, body) = admin
         .patch(&format!("/api/v1/inboxes/{inbox}/mail"), &json!({
@@ -92,6 +97,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let import_time = import_started.elapsed();
+    let during_import = agent_at_work.stop().await;
     let rate = files.len() as f64 / import_time.as_secs_f64();
     println!(
         "Tandem import over IMAP with plugins: {} mails in {:.1?} → {rate:.0} mails/s ({:.2} % of the plain fetch rate)",
@@ -121,6 +127,26 @@ async fn main() {
         met(rate >= 0.5 * fetch_rate)
     );
 
+    let agent_idle = AgentProbe::start(server.login(&desk.agent.email).await, desk.ticket_a);
+    tokio::time::sleep(during_import.duration.min(Duration::from_secs(15))).await;
+    let idle = agent_idle.stop().await;
+    println!("| an agent's action through the API (ms) | samples | p50 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|");
+    for (what, probe) in [("during the import", &during_import), ("desk idle", &idle)] {
+        for (action, samples) in [("open a ticket (read)", &probe.opens), ("internal note on it (write)", &probe.notes), ("ticket list (read)", &probe.lists)] {
+            let mut sorted = samples.clone();
+            sorted.sort();
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            println!(
+                "| {action}, {what} | {} | {:.1} | {:.1} | {:.1} |",
+                sorted.len(),
+                ms(percentile(&sorted, 0.5)),
+                ms(percentile(&sorted, 0.99)),
+                ms(sorted.last().copied().unwrap_or_default())
+            );
+        }
+    }
+
     // Latency with IDLE: single deliveries.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut latencies = Vec::new();
@@ -149,4 +175,61 @@ async fn main() {
         percentile(&latencies, 0.99),
         latencies[latencies.len() - 1]
     );
+}
+
+/// An agent at work while something else runs: every 100 ms, alternately, opening a ticket
+/// and writing an internal note on it (with the version seen, as the web app does), or the
+/// first page of the ticket list; each request timed.
+struct AgentProbe {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Actions>,
+}
+
+#[derive(Default)]
+struct Actions {
+    opens: Vec<Duration>,
+    notes: Vec<Duration>,
+    lists: Vec<Duration>,
+    duration: Duration,
+}
+
+impl AgentProbe {
+    fn start(agent: tandem_tests::Api, ticket: i64) -> AgentProbe {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            let started = Instant::now();
+            let mut actions = Actions::default();
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            for i in 0u64.. {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.changed() => break,
+                }
+                let at = Instant::now();
+                if i % 2 == 0 {
+                    let (status, detail) = agent.get(&format!("/api/v1/tickets/{ticket}")).await;
+                    assert_eq!(status, 200, "{detail}");
+                    actions.opens.push(at.elapsed());
+                    let seen = detail["ticket"]["version"].as_i64().expect("version");
+                    let at = Instant::now();
+                    let note = json!({ "body_text": format!("Still looking into it ({i})."), "seen_version": seen });
+                    let (status, body) = agent.post(&format!("/api/v1/tickets/{ticket}/notes"), &note).await;
+                    assert_eq!(status, 201, "{body}");
+                    actions.notes.push(at.elapsed());
+                } else {
+                    let (status, body) = agent.get("/api/v1/tickets?limit=50").await;
+                    assert_eq!(status, 200, "{body}");
+                    actions.lists.push(at.elapsed());
+                }
+            }
+            actions.duration = started.elapsed();
+            actions
+        });
+        AgentProbe { stop, task }
+    }
+
+    async fn stop(self) -> Actions {
+        let _ = self.stop.send(true);
+        self.task.await.expect("agent probe")
+    }
 }
