@@ -31,6 +31,9 @@ pub struct Db {
     /// SQLite allows one writer at a time; writes queue here instead of failing with
     /// SQLITE_BUSY. PostgreSQL relies on row locks (`FOR UPDATE`) instead.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite: writes waiting for the slot that go before background ones ([`Db::write`]
+    /// against [`Db::write_background`]).
+    foreground: Arc<Foreground>,
     /// SQLite: the one connection writes go through, its thread pinned to `writer_cpu`
     /// (`writer_cpu.rs`); reads use the pool.
     writer: Option<DatabaseConnection>,
@@ -45,6 +48,50 @@ pub struct Db {
     /// SQLite: the task that checkpoints the write-ahead log (`checkpoint.rs`), stopped with
     /// the last clone.
     _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+}
+
+/// How many foreground writes wait for SQLite's writer slot, which background writes let go
+/// first ([`Db::write_background`]).
+#[derive(Debug, Default)]
+struct Foreground {
+    waiting: std::sync::atomic::AtomicUsize,
+    none_left: tokio::sync::Notify,
+}
+
+impl Foreground {
+    /// Counts this caller as waiting until the guard is dropped (the slot taken, or the wait
+    /// given up).
+    fn waiting(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        Waiting(self)
+    }
+
+    fn any_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) > 0
+    }
+
+    async fn none_waiting(&self) {
+        loop {
+            let none_left = self.none_left.notified();
+            tokio::pin!(none_left);
+            // Registered before the check: a notification between the two is not missed.
+            none_left.as_mut().enable();
+            if !self.any_waiting() {
+                return;
+            }
+            none_left.await;
+        }
+    }
+}
+
+struct Waiting<'a>(&'a Foreground);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.0.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none_left.notify_waiters();
+        }
+    }
 }
 
 /// A write transaction (and, on SQLite, the writer slot).
@@ -73,6 +120,7 @@ impl Db {
         let mut db = Db {
             conn,
             write_lock: None,
+            foreground: Arc::default(),
             writer: None,
             writer_cpu: None,
             generation: Arc::new(AtomicU64::new(0)),
@@ -120,12 +168,40 @@ impl Db {
         &self.conn
     }
 
-    /// Starts a write transaction; on SQLite waits for the writer slot first.
+    /// Starts a write transaction; on SQLite waits for the writer slot first, ahead of the
+    /// background writes waiting for it.
     pub(crate) async fn write(&self) -> Result<WriteTx> {
         let slot = match &self.write_lock {
-            Some(lock) => Some(Arc::clone(lock).lock_owned().await),
+            Some(lock) => {
+                let _waiting = self.foreground.waiting();
+                Some(Arc::clone(lock).lock_owned().await)
+            }
             None => None,
         };
+        self.begin(slot).await
+    }
+
+    /// [`Db::write`] for bulk work that nobody waits on by the second (an import's batches of
+    /// mail and of plugin runs, the outbox's bookkeeping): on SQLite it takes the writer slot
+    /// only when no other write is waiting for it, so an agent's click waits at most for the
+    /// transaction already running, not for every batch queued before it. Where the slot is
+    /// wanted without pause the background writes wait; they go on between those.
+    pub(crate) async fn write_background(&self) -> Result<WriteTx> {
+        let slot = match &self.write_lock {
+            Some(lock) => loop {
+                self.foreground.none_waiting().await;
+                let slot = Arc::clone(lock).lock_owned().await;
+                if !self.foreground.any_waiting() {
+                    break Some(slot);
+                }
+                // A foreground write queued while this one waited: it goes first.
+            },
+            None => None,
+        };
+        self.begin(slot).await
+    }
+
+    async fn begin(&self, slot: Option<OwnedMutexGuard<()>>) -> Result<WriteTx> {
         let tx = self.write_conn().begin().await?;
         Ok(WriteTx { tx, db: self.clone(), memo: Default::default(), _slot: slot })
     }
@@ -339,6 +415,8 @@ pub(crate) async fn query_one<T: FromQueryResult, C: ConnectionTrait>(conn: &C, 
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -391,6 +469,54 @@ mod tests {
     }
 
     crate::backend_tests!(batch_runs_in_order_and_fails_whole);
+
+    /// SQLite's writer slot: a foreground write that waits goes before a background write that
+    /// queued first; a foreground wait given up does not hold the background ones back; and
+    /// both kinds commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn foreground_writes_go_before_queued_background_ones() {
+        let test_db = crate::testing::fresh_database(crate::testing::Backend::Sqlite).await;
+        let db = Db::connect(&test_db.url, 2).await.expect("connect");
+        db.conn.execute_unprepared("CREATE TABLE o (id INTEGER PRIMARY KEY, who TEXT NOT NULL)").await.expect("table");
+        let writes = db.clone();
+        let insert = move |tx: WriteTx, who: &'static str| {
+            let db = writes.clone();
+            async move {
+                tx.tx.execute_raw(db.stmt("INSERT INTO o (who) VALUES (?)", vec![who.into()])).await.expect("insert");
+                tx.commit().await.expect("commit");
+            }
+        };
+        let running = db.write_background().await.expect("the running one");
+        let queued_background = tokio::spawn({
+            let (db, insert) = (db.clone(), insert.clone());
+            async move { insert(db.write_background().await.expect("background"), "background").await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A foreground wait given up (a request cancelled) leaves nothing behind.
+        assert!(tokio::time::timeout(Duration::from_millis(20), db.write()).await.is_err(), "the slot is taken");
+        assert!(!db.foreground.any_waiting());
+        let foreground = tokio::spawn({
+            let (db, insert) = (db.clone(), insert.clone());
+            async move { insert(db.write().await.expect("foreground"), "foreground").await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        insert(running, "running").await;
+        foreground.await.expect("foreground task");
+        queued_background.await.expect("background task");
+        let order: Vec<String> = query_all::<WhoRow, _>(&db.conn, db.stmt("SELECT who FROM o ORDER BY id", vec![]))
+            .await
+            .expect("read")
+            .into_iter()
+            .map(|r| r.who)
+            .collect();
+        assert_eq!(order, ["running", "foreground", "background"]);
+        assert!(!db.foreground.any_waiting());
+    }
+
+    #[derive(FromQueryResult)]
+    struct WhoRow {
+        who: String,
+    }
 
     /// On SQLite writes go through a connection of their own whose thread is pinned to one
     /// CPU (when the process may use more than one), and a transaction run through

@@ -111,7 +111,7 @@ impl Store {
     pub async fn write_pipeline_runs(&self, runs: &[RunToWrite<'_>]) -> Result<Vec<RunWritten>> {
         self.db.on_writer_cpu(async {
             let now = self.clock().now();
-            let tx = self.db.write().await?;
+            let tx = self.db.write_background().await?;
             let mut group = self.read_group(&tx, runs).await?;
             let mut out = Vec::with_capacity(runs.len());
             for run in runs {

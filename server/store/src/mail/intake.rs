@@ -176,7 +176,7 @@ impl Store {
     async fn record_rows(&self, inbox_id: i64, items: &[(&[u8], Option<&str>)], shas: &[String], source: &str) -> Result<Vec<Recorded>> {
         self.db.on_writer_cpu(async {
             let now = self.now_micros();
-            let tx = self.db.write().await?;
+            let tx = self.db.write_background().await?;
             self.inbox_exists(&tx.tx, inbox_id).await?;
             let mut out = Vec::with_capacity(items.len());
             for (items, shas) in items.chunks(RECORD_ROWS).zip(shas.chunks(RECORD_ROWS)) {
@@ -333,7 +333,7 @@ impl Store {
         let blobs: Vec<Vec<String>> = items.iter().map(|(_, parsed)| parsed.map_or(0, |m| m.attachments.len())).map(|n| shas.by_ref().take(n).collect()).collect();
         self.db
             .on_writer_cpu(async {
-                let tx = self.db.write().await?;
+                let tx = self.db.write_background().await?;
                 let mut looked_up = self.look_up_group(&tx, items).await?;
                 let mut outcomes = Vec::with_capacity(items.len());
                 for ((id, parsed), blobs) in items.iter().zip(&blobs) {

@@ -120,7 +120,7 @@ impl Store {
     pub async fn claim_outbox(&self, limit: u64) -> Result<Vec<OutboxJob>> {
         self.db.on_writer_cpu(async {
             let now = self.now_micros();
-            let tx = self.db.write().await?;
+            let tx = self.db.write_background().await?;
             let ids = claim_due(&self.db, &tx, &OUTBOX, now, limit).await?;
             if ids.is_empty() {
                 tx.commit().await?;
@@ -199,7 +199,7 @@ impl Store {
         self.db.on_writer_cpu(async {
             let now = self.now_micros();
             let attempts = job.attempts + 1;
-            let tx = self.db.write().await?;
+            let tx = self.db.write_background().await?;
             let (state, error) = result.settle(attempts);
             let event = match state {
                 "sent" => Some("message.sent"),
