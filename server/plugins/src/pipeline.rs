@@ -133,7 +133,8 @@ impl Pipeline {
 
     /// Computes the runs of `runs` and writes them in one transaction; answers the reports of
     /// those written, a prefix of `runs`: the write stops after a run that was not written as
-    /// computed (a plugin disabled, a decision refused), whose followers are computed again.
+    /// computed (a plugin disabled, a decision refused), or when an agent's write waits for
+    /// SQLite's writer; the followers are computed again.
     async fn try_group(&self, runs: &[(i64, i64)]) -> Result<Vec<Report>, PluginError> {
         let snapshot = self.registry.snapshot();
         let store = self.registry.store();

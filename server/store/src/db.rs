@@ -201,6 +201,12 @@ impl Db {
         self.begin(slot).await
     }
 
+    /// Whether a foreground write waits for SQLite's writer slot: a long background
+    /// transaction that can end early (a group of plugin runs) then commits what it has.
+    pub(crate) fn foreground_waiting(&self) -> bool {
+        self.write_lock.is_some() && self.foreground.any_waiting()
+    }
+
     async fn begin(&self, slot: Option<OwnedMutexGuard<()>>) -> Result<WriteTx> {
         let tx = self.write_conn().begin().await?;
         Ok(WriteTx { tx, db: self.clone(), memo: Default::default(), _slot: slot })
@@ -500,6 +506,7 @@ mod tests {
             async move { insert(db.write().await.expect("foreground"), "foreground").await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(db.foreground_waiting(), "what a group of plugin runs looks at to end early");
         insert(running, "running").await;
         foreground.await.expect("foreground task");
         queued_background.await.expect("background task");
@@ -510,7 +517,7 @@ mod tests {
             .map(|r| r.who)
             .collect();
         assert_eq!(order, ["running", "foreground", "background"]);
-        assert!(!db.foreground.any_waiting());
+        assert!(!db.foreground_waiting());
     }
 
     #[derive(FromQueryResult)]

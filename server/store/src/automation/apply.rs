@@ -106,8 +106,10 @@ impl Store {
     /// Writes consecutive runs of one group (see [`super::follow`]) in one transaction, in
     /// order, each as [`Store::write_pipeline_run`] would. It stops after the first run not
     /// written as computed ([`RunWritten::as_computed`]): the runs after it were computed on
-    /// what it was expected to leave, so the caller computes them again. Answers what became
-    /// of the runs written, a prefix of `runs` (all of them, usually).
+    /// what it was expected to leave, so the caller computes them again. On SQLite it also
+    /// stops after a run when a foreground write waits for the writer (an agent's click does
+    /// not wait for the whole group). Answers what became of the runs written, a prefix of
+    /// `runs` (all of them, usually).
     pub async fn write_pipeline_runs(&self, runs: &[RunToWrite<'_>]) -> Result<Vec<RunWritten>> {
         self.db.on_writer_cpu(async {
             let now = self.clock().now();
@@ -118,7 +120,9 @@ impl Store {
                 let written = self.write_run(&tx, now, run, &mut group).await?;
                 let go_on = written.as_computed();
                 out.push(written);
-                if !go_on {
+                // An agent's write waiting for SQLite's writer goes first; the caller makes the
+                // rest again after it (it may change what they decide).
+                if !go_on || self.db.foreground_waiting() {
                     break;
                 }
             }
