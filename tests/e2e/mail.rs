@@ -521,17 +521,10 @@ async fn large_mails_are_fetched_a_few_at_a_time(backend: Backend) {
         );
         servers.deliver("support", &format!("{i}.large"), raw.as_bytes());
     }
-    refuse_poison(&server, backend).await;
     let mut transcript = Vec::new();
     let mut session = tandem_channel::imap::connect(&account, &mut transcript).await.expect("imap");
-    let failed = tandem_channel::imap::sync_folder(&server.mail, &account, &mut session, "INBOX").await;
-    assert!(failed.is_err(), "the sync reports the refused mail: {failed:?}");
-    let (_, last_uid) = server.store.imap_folder_state(inbox, "INBOX").await.expect("state").expect("remembered");
-    assert_eq!(last_uid, 4, "two batches of two were in before the third failed");
-
-    take_poison(&server, backend).await;
-    let synced = tandem_channel::imap::sync_folder(&server.mail, &account, &mut session, "INBOX").await.expect("the next sync");
-    assert_eq!(synced, 2);
+    // Two batches of two are in before the third fails.
+    sync_past_poison(&server, backend, &account, &mut session, 4, 2).await;
     let log = admin.intake_log(inbox).await;
     assert_eq!(log.iter().filter(|e| e["state"] == "ticket").count(), 6, "{log:?}");
     // The line break before the closing boundary belongs to the boundary.
@@ -613,6 +606,27 @@ async fn refuse_poison(server: &TestServer, backend: Backend) {
     }
 }
 
+/// Syncs INBOX with [`refuse_poison`] in force: the sync reports the refused mail and the
+/// folder is remembered at `remembered`, the last good batch's highest UID; with the trigger
+/// gone the next sync takes the `rest`, the failed batch on.
+async fn sync_past_poison(
+    server: &TestServer,
+    backend: Backend,
+    account: &tandem_store::mail::ImapAccount,
+    session: &mut tandem_channel::imap::ImapSession,
+    remembered: u32,
+    rest: usize,
+) {
+    refuse_poison(server, backend).await;
+    let failed = tandem_channel::imap::sync_folder(&server.mail, account, session, "INBOX").await;
+    assert!(failed.is_err(), "the sync reports the refused mail: {failed:?}");
+    let (_, last_uid) = server.store.imap_folder_state(account.inbox_id, "INBOX").await.expect("state").expect("remembered");
+    assert_eq!(last_uid, remembered, "the folder is remembered at the last good batch");
+    take_poison(server, backend).await;
+    let synced = tandem_channel::imap::sync_folder(&server.mail, account, session, "INBOX").await.expect("the next sync");
+    assert_eq!(synced, rest, "the next sync takes the failed batch again");
+}
+
 /// Undoes [`refuse_poison`].
 async fn take_poison(server: &TestServer, backend: Backend) {
     use sea_orm::ConnectionTrait;
@@ -690,16 +704,7 @@ async fn a_failed_imap_batch_leaves_the_folder_at_the_last_good_one(backend: Bac
     session.select("INBOX").await.expect("select");
     let poison: Vec<u32> = session.uid_search("BODY POISON").await.expect("search").into_iter().collect();
     assert_eq!(poison, vec![120]);
-    refuse_poison(&server, backend).await;
-
-    let failed = tandem_channel::imap::sync_folder(&server.mail, &account, &mut session, "INBOX").await;
-    assert!(failed.is_err(), "the sync reports the refused mail: {failed:?}");
-    let (_, last_uid) = server.store.imap_folder_state(inbox, "INBOX").await.expect("state").expect("remembered");
-    assert_eq!(last_uid, 100, "the folder is remembered at the last good batch");
-
-    take_poison(&server, backend).await;
-    let synced = tandem_channel::imap::sync_folder(&server.mail, &account, &mut session, "INBOX").await.expect("the next sync");
-    assert_eq!(synced, 20, "the next sync takes the failed batch again");
+    sync_past_poison(&server, backend, &account, &mut session, 100, 20).await;
     let (_, last_uid) = server.store.imap_folder_state(inbox, "INBOX").await.expect("state").expect("remembered");
     assert_eq!(last_uid, 120);
     // The mails of the failed batch applied before the refused one were not applied twice.
