@@ -191,7 +191,7 @@ impl Db {
             Some(lock) => loop {
                 self.foreground.none_waiting().await;
                 let slot = Arc::clone(lock).lock_owned().await;
-                if !self.foreground.any_waiting() {
+                if !self.foreground_waiting() {
                     break Some(slot);
                 }
                 // A foreground write queued while this one waited: it goes first.
@@ -201,10 +201,11 @@ impl Db {
         self.begin(slot).await
     }
 
-    /// Whether a foreground write waits for SQLite's writer slot: a long background
-    /// transaction that can end early (a group of plugin runs) then commits what it has.
+    /// Whether a foreground write waits for SQLite's writer slot (never on PostgreSQL: only
+    /// the slot's waiters are counted): a long background transaction that can end early (a
+    /// group of plugin runs) then commits what it has.
     pub(crate) fn foreground_waiting(&self) -> bool {
-        self.write_lock.is_some() && self.foreground.any_waiting()
+        self.foreground.any_waiting()
     }
 
     async fn begin(&self, slot: Option<OwnedMutexGuard<()>>) -> Result<WriteTx> {
@@ -500,7 +501,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         // A foreground wait given up (a request cancelled) leaves nothing behind.
         assert!(tokio::time::timeout(Duration::from_millis(20), db.write()).await.is_err(), "the slot is taken");
-        assert!(!db.foreground.any_waiting());
+        assert!(!db.foreground_waiting());
         let foreground = tokio::spawn({
             let (db, insert) = (db.clone(), insert.clone());
             async move { insert(db.write().await.expect("foreground"), "foreground").await }
