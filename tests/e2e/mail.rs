@@ -561,12 +561,13 @@ async fn messages_applied_together_thread_and_fail_together(backend: Backend) {
 
     // An entry that does not exist fails the group: the three before it stay unprocessed.
     apply.push((i64::MAX, parsed[0].as_ref()));
-    assert!(server.store.apply_inbound_many(&apply, &|_| false).await.is_err());
+    let failed = server.store.apply_inbound_many(&apply, &|_| false).await;
+    assert!(failed.error.is_some() && failed.outcomes.is_empty(), "{failed:?}");
     assert_eq!(server.store.pending_inbound(10).await.expect("pending").len(), 4, "nothing written");
     assert_eq!(tickets(&admin).await.len(), tickets_before, "no ticket opened");
 
     apply.pop();
-    let outcomes = server.store.apply_inbound_many(&apply, &|_| false).await.expect("apply together");
+    let outcomes = server.store.apply_inbound_many(&apply, &|_| false).await.into_result().expect("apply together");
     let states: Vec<IntakeState> = outcomes.iter().map(|o| o.state).collect();
     assert_eq!(states, [IntakeState::Ticket, IntakeState::Reply, IntakeState::Ticket, IntakeState::Loop]);
     assert_eq!(outcomes[0].ticket_number, outcomes[1].ticket_number, "the reply joined the ticket opened in the same transaction");

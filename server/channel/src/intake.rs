@@ -17,8 +17,9 @@ use crate::ChannelError;
 const PARSE_INLINE_BYTES: usize = 256 * 1024;
 /// Messages of a batch applied in one transaction, and plugin runs made in one: an IMAP
 /// fetch's worth. Fewer, larger transactions write fewer pages per message (SQLite's writer
-/// is the import's bottleneck: 10,000 mails took ~30 % longer in groups of 10); an agent's
-/// write waits for at most one such transaction (~15–25 ms on a 2-core machine).
+/// is the import's bottleneck: 10,000 mails took ~30 % longer in groups of 10). Such a
+/// transaction commits early when an agent's write waits (the store's foreground writes):
+/// the agent waits for the message or plugin run in progress, not for the group.
 const APPLY_TOGETHER: usize = 50;
 
 /// Intake: record first, then parse and apply, then the plugin pipeline. Cheap to clone.
@@ -128,62 +129,75 @@ impl Intake {
     /// Parses and applies a recorded message. A duplicate is looked up first: only one that
     /// was recorded but never processed (a crash in between) is parsed.
     async fn apply(&self, recorded: Recorded, raw: &[u8]) -> Result<IntakeOutcome, ChannelError> {
-        let mut outcomes = self.try_apply_together(&[recorded], &[(raw, None)]).await?;
-        Ok(outcomes.pop().ok_or(tandem_store::StoreError::NotFound("inbound mail"))?)
-    }
-
-    /// [`Intake::apply`] for consecutive messages of a batch, in one transaction. If that fails
-    /// they are applied one at a time, so a message the database refuses holds back only the
-    /// ones after it. Answers the outcomes of the messages applied, in order, and the error
-    /// that stopped the rest, if any.
-    async fn apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> (Vec<IntakeOutcome>, Option<ChannelError>) {
-        match self.try_apply_together(recorded, items).await {
-            Ok(outcomes) => (outcomes, None),
-            Err(e) => {
-                tracing::warn!(error = %e, messages = recorded.len(), "applying messages together failed; applying them one at a time");
-                let mut outcomes = Vec::with_capacity(recorded.len());
-                for (r, (raw, _)) in recorded.iter().zip(items) {
-                    match self.apply(*r, raw).await {
-                        Ok(outcome) => outcomes.push(outcome),
-                        Err(e) => return (outcomes, Some(e)),
-                    }
-                }
-                (outcomes, None)
-            }
+        let (mut outcomes, error) = self.try_apply_together(&[recorded], &[(raw, None)]).await;
+        match (outcomes.pop(), error) {
+            (_, Some(error)) => Err(error),
+            (Some(outcome), None) => Ok(outcome),
+            (None, None) => Err(tandem_store::StoreError::NotFound("inbound mail").into()),
         }
     }
 
-    /// Applies consecutive recorded messages in one transaction (those processed before are
-    /// only looked up); the first error fails them all. A new customer message is marked for
-    /// the plugin pipeline only if some enabled plugin covers its ticket's inbox.
-    async fn try_apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> Result<Vec<IntakeOutcome>, ChannelError> {
+    /// [`Intake::apply`] for consecutive messages of a batch, in one transaction (or a few,
+    /// when an agent's write cuts in: [`Store::apply_inbound_many`]). If one fails, the
+    /// messages after those committed are applied one at a time, so a message the database
+    /// refuses holds back only the ones after it. Answers the outcomes of the messages
+    /// applied, in order, and the error that stopped the rest, if any.
+    async fn apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> (Vec<IntakeOutcome>, Option<ChannelError>) {
+        let (mut outcomes, error) = self.try_apply_together(recorded, items).await;
+        if let Some(e) = error {
+            let rest = recorded.len() - outcomes.len();
+            tracing::warn!(error = %e, messages = rest, "applying messages together failed; applying the rest one at a time");
+            for (r, (raw, _)) in recorded.iter().zip(items).skip(outcomes.len()) {
+                match self.apply(*r, raw).await {
+                    Ok(outcome) => outcomes.push(outcome),
+                    Err(e) => return (outcomes, Some(e)),
+                }
+            }
+        }
+        (outcomes, None)
+    }
+
+    /// Applies consecutive recorded messages together (those processed before are only
+    /// looked up); the first error stops the rest. Answers the outcomes of the messages
+    /// applied or looked up before that error, in order, and the error. A new customer
+    /// message is marked for the plugin pipeline only if some enabled plugin covers its
+    /// ticket's inbox.
+    async fn try_apply_together(&self, recorded: &[Recorded], items: &[(&[u8], Option<&str>)]) -> (Vec<IntakeOutcome>, Option<ChannelError>) {
         // Per message: its outcome when it was processed before, else its parse for the store.
         let mut done = Vec::with_capacity(recorded.len());
         let mut parsed = Vec::new();
+        let mut error = None;
         for (r, (raw, _)) in recorded.iter().zip(items) {
-            let before = self.processed_before(*r).await?;
+            let before = match self.processed_before(*r).await {
+                Ok(before) => before,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            };
             if before.is_none() {
-                parsed.push((r.id, self.parse(raw).await?));
+                match self.parse(raw).await {
+                    Ok(p) => parsed.push((r.id, p)),
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
             }
             done.push(before);
         }
         let apply: Vec<_> = parsed.iter().map(|(id, p)| (*id, p.as_ref())).collect();
-        let mut applied = match apply.is_empty() {
+        let applied = match apply.is_empty() {
             true => Vec::new(),
-            false => self.store.apply_inbound_many(&apply, &|inbox| self.pipeline.as_ref().is_some_and(|p| p.covers(inbox))).await?,
-        }
-        .into_iter();
-        let outcomes: Vec<IntakeOutcome> = done
-            .into_iter()
-            .filter_map(|before| {
-                before.or_else(|| {
-                    let outcome = applied.next();
-                    outcome.iter().for_each(log_received);
-                    outcome
-                })
-            })
-            .collect();
-        Ok(outcomes)
+            false => {
+                let group = self.store.apply_inbound_many(&apply, &|inbox| self.pipeline.as_ref().is_some_and(|p| p.covers(inbox))).await;
+                // The group's error, if any, is of an earlier message than the one that broke the loop.
+                error = group.error.map(ChannelError::from).or(error);
+                group.outcomes
+            }
+        };
+        applied.iter().for_each(log_received);
+        (in_order(done, applied), error)
     }
 
     /// The outcome of a message recorded before (a second delivery) that was processed then;
@@ -340,6 +354,14 @@ impl PipelineQueue {
     }
 }
 
+/// The outcomes of consecutive messages in their order: each looked up before (`done[i]` is
+/// `Some`) or else the next of those applied; it stops at the first message that has neither
+/// (the rest were not applied).
+fn in_order(done: Vec<Option<IntakeOutcome>>, applied: Vec<IntakeOutcome>) -> Vec<IntakeOutcome> {
+    let mut applied = applied.into_iter();
+    done.into_iter().map_while(|before| before.or_else(|| applied.next())).collect()
+}
+
 /// The ticket and message a plugin pipeline run is due for, if the intake marked one.
 fn pipeline_due(outcome: &IntakeOutcome) -> Option<(i64, i64)> {
     match (outcome.run_pipeline, outcome.ticket_number, outcome.message_row_id) {
@@ -352,5 +374,28 @@ fn log_received(outcome: &IntakeOutcome) {
     match outcome.ticket_number {
         Some(number) => tracing::info!(inbound = outcome.inbound_id, ticket = number, state = %outcome.state, "mail received"),
         None => tracing::info!(inbound = outcome.inbound_id, state = %outcome.state, "mail received"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(inbound_id: i64) -> IntakeOutcome {
+        IntakeOutcome { inbound_id, state: IntakeState::Ticket, ticket_number: Some(inbound_id), message_row_id: None, run_pipeline: false }
+    }
+
+    /// Looked-up and applied outcomes interleave in the batch's order, and the answer stops
+    /// at the first message that has neither (the store stopped before it), even when
+    /// messages looked up before follow it: those are applied one at a time after it.
+    #[test]
+    fn outcomes_keep_the_batchs_order_and_stop_at_the_first_missing() {
+        let ids = |outcomes: Vec<IntakeOutcome>| outcomes.iter().map(|o| o.inbound_id).collect::<Vec<_>>();
+        let done = || vec![None, Some(outcome(2)), None, None, Some(outcome(5))];
+        assert_eq!(ids(in_order(done(), vec![outcome(1), outcome(3), outcome(4)])), [1, 2, 3, 4, 5], "all applied");
+        assert_eq!(ids(in_order(done(), vec![outcome(1), outcome(3)])), [1, 2, 3], "the store stopped before the fourth");
+        assert_eq!(ids(in_order(done(), vec![outcome(1)])), [1, 2]);
+        assert_eq!(ids(in_order(done(), vec![])), Vec::<i64>::new(), "nothing applied: nothing answered");
+        assert_eq!(ids(in_order(vec![Some(outcome(1)), Some(outcome(2))], vec![])), [1, 2], "only looked up");
     }
 }

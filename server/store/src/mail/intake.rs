@@ -39,6 +39,26 @@ pub struct IntakeOutcome {
     pub run_pipeline: bool,
 }
 
+/// What [`Store::apply_inbound_many`] did with a group of messages.
+#[derive(Debug)]
+pub struct GroupApplied {
+    /// The outcomes of the messages applied, in the group's order: all of them, unless
+    /// `error` stopped the rest.
+    pub outcomes: Vec<IntakeOutcome>,
+    /// Why the messages after `outcomes` were not applied (nothing of them is written).
+    pub error: Option<StoreError>,
+}
+
+impl GroupApplied {
+    /// All the outcomes, or the error if one stopped the group.
+    pub fn into_result(self) -> Result<Vec<IntakeOutcome>> {
+        match self.error {
+            None => Ok(self.outcomes),
+            Some(error) => Err(error),
+        }
+    }
+}
+
 /// The address used when a message names no sender at all.
 const UNKNOWN_SENDER: &str = "unknown-sender@sender.invalid";
 const MAX_SUBJECT: usize = validate::MAX_SUBJECT_CHARS;
@@ -311,38 +331,69 @@ impl Store {
     /// server: yes; an import with `--no-plugins`: no). Such a message is marked
     /// `pipeline_pending` in this transaction, and the pipeline's write clears the mark.
     pub async fn apply_inbound(&self, id: i64, parsed: std::result::Result<&Inbound, &ParseError>, pipeline: bool) -> Result<IntakeOutcome> {
-        let mut outcomes = self.apply_inbound_many(&[(id, parsed)], &move |_| pipeline).await?;
+        let mut outcomes = self.apply_inbound_many(&[(id, parsed)], &move |_| pipeline).await.into_result()?;
         outcomes.pop().ok_or(StoreError::NotFound("inbound mail"))
     }
 
-    /// [`Store::apply_inbound`] for several recorded messages in one transaction, in order (an
-    /// IMAP batch: one `BEGIN` and `COMMIT` for them all, and pages several of them change
-    /// written once). If one fails nothing is written and the error is returned; the caller
-    /// then applies them one at a time. `pipeline` answers, for the inbox of the ticket a new
-    /// customer message lands on, whether the plugin pipeline runs on it (some enabled plugin
-    /// covers that inbox): only then is the message marked.
-    pub async fn apply_inbound_many(&self, items: &[(i64, std::result::Result<&Inbound, &ParseError>)], pipeline: &(dyn Fn(i64) -> bool + Sync)) -> Result<Vec<IntakeOutcome>> {
-        // Attachment blobs are written before the transaction that points to them, the group's
+    /// [`Store::apply_inbound`] for several recorded messages, in order, in as few transactions
+    /// as an agent's click allows (an IMAP batch: one `BEGIN` and `COMMIT` for them all, and
+    /// pages several of them change written once). When an agent's write waits for SQLite's
+    /// writer, the transaction commits after the message in progress and the rest go on in a
+    /// new one after that write (an agent waits for one message, not for a group of fifty).
+    /// If one fails, nothing of its transaction is written: the answer then holds the
+    /// outcomes of the messages committed before it and the error, and the caller applies the
+    /// rest one at a time. `pipeline` answers, for the inbox of the ticket a new customer
+    /// message lands on, whether the plugin pipeline runs on it (some enabled plugin covers
+    /// that inbox): only then is the message marked.
+    pub async fn apply_inbound_many(&self, items: &[(i64, std::result::Result<&Inbound, &ParseError>)], pipeline: &(dyn Fn(i64) -> bool + Sync)) -> GroupApplied {
+        self.apply_group(items, pipeline, &|| self.db.foreground_waiting()).await
+    }
+
+    /// [`Store::apply_inbound_many`], its transaction ending after any message for which
+    /// `yield_now` answers true (and more messages are left).
+    async fn apply_group(
+        &self,
+        items: &[(i64, std::result::Result<&Inbound, &ParseError>)],
+        pipeline: &(dyn Fn(i64) -> bool + Sync),
+        yield_now: &(dyn Fn() -> bool + Sync),
+    ) -> GroupApplied {
+        // Attachment blobs are written before the transactions that point to them, the group's
         // together (one durability barrier).
         let attached: Vec<Vec<u8>> = items.iter().filter_map(|(_, parsed)| parsed.ok()).flat_map(|m| m.attachments.iter().map(|a| a.bytes.clone())).collect();
-        let mut shas = match attached.is_empty() {
-            true => Vec::new(),
-            false => self.blobs.put_many_off_thread(attached).await?,
-        }
-        .into_iter();
+        let shas = match attached.is_empty() {
+            true => Ok(Vec::new()),
+            false => self.blobs.put_many_off_thread(attached).await,
+        };
+        let mut shas = match shas {
+            Ok(shas) => shas.into_iter(),
+            Err(error) => return GroupApplied { outcomes: Vec::new(), error: Some(error) },
+        };
         let blobs: Vec<Vec<String>> = items.iter().map(|(_, parsed)| parsed.map_or(0, |m| m.attachments.len())).map(|n| shas.by_ref().take(n).collect()).collect();
-        self.db
-            .on_writer_cpu(async {
-                let tx = self.db.write_background().await?;
-                let mut looked_up = self.look_up_group(&tx, items).await?;
-                let mut outcomes = Vec::with_capacity(items.len());
-                for ((id, parsed), blobs) in items.iter().zip(&blobs) {
-                    outcomes.push(self.apply_in(&tx, *id, *parsed, blobs, pipeline, &mut looked_up).await?);
-                }
-                tx.commit().await?;
-                Ok(outcomes)
-            })
-            .await
+        let mut outcomes = Vec::with_capacity(items.len());
+        while outcomes.len() < items.len() {
+            let (rest, rest_blobs) = (&items[outcomes.len()..], &blobs[outcomes.len()..]);
+            let part = self
+                .db
+                .on_writer_cpu(async {
+                    let tx = self.db.write_background().await?;
+                    let mut looked_up = self.look_up_group(&tx, rest).await?;
+                    let mut part = Vec::with_capacity(rest.len());
+                    for ((id, parsed), blobs) in rest.iter().zip(rest_blobs) {
+                        part.push(self.apply_in(&tx, *id, *parsed, blobs, pipeline, &mut looked_up).await?);
+                        if part.len() < rest.len() && yield_now() {
+                            break;
+                        }
+                    }
+                    tx.commit().await?;
+                    Ok(part)
+                })
+                .await;
+            match part {
+                Ok(part) => outcomes.extend(part),
+                Err(error) => return GroupApplied { outcomes, error: Some(error) },
+            }
+        }
+        GroupApplied { outcomes, error: None }
     }
 
     /// What every message of a group needs read first, read for the group at once: its intake
@@ -754,4 +805,88 @@ fn push_finish(batch: &mut Batch, id: i64, outcome: &IntakeOutcome, ticket_id: O
         "UPDATE inbound_mail SET state = ?, detail = ?, ticket_id = ?, message_row_id = ?, processed_at = ? WHERE id = ?",
         vec![outcome.state.as_str().into(), detail.into(), ticket_id.into(), outcome.message_row_id.into(), at.into(), id.into()],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tandem_mail::{Limits, parse as parse_mail};
+    use tandem_proto::IntakeState;
+
+    use crate::testing::{Backend, clock, desk, fresh_database, open_store};
+
+    crate::backend_tests! {
+        a_group_cut_short_goes_on_in_new_transactions,
+        a_failure_after_a_cut_keeps_what_was_committed,
+    }
+
+    fn mail(id: &str, in_reply_to: Option<&str>) -> Vec<u8> {
+        let reply = in_reply_to.map(|r| format!("In-Reply-To: <{r}>\r\n")).unwrap_or_default();
+        format!("From: Carla <carla@customer.test>\r\nTo: support@desk.test\r\nSubject: Invoice {id}\r\nMessage-ID: <{id}>\r\n{reply}\r\nBody of {id}\r\n")
+            .into_bytes()
+    }
+
+    /// A group whose transaction ends after every message (as when an agent's write waits
+    /// each time) applies every message, in order, as one transaction would: a reply finds
+    /// the ticket its first mail opened in an earlier transaction, and each new customer
+    /// message is marked for the plugin pipeline. The check comes after each message but the
+    /// last.
+    async fn a_group_cut_short_goes_on_in_new_transactions(backend: Backend) {
+        let db = fresh_database(backend).await;
+        let store = open_store(&db, clock()).await;
+        let desk = desk(&store).await;
+        let raws = [mail("cut-1@customer.test", None), mail("cut-2@customer.test", Some("cut-1@customer.test")), mail("cut-3@customer.test", None)];
+        let items: Vec<(&[u8], Option<&str>)> = raws.iter().map(|raw| (raw.as_slice(), None)).collect();
+        let recorded = store.record_inbound_batch(desk.inbox_a.id, &items, "imap").await.expect("record");
+        let parsed: Vec<_> = raws.iter().map(|raw| parse_mail(raw, &Limits::default())).collect();
+        let group: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
+        let checks = AtomicUsize::new(0);
+        let applied = store
+            .apply_group(&group, &|_| true, &|| {
+                checks.fetch_add(1, Ordering::Relaxed);
+                true
+            })
+            .await;
+        let outcomes = applied.into_result().expect("apply");
+        assert_eq!(checks.load(Ordering::Relaxed), 2, "asked after the first and the second message");
+        let states: Vec<IntakeState> = outcomes.iter().map(|o| o.state).collect();
+        assert_eq!(states, [IntakeState::Ticket, IntakeState::Reply, IntakeState::Ticket]);
+        assert_eq!(outcomes[1].ticket_number, outcomes[0].ticket_number, "the reply found the ticket of the first transaction");
+        assert_ne!(outcomes[2].ticket_number, outcomes[0].ticket_number);
+        let ids: Vec<i64> = outcomes.iter().map(|o| o.inbound_id).collect();
+        assert_eq!(ids, recorded.iter().map(|r| r.id).collect::<Vec<_>>(), "in the group's order");
+        assert!(outcomes.iter().all(|o| o.run_pipeline));
+        assert_eq!(store.pending_pipeline_runs(0, 10).await.expect("marks").len(), 3);
+        assert!(store.pending_inbound(10).await.expect("pending").is_empty());
+    }
+
+    /// When a message fails in a transaction after the group was cut, the messages committed
+    /// before the cut stay applied and are answered with the error; nothing of the failed
+    /// transaction is written. Without the cut the same group writes nothing at all.
+    async fn a_failure_after_a_cut_keeps_what_was_committed(backend: Backend) {
+        let db = fresh_database(backend).await;
+        let store = open_store(&db, clock()).await;
+        let desk = desk(&store).await;
+        let raws = [mail("kept-1@customer.test", None), mail("kept-2@customer.test", None)];
+        let items: Vec<(&[u8], Option<&str>)> = raws.iter().map(|raw| (raw.as_slice(), None)).collect();
+        let recorded = store.record_inbound_batch(desk.inbox_a.id, &items, "imap").await.expect("record");
+        let parsed: Vec<_> = raws.iter().map(|raw| parse_mail(raw, &Limits::default())).collect();
+        let mut group: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
+        // An entry that does not exist fails its transaction.
+        group.push((i64::MAX, parsed[0].as_ref()));
+
+        let whole = store.apply_group(&group, &|_| true, &|| false).await;
+        assert!(whole.error.is_some() && whole.outcomes.is_empty(), "{whole:?}");
+        assert_eq!(store.pending_inbound(10).await.expect("pending").len(), 2, "nothing written");
+
+        let first_only = AtomicUsize::new(0);
+        let cut = store.apply_group(&group, &|_| true, &|| first_only.fetch_add(1, Ordering::Relaxed) == 0).await;
+        assert!(matches!(cut.error, Some(crate::StoreError::NotFound(_))), "{cut:?}");
+        let states: Vec<(i64, IntakeState)> = cut.outcomes.iter().map(|o| (o.inbound_id, o.state)).collect();
+        assert_eq!(states, [(recorded[0].id, IntakeState::Ticket)], "the message committed before the cut");
+        let pending: Vec<i64> = store.pending_inbound(10).await.expect("pending").iter().map(|e| e.id).collect();
+        assert_eq!(pending, [recorded[1].id], "the second message's transaction failed whole");
+        assert_eq!(store.pending_pipeline_runs(0, 10).await.expect("marks"), [(cut.outcomes[0].ticket_number.expect("ticket"), cut.outcomes[0].message_row_id.expect("message"))]);
+    }
 }

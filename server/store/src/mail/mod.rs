@@ -13,7 +13,7 @@ pub mod outbox;
 mod queue;
 pub mod settings;
 
-pub use intake::{IntakeOutcome, Recorded};
+pub use intake::{GroupApplied, IntakeOutcome, Recorded};
 pub use notify::NotificationMail;
 pub use outbox::{OutboxJob, OutboxResult};
 pub use settings::{ImapAccount, SmtpAccount};

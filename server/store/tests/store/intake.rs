@@ -72,7 +72,7 @@ async fn an_entry_twice_in_a_group_is_applied_once(backend: Backend) {
     assert_eq!(recorded[0].id, recorded[1].id);
     let parsed: Vec<_> = copies.iter().map(|raw| tandem_mail::parse(raw, &tandem_mail::Limits::default())).collect();
     let group: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
-    let outcomes = store.apply_inbound_many(&group, &|_| true).await.expect("apply");
+    let outcomes = store.apply_inbound_many(&group, &|_| true).await.into_result().expect("apply");
     let states: Vec<IntakeState> = outcomes.iter().map(|o| o.state).collect();
     assert_eq!(states, [IntakeState::Ticket, IntakeState::Ticket, IntakeState::Ticket]);
     assert_eq!(outcomes[1].ticket_number, outcomes[0].ticket_number, "the second copy answers the first's ticket");
@@ -110,7 +110,7 @@ async fn a_groups_attachments_land_on_their_own_messages(backend: Backend) {
     let recorded = store.record_inbound_batch(desk.inbox_a.id, &items, "imap").await.expect("record");
     let parsed: Vec<_> = raws.iter().map(|raw| tandem_mail::parse(raw, &tandem_mail::Limits::default())).collect();
     let group: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
-    let outcomes = store.apply_inbound_many(&group, &|_| false).await.expect("apply");
+    let outcomes = store.apply_inbound_many(&group, &|_| false).await.into_result().expect("apply");
     for (outcome, want) in outcomes.iter().zip(files) {
         let ticket = store.get_ticket(&admin, outcome.ticket_number.expect("ticket")).await.expect("ticket");
         let attachments = &ticket.messages[0].attachments;
