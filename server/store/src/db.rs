@@ -203,7 +203,7 @@ impl Db {
 
     /// Whether a foreground write waits for SQLite's writer slot (never on PostgreSQL: only
     /// the slot's waiters are counted): a long background transaction that can end early (a
-    /// group of plugin runs) then commits what it has.
+    /// group of mails or of plugin runs) then commits what it has.
     pub(crate) fn foreground_waiting(&self) -> bool {
         self.foreground.any_waiting()
     }
@@ -507,7 +507,7 @@ mod tests {
             async move { insert(db.write().await.expect("foreground"), "foreground").await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(db.foreground_waiting(), "what a group of plugin runs looks at to end early");
+        assert!(db.foreground_waiting(), "what a group of mails or plugin runs looks at to end early");
         insert(running, "running").await;
         foreground.await.expect("foreground task");
         queued_background.await.expect("background task");
