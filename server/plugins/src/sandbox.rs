@@ -2,7 +2,7 @@
 //!
 //! Every call gets a fresh [`Sandbox`]: its configuration, the host's notion of "now", a log
 //! that the call's outcome carries back, a memory limiter, and a WASI context that grants
-//! nothing. WASI is linked only because components built by ordinary toolchains import it
+//! nothing, built when the plugin first calls WASI. WASI is linked only because components built by ordinary toolchains import it
 //! (Rust's `std` for panics and hash seeds, componentize-py for its runtime): no directories
 //! are preopened, there are no environment variables or arguments, sockets and name lookups
 //! are refused, stdin is empty, stdout and stderr go into the call's log, the wall clock is the
@@ -32,24 +32,26 @@ pub struct Sandbox {
     logs: Vec<LogLine>,
     dropped_logs: u32,
     memory: MemoryCap,
-    wasi: WasiCtx,
+    /// Built when the plugin first calls WASI: most calls never do (the bundled plugins use
+    /// only Tandem's own imports), and building it is a measurable part of a call's set-up.
+    wasi: Option<Wasi>,
+}
+
+/// The WASI side of a call: its context, the resources it hands out, and where stdout and
+/// stderr go.
+struct Wasi {
+    ctx: WasiCtx,
     table: ResourceTable,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
 }
 
-impl std::fmt::Debug for Sandbox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("now_micros", &self.now_micros).field("logs", &self.logs.len()).finish_non_exhaustive()
-    }
-}
-
-impl Sandbox {
-    pub fn new(config: String, now_micros: i64, memory_bytes: usize) -> Sandbox {
+impl Wasi {
+    fn new(now_micros: i64) -> Wasi {
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
         let fixed_bytes: Vec<u8> = (0u8..=255).map(|b| b.wrapping_mul(167).wrapping_add(13)).collect();
-        let wasi = WasiCtxBuilder::new()
+        let ctx = WasiCtxBuilder::new()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
@@ -60,16 +62,25 @@ impl Sandbox {
             .insecure_random(Deterministic::new(fixed_bytes))
             .insecure_random_seed(0)
             .build();
+        Wasi { ctx, table: ResourceTable::new(), stdout, stderr }
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("now_micros", &self.now_micros).field("logs", &self.logs.len()).finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    pub fn new(config: String, now_micros: i64, memory_bytes: usize) -> Sandbox {
         Sandbox {
             config,
             now_micros,
             logs: Vec::new(),
             dropped_logs: 0,
             memory: MemoryCap { limit: memory_bytes, refused: false, peak: 0 },
-            wasi,
-            table: ResourceTable::new(),
-            stdout,
-            stderr,
+            wasi: None,
         }
     }
 
@@ -90,7 +101,8 @@ impl Sandbox {
     /// The call's log: the plugin's own lines, then what it wrote to stdout and stderr
     /// (a Rust panic message lands in stderr).
     pub fn take_logs(&mut self) -> (Vec<LogLine>, u32) {
-        for (pipe, level) in [(&self.stdout, PluginLogLevel::Info), (&self.stderr, PluginLogLevel::Error)] {
+        let pipes = self.wasi.as_ref().map(|wasi| [(&wasi.stdout, PluginLogLevel::Info), (&wasi.stderr, PluginLogLevel::Error)]);
+        for (pipe, level) in pipes.into_iter().flatten() {
             let bytes = pipe.contents();
             let text = String::from_utf8_lossy(&bytes);
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -138,7 +150,9 @@ impl crate::bindings::latest::types::Host for Sandbox {}
 
 impl WasiView for Sandbox {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        let now_micros = self.now_micros;
+        let wasi = self.wasi.get_or_insert_with(|| Wasi::new(now_micros));
+        WasiCtxView { ctx: &mut wasi.ctx, table: &mut wasi.table }
     }
 }
 
@@ -181,3 +195,20 @@ impl ResourceLimiter for MemoryCap {
 
 /// Table elements one instance may have (componentize-py's runtime needs tens of thousands).
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wasi_context_is_built_only_when_the_plugin_first_uses_it() {
+        let mut sandbox = Sandbox::new("{}".to_owned(), 1_000_000, 1 << 20);
+        assert!(sandbox.wasi.is_none(), "a fresh call has no WASI context");
+        assert_eq!(sandbox.take_logs(), (Vec::new(), 0), "a call that never used WASI has only its own log lines");
+        let _ = sandbox.ctx();
+        assert!(sandbox.wasi.is_some(), "the first WASI call builds it");
+        let first: *const WasiCtx = sandbox.ctx().ctx;
+        let again: *const WasiCtx = sandbox.ctx().ctx;
+        assert_eq!(first, again, "later WASI calls use the same context");
+    }
+}
