@@ -2,7 +2,8 @@
 //!
 //! Every call gets a fresh [`Sandbox`]: its configuration, the host's notion of "now", a log
 //! that the call's outcome carries back, a memory limiter, and a WASI context that grants
-//! nothing, built when the plugin first calls WASI. WASI is linked only because components built by ordinary toolchains import it
+//! nothing, built when the plugin first calls WASI. WASI is linked only because components
+//! built by ordinary toolchains import it
 //! (Rust's `std` for panics and hash seeds, componentize-py for its runtime): no directories
 //! are preopened, there are no environment variables or arguments, sockets and name lookups
 //! are refused, stdin is empty, stdout and stderr go into the call's log, the wall clock is the
