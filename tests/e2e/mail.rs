@@ -552,9 +552,7 @@ async fn messages_applied_together_thread_and_fail_together(backend: Backend) {
         customer_mail("together-3@client.test", "Another thing", "Unrelated question.", ""),
         b"From: support@desk.test\r\nTo: support@desk.test\r\nSubject: [#1] Re: x\r\nX-Tandem-Ticket: 1\r\nMessage-ID: <together-4@desk.test>\r\n\r\nloop\r\n".to_vec(),
     ];
-    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
-    let recorded = server.store.record_inbound_batch(server.desk.inbox_a.id, &items, "imap").await.expect("record");
-    let parsed: Vec<_> = raw.iter().map(|r| tandem_mail::parse(r, &Limits::default())).collect();
+    let (recorded, parsed) = tandem_store::testing::record_and_parse(&server.store, server.desk.inbox_a.id, &raw).await;
     let mut apply: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
     let admin = server.login(&server.desk.admin.email).await;
     let tickets_before = tickets(&admin).await.len();

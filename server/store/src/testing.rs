@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, Database};
 use tandem_domain::{Actor, Clock, FixedClock};
 use tandem_proto::{self as proto, Role};
 
-use crate::{Group, Store};
+use crate::{Group, Store, mail::Recorded};
 
 pub const PG_ENV: &str = "TANDEM_TEST_PG_URL";
 pub const PASSWORD: &str = "tandem-test-password";
@@ -168,6 +168,16 @@ pub async fn desk(store: &Store) -> Desk {
     let first_message = store.get_ticket(&sup, ticket_a).await.expect("ticket a").messages[0].id;
     let attachment = store.add_attachment(first_message, "screenshot.png", "image/png", b"\x89PNG fake").await.expect("attachment");
     Desk { inbox_a, inbox_b, team, admin, supervisor, agent, agent_b, observer, ticket_a, ticket_b, template, attachment }
+}
+
+/// Records raw messages in an inbox as one IMAP batch and parses each as the intake does: what
+/// a test of [`Store::apply_inbound_many`] starts from (its group is
+/// `recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref()))`).
+pub async fn record_and_parse(store: &Store, inbox_id: i64, raws: &[Vec<u8>]) -> (Vec<Recorded>, Vec<Result<tandem_mail::Inbound, tandem_mail::ParseError>>) {
+    let items: Vec<(&[u8], Option<&str>)> = raws.iter().map(|raw| (raw.as_slice(), None)).collect();
+    let recorded = store.record_inbound_batch(inbox_id, &items, "imap").await.expect("record the batch");
+    let parsed = raws.iter().map(|raw| tandem_mail::parse(raw, &tandem_mail::Limits::default())).collect();
+    (recorded, parsed)
 }
 
 pub fn new_ticket(inbox_id: i64, subject: &str, email: &str) -> proto::CreateTicket {

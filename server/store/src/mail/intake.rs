@@ -811,10 +811,9 @@ fn push_finish(batch: &mut Batch, id: i64, outcome: &IntakeOutcome, ticket_id: O
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use tandem_mail::{Limits, parse as parse_mail};
     use tandem_proto::IntakeState;
 
-    use crate::testing::{Backend, clock, desk, fresh_database, open_store};
+    use crate::testing::{Backend, clock, desk, fresh_database, open_store, record_and_parse};
 
     crate::backend_tests! {
         a_group_cut_short_goes_on_in_new_transactions,
@@ -837,9 +836,7 @@ mod tests {
         let store = open_store(&db, clock()).await;
         let desk = desk(&store).await;
         let raws = [mail("cut-1@customer.test", None), mail("cut-2@customer.test", Some("cut-1@customer.test")), mail("cut-3@customer.test", None)];
-        let items: Vec<(&[u8], Option<&str>)> = raws.iter().map(|raw| (raw.as_slice(), None)).collect();
-        let recorded = store.record_inbound_batch(desk.inbox_a.id, &items, "imap").await.expect("record");
-        let parsed: Vec<_> = raws.iter().map(|raw| parse_mail(raw, &Limits::default())).collect();
+        let (recorded, parsed) = record_and_parse(&store, desk.inbox_a.id, &raws).await;
         let group: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
         let checks = AtomicUsize::new(0);
         let applied = store
@@ -869,9 +866,7 @@ mod tests {
         let store = open_store(&db, clock()).await;
         let desk = desk(&store).await;
         let raws = [mail("kept-1@customer.test", None), mail("kept-2@customer.test", None)];
-        let items: Vec<(&[u8], Option<&str>)> = raws.iter().map(|raw| (raw.as_slice(), None)).collect();
-        let recorded = store.record_inbound_batch(desk.inbox_a.id, &items, "imap").await.expect("record");
-        let parsed: Vec<_> = raws.iter().map(|raw| parse_mail(raw, &Limits::default())).collect();
+        let (recorded, parsed) = record_and_parse(&store, desk.inbox_a.id, &raws).await;
         let mut group: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
         // An entry that does not exist fails its transaction.
         group.push((i64::MAX, parsed[0].as_ref()));

@@ -6,7 +6,7 @@
 use tandem_proto::IntakeState;
 use tandem_store::{
     backend_tests,
-    testing::{Backend, actor, clock, desk, fresh_database, open_store},
+    testing::{Backend, actor, clock, desk, fresh_database, open_store, record_and_parse},
 };
 
 backend_tests! {
@@ -67,10 +67,8 @@ async fn an_entry_twice_in_a_group_is_applied_once(backend: Backend) {
     let desk = desk(&store).await;
     let admin = actor(&store, &desk.admin).await;
     let copies = [mail(Some("twice@customer.test"), "one"), mail(Some("twice@customer.test"), "one, again"), mail(Some("other@customer.test"), "two")];
-    let items: Vec<(&[u8], Option<&str>)> = copies.iter().map(|raw| (raw.as_slice(), None)).collect();
-    let recorded = store.record_inbound_batch(desk.inbox_a.id, &items, "imap").await.expect("record");
+    let (recorded, parsed) = record_and_parse(&store, desk.inbox_a.id, &copies).await;
     assert_eq!(recorded[0].id, recorded[1].id);
-    let parsed: Vec<_> = copies.iter().map(|raw| tandem_mail::parse(raw, &tandem_mail::Limits::default())).collect();
     let group: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
     let outcomes = store.apply_inbound_many(&group, &|_| true).await.into_result().expect("apply");
     let states: Vec<IntakeState> = outcomes.iter().map(|o| o.state).collect();
@@ -106,9 +104,7 @@ async fn a_groups_attachments_land_on_their_own_messages(backend: Backend) {
     let admin = actor(&store, &desk.admin).await;
     let files: [&[(&str, &str)]; 4] = [&[("a.txt", "first a"), ("b.txt", "first b")], &[], &[("c.txt", "third c")], &[("d.txt", "first a")]];
     let raws: Vec<Vec<u8>> = files.iter().enumerate().map(|(i, f)| with_attachments(i as u32, f)).collect();
-    let items: Vec<(&[u8], Option<&str>)> = raws.iter().map(|raw| (raw.as_slice(), None)).collect();
-    let recorded = store.record_inbound_batch(desk.inbox_a.id, &items, "imap").await.expect("record");
-    let parsed: Vec<_> = raws.iter().map(|raw| tandem_mail::parse(raw, &tandem_mail::Limits::default())).collect();
+    let (recorded, parsed) = record_and_parse(&store, desk.inbox_a.id, &raws).await;
     let group: Vec<_> = recorded.iter().zip(&parsed).map(|(r, p)| (r.id, p.as_ref())).collect();
     let outcomes = store.apply_inbound_many(&group, &|_| false).await.into_result().expect("apply");
     for (outcome, want) in outcomes.iter().zip(files) {
