@@ -24,9 +24,15 @@
 //! [`Context::for_test`]: the trait methods are plain Rust functions.
 
 mod context;
+pub mod heap;
 pub mod sample;
 
 pub use context::{Context, LogLevel};
+
+/// Every call runs in a fresh instance: a bump allocator serves it (see [`heap`]).
+#[cfg(all(feature = "call-heap", target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static HEAP: heap::CallHeap = heap::CallHeap::new();
 
 /// Bindings of `tandem:plugin@0.1.0` (`wit/v0.1.0/`), one module per world. The `types` and
 /// `host` interfaces are generated once and shared, so all worlds use the same Rust types.
