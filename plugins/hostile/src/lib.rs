@@ -15,6 +15,7 @@
 //! | `plugin-error` | returns its own `internal` error |
 //! | `log-flood` | logs 10,000 lines, then behaves |
 //! | `slow-ok` | works for ~20 ms of CPU, then behaves |
+//! | `churn` | allocates 64 MiB in 256-byte strings, each freed two allocations later, then behaves |
 //! | `state` | reports whether its warm-up ran and how many calls its instance has seen |
 //! | (anything else) | behaves: tags the message `hostile-fixture-ok` |
 //!
@@ -106,6 +107,16 @@ impl Classifier for Hostile {
                     x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
                 }
                 Ok(Classification { reason: format!("worked ({x})"), ..ok() })
+            }
+            "churn" => {
+                // Never the last block freed, so the SDK's bump allocator cannot take any
+                // place back: it must hand over to the standard allocator at its budget, or
+                // the call would need twice the memory cap.
+                let mut ring: [String; 2] = Default::default();
+                for i in 0..(64usize << 20) / 256 {
+                    ring[i % 2] = std::hint::black_box("x".repeat(256));
+                }
+                Ok(Classification { reason: format!("churned ({} bytes kept)", ring[0].len() + ring[1].len()), ..ok() })
             }
             "state" => Ok(Classification { reason: format!("warmed up: {}, calls: {calls}", WARMED_UP.load(Ordering::Relaxed)), ..ok() }),
             _ => Ok(ok()),

@@ -85,6 +85,24 @@ async fn a_timeout_stops_the_call_near_its_limit_whatever_it_is_doing() {
     }
 }
 
+/// The SDK's bump allocator never reuses a freed block but the last one; a call that
+/// allocates and frees far more than its memory cap must still run, on the standard
+/// allocator once the bump allocator's budget is spent, and without taking the whole cap.
+#[tokio::test]
+async fn a_call_that_allocates_twice_its_memory_cap_in_small_blocks_runs() {
+    let (rt, _dir) = runtime();
+    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
+    let input = testing::classify_input("a@b.test", "Hello", "Some text");
+    let mut context = ctx(serde_json::json!({ "mode": "churn" }));
+    context.limits.timeout_ms = 10_000;
+    let outcome = rt.classify(&loaded, &input, &context).await;
+    let out = outcome.result.expect("runs within 32 MiB");
+    assert_eq!(out.reason, "churned (512 bytes kept)");
+    // The budget (8 MiB of chunks) bounds what the bump allocator takes before it hands over;
+    // without it the chunks would grow the memory to the cap (measured: 33.4 MB against 9.5 MB).
+    assert!(outcome.usage.memory_bytes < 16 << 20, "{:?}", outcome.usage);
+}
+
 #[tokio::test]
 async fn logs_are_kept_up_to_a_limit() {
     let (rt, _dir) = runtime();
