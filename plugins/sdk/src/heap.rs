@@ -7,7 +7,7 @@
 //! place back only when it was the last one handed out (a `String` built and dropped, a
 //! `Vec` grown by `push`, which grows in place), and never searches free lists. On the
 //! bundled plugins, against the standard allocator (wasi-libc's dlmalloc), a call took
-//! ~10 % less time (BENCHMARKS.md, "2026-12-07 ~10:00").
+//! ~10 % less time (BENCHMARKS.md, "2026-12-07 ~09:50–10:25").
 //!
 //! Bounded: large blocks (from [`LARGE_BYTES`]) always go to the system allocator, and once
 //! the chunks reach [`BUDGET_BYTES`] every block does, so a call that allocates and frees
