@@ -94,6 +94,12 @@ impl<B: GlobalAlloc> CallHeap<B> {
     };
 }
 
+/// Whether a block of `layout` goes straight to the backing allocator: too large for a
+/// chunk to be worth it, or aligned more than a chunk is.
+fn for_backing(layout: Layout) -> bool {
+    layout.size() >= LARGE_BYTES || layout.align() > CHUNK_ALIGN
+}
+
 impl State {
     /// A block of `layout` from the current chunk, if it has room.
     fn carve(&mut self, layout: Layout) -> Option<*mut u8> {
@@ -114,7 +120,7 @@ impl State {
 
 unsafe impl<B: GlobalAlloc> GlobalAlloc for CallHeap<B> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() >= LARGE_BYTES || layout.align() > CHUNK_ALIGN {
+        if for_backing(layout) {
             // SAFETY: the caller's layout, passed on.
             return unsafe { self.backing.alloc(layout) };
         }
@@ -140,7 +146,7 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for CallHeap<B> {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if layout.size() >= LARGE_BYTES || layout.align() > CHUNK_ALIGN {
+        if for_backing(layout) {
             // SAFETY: the caller's layout, passed on (its memory may come zeroed for free).
             return unsafe { self.backing.alloc_zeroed(layout) };
         }
