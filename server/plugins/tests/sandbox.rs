@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use tandem_plugins::{
-    CallContext, PluginError, Runtime,
-    bindings::latest::types::Priority,
+    CallContext, CallOutcome, PluginError, Runtime,
+    bindings::latest::{classify::Classification, types::Priority},
     testing::{self, MONDAY_9AM},
 };
 use tandem_proto::{PluginFailureKind, PluginLimits, PluginWorld};
@@ -18,6 +18,17 @@ fn runtime() -> (Runtime, tempfile::TempDir) {
 
 fn ctx(config: serde_json::Value) -> CallContext {
     CallContext { config: config.to_string(), now_micros: MONDAY_9AM, limits: PluginLimits::default() }
+}
+
+/// One call of the hostile fixture in `mode`, on a fresh runtime, with a time limit of
+/// `timeout_ms` and the other limits at their defaults.
+async fn hostile_call(mode: &str, timeout_ms: u32) -> CallOutcome<Classification> {
+    let (rt, _dir) = runtime();
+    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
+    let input = testing::classify_input("a@b.test", "Hello", "Some text");
+    let mut context = ctx(serde_json::json!({ "mode": mode }));
+    context.limits.timeout_ms = timeout_ms;
+    rt.classify(&loaded, &input, &context).await
 }
 
 #[tokio::test]
@@ -90,12 +101,7 @@ async fn a_timeout_stops_the_call_near_its_limit_whatever_it_is_doing() {
 /// allocator once the bump allocator's budget is spent, and without taking the whole cap.
 #[tokio::test]
 async fn a_call_that_allocates_twice_its_memory_cap_in_small_blocks_runs() {
-    let (rt, _dir) = runtime();
-    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
-    let input = testing::classify_input("a@b.test", "Hello", "Some text");
-    let mut context = ctx(serde_json::json!({ "mode": "churn" }));
-    context.limits.timeout_ms = 10_000;
-    let outcome = rt.classify(&loaded, &input, &context).await;
+    let outcome = hostile_call("churn", 10_000).await;
     let out = outcome.result.expect("runs within 32 MiB");
     assert_eq!(out.reason, "churned (512 bytes kept)");
     // The budget (8 MiB of chunks) bounds what the bump allocator takes before it hands over;
@@ -105,12 +111,7 @@ async fn a_call_that_allocates_twice_its_memory_cap_in_small_blocks_runs() {
 
 #[tokio::test]
 async fn logs_are_kept_up_to_a_limit() {
-    let (rt, _dir) = runtime();
-    let loaded = rt.load(testing::component("hostile-plugin").into()).await.expect("loads");
-    let input = testing::classify_input("a@b.test", "Hello", "Some text");
-    let mut context = ctx(serde_json::json!({ "mode": "log-flood" }));
-    context.limits.timeout_ms = 2_000;
-    let outcome = rt.classify(&loaded, &input, &context).await;
+    let outcome = hostile_call("log-flood", 2_000).await;
     assert!(outcome.result.is_ok());
     assert_eq!(outcome.logs.len(), tandem_plugins::sandbox::MAX_LOG_LINES);
     assert_eq!(outcome.dropped_logs as usize, 10_000 - tandem_plugins::sandbox::MAX_LOG_LINES);
