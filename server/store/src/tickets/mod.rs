@@ -284,6 +284,14 @@ pub(crate) async fn messages_of<C: ConnectionTrait>(db: &Db, conn: &C, ticket_id
     }).collect()
 }
 
+/// One message with its attachments.
+pub(crate) async fn message_by_id<C: ConnectionTrait>(db: &Db, conn: &C, id: i64) -> Result<proto::Message> {
+    let message: Option<MessageRow> = query_one(conn, db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
+    let attachments: Vec<AttachmentRow> =
+        query_all(conn, db.stmt(&format!("{ATTACHMENT_SELECT} WHERE a.message_id = ? ORDER BY a.id"), vec![id.into()])).await?;
+    message.ok_or(StoreError::NotFound("message"))?.into_proto(attachments.into_iter().map(Into::into).collect())
+}
+
 /// The 409 payload: what changed since `seen`.
 pub(crate) async fn conflict<C: ConnectionTrait>(db: &Db, conn: &C, row: &TicketRow, seen: Seen) -> Result<StoreError> {
     let unseen = messages_of(db, conn, row.id, Some(seen)).await?;

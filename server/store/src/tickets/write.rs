@@ -12,13 +12,13 @@ use tandem_domain::{
 };
 use tandem_proto::{self as proto, ActorKind, DeliveryState, MessageKind, Priority};
 
-use super::{authorize_ticket, conflict, load_ticket, messages_of};
+use super::{authorize_ticket, conflict, load_ticket, message_by_id, messages_of};
 use crate::{
     Store,
     db::{Batch, Db, WriteTx, query_all, query_one, to_micros},
     error::{Result, StoreError},
     events::{NewEvent, Who, record, record_changes},
-    rows::{ATTACHMENT_SELECT, AttachmentRow, IdRow, MessageRow, MESSAGE_SELECT, json as to_json},
+    rows::{IdRow, json as to_json},
 };
 
 /// A message to insert.
@@ -483,13 +483,7 @@ impl Store {
         }
         tx.commit().await?;
         let conn = self.db.connection();
-        let message: Option<MessageRow> = query_one(conn, self.db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
-        let attachments: Vec<AttachmentRow> = query_all(
-            conn,
-            self.db.stmt(&format!("{ATTACHMENT_SELECT} WHERE a.message_id = ? ORDER BY a.id"), vec![id.into()]),
-        )
-        .await?;
-        let message = message.ok_or(StoreError::NotFound("message"))?.into_proto(attachments.into_iter().map(Into::into).collect())?;
+        let message = message_by_id(&self.db, conn, id).await?;
         let ticket = load_ticket(&self.db, conn, number, false).await?.into_proto(self.now_micros())?;
         Ok(proto::MessagePosted { message, ticket })
     }
@@ -532,8 +526,7 @@ impl Store {
         .await?;
         record_changes(&self.db, &tx.tx, &contact, at, row.id, &changes).await?;
         tx.commit().await?;
-        let message: Option<MessageRow> = query_one(self.db.connection(), self.db.stmt(&format!("{MESSAGE_SELECT} WHERE m.id = ?"), vec![id.into()])).await?;
-        message.ok_or(StoreError::NotFound("message"))?.into_proto(vec![])
+        message_by_id(&self.db, self.db.connection(), id).await
     }
 
     /// In-Reply-To and References for a reply: the thread of the ticket's mail so far.
