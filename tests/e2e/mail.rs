@@ -462,6 +462,81 @@ backend_tests! {
     a_failed_imap_batch_leaves_the_folder_at_the_last_good_one,
     large_mails_are_fetched_a_few_at_a_time,
     an_automatic_reply_to_an_api_ticket_goes_out_at_once,
+    a_failed_reply_is_sent_again_once_smtp_is_set_up,
+}
+
+/// A reply written while the inbox has no SMTP fails at once, visibly; "send again" is refused
+/// until an admin sets SMTP up (and for anything but a failed reply, and for callers who may not
+/// work the ticket); then two agents asking at once send it once, into the customer's mailbox,
+/// with the resend and the delivery on the ticket's timeline.
+async fn a_failed_reply_is_sent_again_once_smtp_is_set_up(backend: Backend) {
+    let servers = MailServers::start();
+    let server = TestServer::start_mail(backend, channel_settings()).await;
+    let desk = server.desk.clone();
+    let number = desk.ticket_a;
+    let (admin, agent, supervisor) = (server.login(&desk.admin.email).await, server.login(&desk.agent.email).await, server.login(&desk.supervisor.email).await);
+    let detail = ticket(&agent, number).await;
+    let (status, posted) = agent
+        .post(&format!("/api/v1/tickets/{number}/replies"), &json!({ "body_text": "Please try again now.", "seen_version": detail["ticket"]["version"] }))
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    let reply = posted["message"]["id"].as_i64().expect("id");
+    let failed = eventually("the reply failed", Duration::from_secs(10), || async {
+        ticket(&agent, number).await["messages"].as_array()?.iter().find(|m| m["id"] == reply && m["delivery_state"] == "failed").cloned()
+    })
+    .await;
+    assert!(failed["delivery_error"].as_str().unwrap_or_default().contains("SMTP disabled"), "{failed}");
+
+    let resend = |id: i64| format!("/api/v1/messages/{id}/resend");
+    let (status, refused) = agent.post(&resend(reply), &json!({})).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("invalid_state")), "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("SMTP"), "{refused}");
+    let (status, patched) = admin
+        .patch(&format!("/api/v1/inboxes/{}/mail", desk.inbox_a.id), &json!({
+            "smtp": { "enabled": true, "host": "127.0.0.1", "port": servers.smtp_port, "tls": "none" } }))
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    // Who may not, and what is not a failed reply.
+    let (status, body) = server.login(&desk.observer.email).await.post(&resend(reply), &json!({})).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = server.login(&desk.agent_b.email).await.post(&resend(reply), &json!({})).await;
+    assert_eq!(status, 404, "another inbox's message is not found: {body}");
+    let (status, body) = agent.post(&resend(i64::MAX), &json!({})).await;
+    assert_eq!(status, 404, "{body}");
+    let customers = detail["messages"][0]["id"].as_i64().expect("the customer's message");
+    let (status, body) = agent.post(&resend(customers), &json!({})).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(servers.messages("anna").is_empty(), "nothing sent so far");
+
+    // Two agents at once: one queues it, the other finds it on its way; it goes out once.
+    let (path, empty) = (resend(reply), json!({}));
+    let ((s1, b1), (s2, b2)) = tokio::join!(agent.post(&path, &empty), supervisor.post(&path, &empty));
+    let mut statuses = [s1, s2];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{b1} {b2}");
+    let queued = if s1 == 200 { b1 } else { b2 };
+    assert_eq!((queued["id"].as_i64(), queued["kind"].as_str()), (Some(reply), Some("reply")), "{queued}");
+    assert!(queued["delivery_error"].is_null() && queued["delivery_state"] != "failed", "{queued}");
+    eventually("the reply sent", Duration::from_secs(20), || async {
+        ticket(&agent, number).await["messages"].as_array()?.iter().any(|m| m["id"] == reply && m["delivery_state"] == "sent").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let delivered = servers.messages("anna");
+    assert_eq!(delivered.len(), 1, "sent once");
+    let out = tandem_mail::parse(&delivered[0], &Limits::default()).expect("parses");
+    assert!(out.subject.contains(&format!("[#{number}]")) && out.text.contains("Please try again now."), "{} / {}", out.subject, out.text);
+    assert_eq!(out.message_id.as_deref(), failed["message_id"].as_str(), "the same message, not a copy");
+    let (status, again) = agent.post(&path, &json!({})).await;
+    assert_eq!(status, 409, "a delivered message is not sent twice: {again}");
+
+    let events = ticket(&admin, number).await["events"].as_array().cloned().unwrap_or_default();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["kind"].as_str()).filter(|k| k.starts_with("message.") && *k != "message.added").collect();
+    assert_eq!(kinds, ["message.delivery_failed", "message.resent", "message.sent"], "{events:?}");
+    let resent = events.iter().find(|e| e["kind"] == "message.resent").expect("resent");
+    assert!([desk.agent.id, desk.supervisor.id].contains(&resent["actor"]["id"].as_i64().unwrap_or_default()), "{resent}");
+    assert!(resent["before"]["error"].as_str().unwrap_or_default().contains("SMTP disabled"), "{resent}");
+    assert_eq!(server.store.outbox_counts().await.expect("counts"), vec![("sent".to_owned(), 1)]);
 }
 
 /// A ticket opened through the API whose pipeline queues an automatic reply wakes the sender:

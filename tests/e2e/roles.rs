@@ -37,6 +37,9 @@ enum Prep {
     /// A reminder of the caller, pending (delete) or fired into a notification (read).
     OwnReminder,
     OwnNotification,
+    /// A reply of the admin on ticket A whose delivery failed (`ctx.fresh`), inbox A with
+    /// SMTP set up (to a closed port: no sender runs in this server).
+    FailedReply,
 }
 
 /// Values the paths and bodies refer to.
@@ -247,6 +250,7 @@ fn rows() -> Vec<Row> {
         // Real sockets, origins and what each role hears are in live.rs.
         fixed("GET /api/v1/live", [401, 400, 400, 400, 400, 400]),
         row("GET /api/v1/messages/{id}/html", |c| format!("/api/v1/messages/{}/html", c.inbound_message), none, Prep::Nothing, TICKET_READ),
+        row("POST /api/v1/messages/{id}/resend", |c| format!("/api/v1/messages/{}/resend", c.fresh), none, Prep::FailedReply, TICKET_WORK),
     ]
 }
 
@@ -301,6 +305,15 @@ async fn prepare(server: &TestServer, prep: Prep, ctx: &mut Ctx) {
                 server.clock.advance(chrono::Duration::minutes(2));
                 store.run_timers().await.expect("timers");
                 ctx.fresh = store.notifications(&me, true, 1).await.expect("notifications").items[0].id;
+            }
+        }
+        Prep::FailedReply => {
+            let smtp = json!({ "smtp": { "enabled": true, "host": "127.0.0.1", "port": 9, "tls": "none" } });
+            store.update_mail_settings(&admin, desk.inbox_a.id, serde_json::from_value(smtp).expect("settings")).await.expect("smtp");
+            let reply = serde_json::from_value(json!({ "body_text": "Matrix reply", "seen_version": ctx.version_a })).expect("reply");
+            ctx.fresh = store.post_message(&admin, desk.ticket_a, proto::MessageKind::Reply, reply).await.expect("reply").message.id;
+            for job in store.claim_outbox(1_000).await.expect("claim") {
+                store.finish_outbox(&job, tandem_store::mail::OutboxResult::Failed("550 matrix".into()), 30).await.expect("failed");
             }
         }
     }

@@ -1,12 +1,13 @@
 //! Ticket rules: status transitions, field updates with their audit changes, what a new
-//! message does to a ticket, and the preconditions of merge and split.
+//! message does to a ticket, the preconditions of merge and split, and when a failed
+//! delivery may be sent again.
 //!
 //! Functions here mutate an in-memory [`TicketState`] and return the [`Change`]s to record;
 //! the storage layer persists both in one transaction and bumps the version.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use tandem_proto::{Priority, TicketStatus};
+use tandem_proto::{DeliveryState, MessageKind, Priority, TicketStatus};
 
 use crate::{DomainError, policy::Action, validate};
 
@@ -274,6 +275,31 @@ pub fn on_agent_reply(
     Ok(changes)
 }
 
+/// Whether a message of this ticket may be sent again by mail (an agent's "send again"): only
+/// a reply or an auto-reply whose delivery failed (refused by the SMTP server, given up after
+/// the retries, bounced, or never attempted because the inbox had no SMTP), and only while
+/// the ticket could take a reply. A message on its way or delivered is not sent twice.
+pub fn check_resend(state: &TicketState, kind: MessageKind, delivery: Option<DeliveryState>) -> Result<(), DomainError> {
+    ensure_not_merged(state)?;
+    if !matches!(kind, MessageKind::Reply | MessageKind::AutoReply) {
+        return Err(DomainError::State(format!("only replies and auto-replies are sent by mail; this message is {}", kind.as_str().replace('_', " "))));
+    }
+    match delivery {
+        Some(DeliveryState::Failed) => {}
+        Some(DeliveryState::Queued | DeliveryState::Sending) => {
+            return Err(DomainError::State("the message is already on its way (queued for sending)".to_owned()));
+        }
+        Some(DeliveryState::Sent) => {
+            return Err(DomainError::State("the message was delivered; only a failed delivery is sent again".to_owned()));
+        }
+        None => return Err(DomainError::State("this message is not sent by mail".to_owned())),
+    }
+    if matches!(state.status, TicketStatus::Closed | TicketStatus::Spam) {
+        return Err(DomainError::State(format!("ticket #{} is {}: reopen it before sending again", state.number, state.status)));
+    }
+    Ok(())
+}
+
 /// Preconditions of merging `source` into `target`.
 pub fn check_merge(source: &TicketState, target: &TicketState) -> Result<(), DomainError> {
     if source.number == target.number {
@@ -474,5 +500,33 @@ mod tests {
         );
         let noop = TicketPatch { assignee_id: Some(None), ..Default::default() };
         assert_eq!(actions_for_patch(&state, &noop), [Action::ViewTicket { inbox_id: 1 }]);
+    }
+
+    #[test]
+    fn only_a_failed_reply_or_auto_reply_is_sent_again_on_a_ticket_that_takes_replies() {
+        let open = ticket(TicketStatus::Open);
+        for kind in [MessageKind::Reply, MessageKind::AutoReply] {
+            assert_eq!(check_resend(&open, kind, Some(DeliveryState::Failed)), Ok(()), "{kind}");
+            for state in [DeliveryState::Queued, DeliveryState::Sending, DeliveryState::Sent] {
+                assert!(matches!(check_resend(&open, kind, Some(state)), Err(DomainError::State(_))), "{kind} {state}");
+            }
+        }
+        for kind in [MessageKind::Inbound, MessageKind::Note, MessageKind::System] {
+            let refused = check_resend(&open, kind, Some(DeliveryState::Failed));
+            assert!(matches!(&refused, Err(DomainError::State(m)) if m.contains("only replies")), "{kind}: {refused:?}");
+        }
+        assert!(check_resend(&open, MessageKind::Reply, None).is_err(), "a message that was never mail");
+        // A solved or waiting ticket still takes a reply; a closed, spam or merged one does not.
+        for status in [TicketStatus::New, TicketStatus::Pending, TicketStatus::OnHold, TicketStatus::Solved] {
+            assert_eq!(check_resend(&ticket(status), MessageKind::Reply, Some(DeliveryState::Failed)), Ok(()), "{status}");
+        }
+        for status in [TicketStatus::Closed, TicketStatus::Spam] {
+            let refused = check_resend(&ticket(status), MessageKind::Reply, Some(DeliveryState::Failed));
+            assert!(matches!(&refused, Err(DomainError::State(m)) if m.contains("reopen")), "{status}: {refused:?}");
+        }
+        let mut merged = ticket(TicketStatus::Closed);
+        merged.merged_into = Some(1002);
+        let refused = check_resend(&merged, MessageKind::Reply, Some(DeliveryState::Failed));
+        assert!(matches!(&refused, Err(DomainError::State(m)) if m.contains("merged into #1002")), "{refused:?}");
     }
 }

@@ -354,3 +354,39 @@ async fn a_supervisor_shares_a_view_with_the_team() {
     browser.close().await;
     agent.close().await;
 }
+
+/// A reply that could not be delivered (the inbox had no SMTP) says why under the message;
+/// "Send again" says why not while SMTP is still off, and once an admin has set it up sends
+/// the reply: the message shows it delivered, the button goes, the customer has it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_reply_is_sent_again_from_the_conversation() {
+    let servers = tandem_tests::mailserver::MailServers::start();
+    let (server, browser) = signed_in("agent@desk.test").await;
+    let number = server.desk.ticket_a;
+    let agent = server.login(&server.desk.agent.email).await;
+    let version = ticket(&server, number).await["ticket"]["version"].clone();
+    let (status, posted) = agent.post(&format!("/api/v1/tickets/{number}/replies"), &serde_json::json!({ "body_text": "Try the reset link.", "seen_version": version })).await;
+    assert_eq!(status, 201, "{posted}");
+    let id = posted["message"]["id"].as_i64().expect("id");
+    let reply = format!("#conversation .message[data-id='{id}']");
+    browser.goto(&server.url(&format!("/tickets/{number}"))).await;
+    browser.wait_text(&format!("{reply} .delivery-error"), "SMTP disabled").await;
+    browser.wait_for(&format!("{reply} .delivery.failed")).await;
+
+    browser.click(&format!("{reply} .send-again")).await;
+    browser.wait_text(&format!("{reply} .send-again-row .error"), "SMTP").await;
+    browser.screenshot("delivery-failed").await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let smtp = serde_json::json!({ "smtp": { "enabled": true, "host": "127.0.0.1", "port": servers.smtp_port, "tls": "none" } });
+    let (status, body) = admin.patch(&format!("/api/v1/inboxes/{}/mail", server.desk.inbox_a.id), &smtp).await;
+    assert_eq!(status, 200, "{body}");
+    browser.click(&format!("{reply} .send-again")).await;
+    browser.wait_for(&format!("{reply} .delivery.sent")).await;
+    browser.wait_gone(&format!("{reply} .send-again")).await;
+    browser.wait_gone(&format!("{reply} .delivery-error")).await;
+    browser.wait_text("#conversation .event[data-kind='message.resent']", "send a message again").await;
+    browser.screenshot("sent-again").await;
+    assert_eq!(servers.messages("anna").len(), 1, "delivered once");
+    browser.close().await;
+}
+

@@ -2,14 +2,18 @@
 //!
 //! Ids and classes: `#conversation`; messages `.message` with `data-id` and `data-kind`
 //! (`inbound`, `reply`, `note`, `auto_reply`, `system`), `.fresh` when shown by the guard or
-//! on request, `.message-body`, `.load-remote`, `.attachment`; events `.event` with
-//! `data-kind` (e.g. `plugin.classified`).
+//! on request, `.message-body`, `.load-remote`, `.attachment`, `.delivery-error` and
+//! `.send-again` on a failed delivery; events `.event` with `data-kind` (e.g.
+//! `plugin.classified`).
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use tandem_proto::{DeliveryState, Event, Message, MessageKind};
 use tandem_web_core::timeline;
 
+use crate::api::{self, Method};
 use crate::i18n::{self, Msg, t, tf};
+use crate::shell::{Current, use_current};
 use crate::ticket::TicketState;
 
 enum Item {
@@ -19,6 +23,7 @@ enum Item {
 
 #[component]
 pub fn Conversation(state: TicketState) -> impl IntoView {
+    let current = use_current();
     let items = move || {
         let mut items: Vec<(chrono::DateTime<chrono::Utc>, i64, Item)> = Vec::new();
         for message in state.shown.get() {
@@ -40,7 +45,7 @@ pub fn Conversation(state: TicketState) -> impl IntoView {
             {move || items().into_iter().map(|(_, _, item)| match item {
                 Item::Message(message) => {
                     let fresh = state.fresh.with_untracked(|f| f.contains(&message.id));
-                    message_view(message, fresh).into_any()
+                    message_view(message, fresh, state, current).into_any()
                 }
                 Item::Event(event) => event_view(event).into_any(),
             }).collect_view()}
@@ -67,7 +72,7 @@ fn delivery_label(state: DeliveryState) -> &'static str {
     })
 }
 
-fn message_view(message: Message, fresh: bool) -> impl IntoView {
+fn message_view(message: Message, fresh: bool, state: TicketState, current: Current) -> impl IntoView {
     let id = message.id;
     let kind = message.kind;
     let class = format!("message {}", kind.as_str().replace('_', "-"));
@@ -164,9 +169,41 @@ fn message_view(message: Message, fresh: bool) -> impl IntoView {
                 <p class="muted small">{tf(Msg::PartNotStored, &[("name", &part.filename), ("reason", &part.reason)])}</p>
             }).collect_view()}
             {message.delivery_error.filter(|_| message.delivery_state == Some(DeliveryState::Failed)).map(|e| view! {
-                <p class="error small">{e}</p>
+                <p class="error small delivery-error">{e}</p>
             })}
+            {(message.delivery_state == Some(DeliveryState::Failed) && current.can_work()).then(|| send_again(id, state, current))}
         </article>
+    }
+}
+
+/// "Send again" under a failed delivery: the server queues the message again (or says why
+/// not, e.g. while the inbox has no SMTP), and the message shows its new state in place.
+fn send_again(id: i64, state: TicketState, current: Current) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let click = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            let outcome = api::send_json::<_, Message>(Method::Post, &format!("/api/v1/messages/{id}/resend"), &()).await;
+            // Set before the message is replaced: replacing it renders this view anew.
+            busy.try_set(false);
+            match outcome {
+                Ok(queued) => state.shown.update(|shown| {
+                    if let Some(old) = shown.iter_mut().find(|m| m.id == id) {
+                        *old = queued;
+                    }
+                }),
+                Err(failure) => {
+                    error.try_set(Some(current.explain(Msg::ResendFailed, &failure)));
+                }
+            }
+        });
+    };
+    view! {
+        <div class="send-again-row">
+            <button type="button" class="small secondary send-again" on:click=click disabled=move || busy.get()>{t(Msg::SendAgain)}</button>
+            {move || error.get().map(|e| view! { <p class="error small" role="alert">{e}</p> })}
+        </div>
     }
 }
 
@@ -206,6 +243,11 @@ fn event_summary(event: &Event) -> String {
         ("ticket.split", _) => tf(Msg::EventSplit, &[("detail", &timeline::compact(&event.after))]),
         ("ticket.follow_up", _) => tf(Msg::EventFollowUp, &[("detail", &timeline::compact(&event.after))]),
         ("message.bounced", _) => tf(Msg::EventBounced, &[("detail", &timeline::compact(&event.after))]),
+        ("message.sent", _) => t(Msg::EventSent).to_owned(),
+        ("message.delivery_failed", _) => {
+            tf(Msg::EventDeliveryFailed, &[("error", &event.after.get("error").and_then(|e| e.as_str()).unwrap_or_default())])
+        }
+        ("message.resent", _) => t(Msg::EventResent).to_owned(),
         (kind, _) if kind.starts_with("plugin.") => {
             let decision = event.after.get("decision").map(timeline::compact).unwrap_or_default();
             tf(Msg::EventPlugin, &[("kind", &kind.trim_start_matches("plugin.")), ("decision", &decision)])

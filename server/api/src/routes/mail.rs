@@ -1,6 +1,7 @@
 //! The email channel (admins): inbox mail settings with write-only secrets, "test connection",
 //! the raw-message intake endpoint (for an MTA pipe or a provider's webhook), the intake log
-//! with each raw message, and a message's HTML with remote content.
+//! with each raw message, a message's HTML with remote content, and sending a failed reply
+//! again.
 
 use axum::{
     body::Body,
@@ -9,7 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::{Deserialize, Serialize};
-use tandem_proto::{ConnectionTest, InboundMail, IngestResult, IntakeState, MailSettings, Page, UpdateMailSettings};
+use tandem_proto::{ConnectionTest, ErrorBody, InboundMail, IngestResult, IntakeState, MailSettings, Message, Page, UpdateMailSettings};
 
 use crate::{
     auth::Auth,
@@ -172,4 +173,16 @@ pub async fn message_html(State(state): State<AppState>, auth: Auth, Path(id): P
                 .into_response()
         }
     })
+}
+
+/// Sends a reply or auto-reply whose delivery failed once more (agents, supervisors and
+/// admins of its inbox): queued at once, its attempts counted afresh, recorded on the ticket.
+/// 409 when the message is not a failed delivery, its ticket is closed, or the inbox has no
+/// SMTP set up.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/resend", tag = "mail", params(("id" = i64, Path)),
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resend(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> ApiResult<Json<Message>> {
+    let message = state.store.resend_message(&auth.actor, id).await?;
+    state.mail.outbox_changed();
+    Ok(Json(message))
 }

@@ -108,6 +108,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(mail::intake_log))
         .routes(routes!(mail::intake_raw))
         .routes(routes!(mail::message_html))
+        .routes(routes!(mail::resend))
         .routes(routes!(live::live))
         .routes(routes!(csat::get, csat::rate))
         .split_for_parts()

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde_json::json;
-use tandem_proto::MessageKind;
+use tandem_domain::{Actor, DomainError, policy::Action, ticket};
+use tandem_proto::{self as proto, DeliveryState, MessageKind};
 
 use crate::{
     Store,
@@ -14,6 +15,7 @@ use crate::{
     error::{Result, StoreError},
     events::{NewEvent, Who, record},
     rows::{IdRow, parse, parse_json},
+    tickets::{authorize_ticket, load_ticket, message_by_id},
 };
 
 use super::queue::{Queue, claim_due};
@@ -229,6 +231,54 @@ impl Store {
             tx.commit().await
         })
         .await
+    }
+
+    /// Sends a message whose delivery failed once more (an agent's "send again", e.g. after
+    /// an admin set up the inbox's SMTP or the recipient's server recovered): the outbox
+    /// queues it now with its attempts counted afresh, the message shows `queued` again, and
+    /// the ticket records who asked and the error it replaced. Refused for anything but a
+    /// failed reply or auto-reply ([`ticket::check_resend`]), and while the inbox has no SMTP
+    /// (it would only fail again). Two agents asking at once send it once: the second finds
+    /// it queued.
+    pub async fn resend_message(&self, actor: &Actor, message_row_id: i64) -> Result<proto::Message> {
+        let now = self.now_micros();
+        let tx = self.db.write().await?;
+        let found: Option<IdRow> = query_one(&tx.tx, self.db.stmt(
+            "SELECT t.number AS id FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.id = ?",
+            vec![message_row_id.into()],
+        )).await?;
+        let number = found.ok_or(StoreError::NotFound("message"))?.id;
+        // The ticket's row is locked (PostgreSQL) so that two requests for one message queue
+        // it once: the second reads the message as queued.
+        let row = load_ticket(&self.db, &tx.tx, number, true).await?;
+        authorize_ticket(actor, &row, Action::WorkTicket { inbox_id: row.inbox_id })?;
+        let message = message_by_id(&self.db, &tx.tx, message_row_id).await?;
+        ticket::check_resend(&row.state()?, message.kind, message.delivery_state)?;
+        if self.smtp_account(row.inbox_id).await?.is_none() {
+            return Err(DomainError::State("sending is not configured for this inbox (SMTP disabled): an admin sets it up in the inbox's mail settings first".to_owned()).into());
+        }
+        let requeued = tx.tx.execute_raw(self.db.stmt(
+            "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = ?, last_error = NULL, sent_at = NULL, updated_at = ? WHERE message_row_id = ?",
+            vec![now.into(), now.into(), message_row_id.into()],
+        )).await?;
+        if requeued.rows_affected() == 0 {
+            enqueue(&self.db, &tx.tx, message_row_id, row.id, now).await?;
+        }
+        tx.tx.execute_raw(self.db.stmt(
+            "UPDATE messages SET delivery_state = 'queued', delivery_error = NULL WHERE id = ?",
+            vec![message_row_id.into()],
+        )).await?;
+        record(&self.db, &tx.tx, &Who::user(actor), now, NewEvent {
+            ticket_id: Some(row.id),
+            kind: "message.resent",
+            field: None,
+            before: json!({ "delivery_state": DeliveryState::Failed, "error": message.delivery_error }),
+            after: json!({ "message_id": message_row_id, "delivery_state": DeliveryState::Queued }),
+        })
+        .await?;
+        let message = message_by_id(&self.db, &tx.tx, message_row_id).await?;
+        tx.commit().await?;
+        Ok(message)
     }
 
     /// After a restart: messages caught in `sending` are queued again (SMTP delivery is at
