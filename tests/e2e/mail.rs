@@ -324,6 +324,12 @@ async fn raw_intake_threads_and_defends(backend: Backend) {
     };
     assert_eq!(status, 200);
     assert_eq!(&raw[..], b"\r\n\r\n   \r\n");
+    // A provider's JSON webhook posted here by mistake is not mail: visible, not a ticket.
+    let tickets_before = tickets(&admin).await.len();
+    let (status, r) = post_raw(br#"{"event": "inbound", "from": "customer@client.test", "subject": "Hi"}"#.to_vec()).await;
+    assert_eq!((status, r["inbound"]["state"].as_str()), (201, Some("unparseable")), "{r}");
+    assert!(r["inbound"]["detail"].as_str().unwrap_or_default().contains("no mail header"), "{r}");
+    assert_eq!(tickets(&admin).await.len(), tickets_before);
 
     // A bounce of our reply marks it failed and opens nothing.
     let detail = ticket(&admin, number).await;

@@ -27,6 +27,6 @@ pub use parse::{Attachment, Forwarded, Inbound, Limits, MailAddress, Skipped, cl
 pub enum ParseError {
     #[error("the message is empty")]
     Empty,
-    #[error("no RFC 5322 header could be read from the message")]
+    #[error("no mail header (From, To, Subject, Date, Message-ID…) could be read from the message")]
     NoHeaders,
 }

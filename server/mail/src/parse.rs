@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -187,7 +187,10 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
     let raw = normalize_line_endings(raw);
     let raw = skip_preamble(raw.as_ref());
     let msg = MessageParser::default().parse(raw).ok_or(ParseError::NoHeaders)?;
-    if msg.headers().is_empty() {
+    // Bytes that are not mail (a JSON body posted by mistake, random binary) still look like a
+    // header block to a lenient parser (`{"a": 1}` is a header named `{"a"`): mail has at least
+    // one header that mail has (From, Subject, Date, Received, Content-Type…).
+    if !msg.headers().iter().any(|h| !matches!(h.name, HeaderName::Other(_))) {
         return Err(ParseError::NoHeaders);
     }
     let headers = header_pairs(&msg);
@@ -517,16 +520,18 @@ mod tests {
     }
 
     #[test]
-    fn empty_input_is_an_error_and_junk_has_no_sender() {
+    fn empty_input_and_bytes_that_are_not_mail_are_errors() {
         assert_eq!(parse(b"  \r\n", &Limits::default()), Err(ParseError::Empty));
-        match parse(b"\x00\x01\x02 binary junk without any header", &Limits::default()) {
-            Err(e) => assert_eq!(e, ParseError::NoHeaders),
-            Ok(m) => {
-                assert_eq!(m.from, None);
-                assert_eq!(m.message_id, None);
-                assert_eq!(m.nature, Nature::Person);
-            }
+        for junk in [
+            &b"\x00\x01\x02 binary junk without any header"[..],
+            b"{\"event\": \"inbound\", \"from\": \"a@b.test\"}",
+            b"X-Only: a header no mail is made of\r\n\r\nbody\r\n",
+            b"GET / HTTP/1.1\r\nHost: desk.test\r\n\r\n",
+        ] {
+            assert_eq!(parse(junk, &Limits::default()), Err(ParseError::NoHeaders), "{}", String::from_utf8_lossy(junk));
         }
+        // One header of mail is enough: a bare note with a subject is still mail.
+        assert_eq!(p("Subject: just this\r\n\r\nhello\r\n").subject, "just this");
     }
 
     #[test]
