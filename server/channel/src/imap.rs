@@ -66,6 +66,9 @@ pub async fn connect(account: &ImapAccount, transcript: &mut Vec<String>) -> Res
 
 /// Connects, logs in, lists capabilities and selects the folders: what "test connection" shows.
 pub async fn test(account: &ImapAccount) -> tandem_proto::ConnectionTest {
+    if account.host.trim().is_empty() {
+        return crate::no_server("IMAP");
+    }
     let started = Instant::now();
     let mut transcript = Vec::new();
     let result: Result<(), ChannelError> = async {
@@ -292,6 +295,25 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_test_without_a_host_says_so_without_connecting() {
+        let account = ImapAccount {
+            inbox_id: 1,
+            host: " ".into(),
+            port: 993,
+            tls: TlsMode::Implicit,
+            user: String::new(),
+            password: String::new(),
+            folders: vec!["INBOX".into()],
+            after_import: AfterImport::Seen,
+            move_to: None,
+        };
+        let answer = test(&account).await;
+        assert!(!answer.ok);
+        assert_eq!(answer.transcript.len(), 1, "{:?}", answer.transcript);
+        assert!(answer.transcript[0].starts_with("no IMAP server is set"), "{:?}", answer.transcript);
+    }
 
     #[test]
     fn batches_end_at_the_count_or_the_bytes_and_a_large_message_goes_alone() {

@@ -18,3 +18,10 @@ mod tls;
 pub use error::ChannelError;
 pub use intake::{Intake, PipelineQueue, Received};
 pub use supervisor::{Channel, ChannelSettings};
+
+/// What "test connection" answers when the inbox names no server: there is nothing to connect
+/// to (rather than a resolver's error about an empty host name).
+fn no_server(protocol: &str) -> tandem_proto::ConnectionTest {
+    let advice = format!("no {protocol} server is set: enter its host (and port, TLS, user and password) in the inbox's mail settings, save, then test again");
+    tandem_proto::ConnectionTest { ok: false, transcript: vec![advice], duration_ms: 0 }
+}

@@ -48,6 +48,9 @@ fn transport(account: &SmtpAccount) -> Result<AsyncSmtpTransport<Tokio1Executor>
 
 /// Connects and says hello (and logs in, when configured): what "test connection" shows.
 pub async fn test(account: &SmtpAccount) -> tandem_proto::ConnectionTest {
+    if account.host.trim().is_empty() {
+        return crate::no_server("SMTP");
+    }
     let started = Instant::now();
     let mut transcript = vec![format!("connecting to {}:{} ({})", account.host, account.port, account.tls)];
     let ok = match transport(account) {
@@ -226,5 +229,19 @@ pub async fn run(store: Store, wake: std::sync::Arc<crate::intake::Signals>, tic
             () = wake.outbox.notified() => {}
             () = tokio::time::sleep(tick) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_test_without_a_host_says_so_without_connecting() {
+        let account = SmtpAccount { inbox_id: 1, host: String::new(), port: 465, tls: tandem_proto::TlsMode::Implicit, user: String::new(), password: String::new() };
+        let answer = test(&account).await;
+        assert!(!answer.ok);
+        assert_eq!(answer.transcript.len(), 1, "{:?}", answer.transcript);
+        assert!(answer.transcript[0].starts_with("no SMTP server is set"), "{:?}", answer.transcript);
     }
 }
