@@ -11,7 +11,7 @@ use tandem_proto::{
     AssignTicket, ContactInput, CreateInbox, CreateTeam, CreateTemplate, CreateTicket, CreateUser, MessageKind, PostMessage,
     Priority, Role, TicketStatus, UpdateTicket,
 };
-use tandem_store::{Group, Store};
+use tandem_store::{Group, Store, mail::OutboxResult};
 
 use crate::config::Config;
 
@@ -252,6 +252,7 @@ async fn seed(store: &Store, clock: &FixedClock) -> anyhow::Result<()> {
         let posted = store
             .post_message(worker, number, MessageKind::Reply, PostMessage { body_text: agent_reply(scenario.language).into(), seen_version: Some(ticket.version), set_status, ..Default::default() })
             .await?;
+        delivered_in_the_past(store).await?;
         if status == TicketStatus::Closed {
             clock.advance(Duration::hours(6));
             store.update_ticket(&sup, number, UpdateTicket { version: posted.ticket.version, status: Some(TicketStatus::Closed), ..Default::default() }).await?;
@@ -262,6 +263,20 @@ async fn seed(store: &Store, clock: &FixedClock) -> anyhow::Result<()> {
             let current = store.get_ticket(&sup, number).await?.ticket;
             store.update_ticket(&sup, number, UpdateTicket { version: current.version, status: Some(TicketStatus::Solved), ..Default::default() }).await?;
         }
+    }
+    Ok(())
+}
+
+/// The demo's history includes its mail going out: the replies and notification mails queued
+/// so far are recorded as delivered, at the demo clock's time, as the sender records a
+/// delivery. (The demo inboxes have no SMTP: otherwise the first start's sender would mark
+/// every past reply of the demo "not delivered".)
+async fn delivered_in_the_past(store: &Store) -> anyhow::Result<()> {
+    for job in store.claim_outbox(100).await? {
+        store.finish_outbox(&job, OutboxResult::Sent, 30).await?;
+    }
+    for mail in store.claim_notification_mail(100).await? {
+        store.finish_notification_mail(&mail, OutboxResult::Sent, 30).await?;
     }
     Ok(())
 }

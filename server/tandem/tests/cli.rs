@@ -129,6 +129,17 @@ async fn first_run_with_demo_data_then_graceful_stop() {
     let cached = std::fs::read_dir(dir.path().join("data/plugin-cache")).expect("cache").count();
     assert_eq!(cached, 3, "one compiled artifact per bundled plugin");
     assert_eq!(languages, ["en", "fr", "pl", "ru"].map(String::from).into_iter().collect());
+    // The demo's past replies went out (its inboxes have no SMTP: the sender would have failed them).
+    let solved: Value = admin.get(format!("{}/api/v1/tickets?status=solved&limit=200", server.base)).send().await.expect("solved").json().await.expect("json");
+    let mut replies = 0;
+    for t in solved["items"].as_array().expect("items") {
+        let detail: Value = admin.get(format!("{}/api/v1/tickets/{}", server.base, t["number"])).send().await.expect("ticket").json().await.expect("json");
+        for m in detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "reply") {
+            assert_eq!(m["delivery_state"], "sent", "{m}");
+            replies += 1;
+        }
+    }
+    assert!(replies > 0, "solved demo tickets have replies");
     // SIGTERM: requests in flight finish and the process exits cleanly.
     let status = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill");
     assert!(status.success());
