@@ -252,7 +252,7 @@ impl Store {
         // it once: the second reads the message as queued.
         let row = load_ticket(&self.db, &tx.tx, number, true).await?;
         authorize_ticket(actor, &row, Action::WorkTicket { inbox_id: row.inbox_id })?;
-        let message = message_by_id(&self.db, &tx.tx, message_row_id).await?;
+        let mut message = message_by_id(&self.db, &tx.tx, message_row_id).await?;
         ticket::check_resend(&row.state()?, message.kind, message.delivery_state)?;
         if self.smtp_account(row.inbox_id).await?.is_none() {
             return Err(DomainError::State("sending is not configured for this inbox (SMTP disabled): an admin sets it up in the inbox's mail settings first".to_owned()).into());
@@ -276,8 +276,10 @@ impl Store {
             after: json!({ "message_id": message_row_id, "delivery_state": DeliveryState::Queued }),
         })
         .await?;
-        let message = message_by_id(&self.db, &tx.tx, message_row_id).await?;
         tx.commit().await?;
+        // What the two updates above wrote; the rest of the message is as read.
+        message.delivery_state = Some(DeliveryState::Queued);
+        message.delivery_error = None;
         Ok(message)
     }
 
