@@ -85,6 +85,7 @@ fn message_view(message: Message, fresh: bool, state: TicketState, current: Curr
     let skipped = message.mail.as_ref().map(|m| m.skipped_parts.clone()).unwrap_or_default();
     let forwarded = message.mail.as_ref().map(|m| m.forwarded.clone()).unwrap_or_default();
     let folded_from = message.mail.as_ref().and_then(|m| m.folded_from);
+    let failed = message.delivery_state == Some(DeliveryState::Failed);
 
     let body = match message.body_html.clone() {
         // Sanitised by the server (ammonia): no scripts, no handlers, remote images removed.
@@ -168,10 +169,10 @@ fn message_view(message: Message, fresh: bool, state: TicketState, current: Curr
             {skipped.into_iter().map(|part| view! {
                 <p class="muted small">{tf(Msg::PartNotStored, &[("name", &part.filename), ("reason", &part.reason)])}</p>
             }).collect_view()}
-            {message.delivery_error.filter(|_| message.delivery_state == Some(DeliveryState::Failed)).map(|e| view! {
-                <p class="error small delivery-error">{e}</p>
+            {failed.then(|| view! {
+                {message.delivery_error.map(|e| view! { <p class="error small delivery-error">{e}</p> })}
+                {current.can_work().then(|| send_again(id, state, current))}
             })}
-            {(message.delivery_state == Some(DeliveryState::Failed) && current.can_work()).then(|| send_again(id, state, current))}
         </article>
     }
 }
