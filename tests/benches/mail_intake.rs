@@ -67,7 +67,7 @@ async fn main() {
 
     // Tandem with the bundled plugins, on SQLite.
     let server = TestServer::start_mail(Backend::Sqlite, ChannelSettings { imap_poll: Duration::from_secs(1), ..ChannelSettings::default() }).await;
-    let installed = server.plugins.registry().install_bundled(&tandem_plugins::testing::component_dir()).await.expect("bundled plugins");
+    let installed = tandem_plugins::testing::install_bundled(server.plugins.registry()).await;
     println!("plugins enabled: {installed:?}");
     let admin = server.login(&server.desk.admin.email).await;
     let inbox = server.desk.inbox_a.id;

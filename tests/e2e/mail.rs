@@ -552,7 +552,7 @@ async fn an_automatic_reply_to_an_api_ticket_goes_out_at_once(backend: Backend) 
     let servers = MailServers::start();
     let settings = ChannelSettings { imap_poll: Duration::from_secs(30), outbox_tick: Duration::from_secs(120), retry_base_secs: 1, workers: true };
     let server = TestServer::start_mail(backend, settings).await;
-    server.plugins.registry().install_bundled(&tandem_plugins::testing::component_dir()).await.expect("bundled plugins");
+    tandem_plugins::testing::install_bundled(server.plugins.registry()).await;
     let admin = server.login(&server.desk.admin.email).await;
     let (status, body) = admin
         .patch(&format!("/api/v1/inboxes/{}/mail", server.desk.inbox_a.id), &json!({

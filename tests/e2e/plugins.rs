@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
-use tandem_plugins::testing::{component, component_dir};
+use tandem_plugins::testing::component;
 use tandem_proto as proto;
 use tandem_store::{backend_tests, testing::{Backend, actor}};
 use tandem_tests::{Api, TestServer};
 
 async fn with_bundled(backend: Backend) -> (TestServer, Api) {
     let server = TestServer::start(backend).await;
-    let installed = server.plugins.registry().install_bundled(&component_dir()).await.expect("install");
-    assert_eq!(installed, vec!["keyword-classifier", "skills-router", "template-responder"], "built by ./x plugins");
+    let installed = tandem_plugins::testing::install_bundled(server.plugins.registry()).await;
+    assert_eq!(installed, vec!["keyword-classifier", "skills-router", "template-responder"]);
     let admin = server.login(&server.desk.admin.email).await;
     (server, admin)
 }

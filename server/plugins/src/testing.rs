@@ -63,6 +63,23 @@ pub fn component(crate_name: &str) -> Vec<u8> {
     })
 }
 
+/// Installs every bundled plugin from [`component_dir`] into `registry`, enabled, and answers
+/// their names; panics with instructions when one is not built. (The registry itself only warns
+/// and goes on, as a server should; a test or benchmark that meant to run with the plugins
+/// must not quietly run without them.)
+pub async fn install_bundled(registry: &crate::Registry) -> Vec<String> {
+    let dir = component_dir();
+    let installed = registry.install_bundled(&dir).await.unwrap_or_else(|e| panic!("installing the bundled plugins: {e}"));
+    let expected: Vec<&str> = crate::registry::bundled().iter().map(|b| b.name).collect();
+    assert_eq!(
+        installed,
+        expected,
+        "bundled plugins missing from {}: build them first with `./x plugins` (or run the suite with `./x test`)",
+        dir.display()
+    );
+    installed
+}
+
 pub fn message(from: &str, subject: &str, text: &str) -> Message {
     Message {
         kind: MessageKind::Inbound,
