@@ -2,7 +2,10 @@
 //! and an aiosmtpd SMTP server delivering into the Dovecot users' Maildirs
 //! (`tandem_tests::mailserver`). Also the raw-message API's threading, loop and bounce rules.
 
-use std::time::{Duration, Instant};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use serde_json::{Value, json};
 use tandem_channel::ChannelSettings;
@@ -469,6 +472,40 @@ backend_tests! {
     large_mails_are_fetched_a_few_at_a_time,
     an_automatic_reply_to_an_api_ticket_goes_out_at_once,
     a_failed_reply_is_sent_again_once_smtp_is_set_up,
+    the_files_inside_a_winmail_dat_are_the_messages_attachments,
+}
+
+/// Outlook's TNEF `winmail.dat` (a real one, from MimeKit's tests): the picture inside is the
+/// message's attachment, whole and downloadable; the two embedded Outlook messages, which
+/// cannot be shown, are listed as kept in the raw message; the `winmail.dat` itself is not
+/// offered as an opaque file.
+async fn the_files_inside_a_winmail_dat_are_the_messages_attachments(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let inbox = server.desk.inbox_a.id;
+    let raw = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mail/mimekit/tnef/rich-text.eml")).expect("fixture");
+    let response = admin.request(reqwest::Method::POST, &format!("/api/v1/inboxes/{inbox}/messages/raw")).body(raw).send().await.expect("request");
+    assert_eq!(response.status().as_u16(), 201);
+    let posted: Value = response.json().await.expect("json");
+    assert_eq!(posted["inbound"]["state"], "ticket", "{posted}");
+    let detail = ticket(&admin, posted["inbound"]["ticket_number"].as_i64().expect("number")).await;
+    let message = &detail["messages"][0];
+    let files: Vec<(&str, &str, i64)> = message["attachments"]
+        .as_array()
+        .expect("attachments")
+        .iter()
+        .map(|a| (a["filename"].as_str().unwrap_or(""), a["content_type"].as_str().unwrap_or(""), a["size"].as_i64().unwrap_or(0)))
+        .collect();
+    assert_eq!(files, [("kitten-playing-with-a-christmas-tree.jpg", "image/jpeg", 375_081)], "{message}");
+    let id = message["attachments"][0]["id"].as_i64().expect("id");
+    let download = admin.send(reqwest::Method::GET, &format!("/api/v1/attachments/{id}"), None).await;
+    assert_eq!(download.status().as_u16(), 200);
+    let bytes = download.bytes().await.expect("bytes");
+    assert_eq!(bytes.len(), 375_081);
+    assert_eq!(&bytes[..4], b"\xff\xd8\xff\xe0", "a JPEG (JFIF)");
+    let skipped = message["mail"]["skipped_parts"].as_array().expect("skipped parts");
+    assert_eq!(skipped.len(), 2, "{message}");
+    assert!(skipped.iter().all(|p| p["reason"].as_str().is_some_and(|r| r.contains("winmail.dat") && r.contains("kept in the raw message"))), "{skipped:?}");
 }
 
 /// A reply written while the inbox has no SMTP fails at once, visibly; "send again" is refused

@@ -2,7 +2,7 @@
 //! imported over IMAP (none lost, none crashing), and the real reply threads grouped into one
 //! ticket each.
 //!
-//! The corpus is `../shared/corpus` (or `TANDEM_CORPUS_DIR`); without it, the 53-message subset
+//! The corpus is `../shared/corpus` (or `TANDEM_CORPUS_DIR`); without it, the 54-message subset
 //! in `tests/fixtures/mail`. The threads are vendored in `tests/fixtures/threads`.
 
 use std::{

@@ -5,6 +5,8 @@
 //!   (always), sanitised HTML (remote content blocked, and allowed as a separate variant),
 //!   attachments within [`Limits`], and what kind of mail it is ([`Nature`]: a person, an
 //!   auto-reply, bulk/list mail, or a bounce with its delivery-status report).
+//! - [`tnef`] unpacks the files inside an Outlook `winmail.dat`, which `parse` lists as the
+//!   message's attachments.
 //! - [`thread`] holds the keys a message is matched to a ticket by: Message-IDs, our
 //!   plus-addressed Reply-To (`support+t1234@…`) and the subject token (`[#1234]`).
 //! - [`outbound`] builds the MIME message for a reply or an auto-reply.
@@ -16,6 +18,7 @@ pub mod html;
 pub mod nature;
 pub mod outbound;
 mod parse;
+pub mod tnef;
 pub mod quote;
 pub mod thread;
 

@@ -11,7 +11,7 @@ use crate::{
     ParseError,
     html::{self, SafeHtml},
     nature::{self, Bounce, Nature},
-    quote, thread,
+    quote, thread, tnef,
 };
 
 /// Size limits for what an inbound message may store besides its raw form.
@@ -179,6 +179,15 @@ pub fn peek_message_id(raw: &[u8]) -> Option<String> {
     msg.message_id().and_then(thread::normalize_message_id)
 }
 
+/// A file found in a message, before the size limits decide whether it is stored.
+struct Found<'a> {
+    filename: String,
+    content_type: String,
+    content_id: Option<String>,
+    inline: bool,
+    bytes: &'a [u8],
+}
+
 /// Parses a raw message.
 pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
@@ -214,16 +223,42 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
     let root = msg.root_part();
     let root_is_file = msg.attachment_count() == 0 && matches!(root.body, PartType::Binary(_) | PartType::InlineBinary(_));
     let parts: Vec<&MessagePart<'_>> = if root_is_file { vec![root] } else { msg.attachments().collect() };
+    // Each file with its name, type, Content-ID and whether it is shown inline; a TNEF part
+    // (`winmail.dat`) stands for the files inside it.
+    let mut files: Vec<Found<'_>> = Vec::new();
     for (n, part) in parts.into_iter().enumerate() {
         let content_type = content_type_of(part);
         if let Some(inner) = part.message() {
             forwarded.push(forwarded_summary(inner));
         }
         let bytes = part.contents();
-        let filename = part
-            .attachment_name()
-            .and_then(clean_filename)
-            .unwrap_or_else(|| default_name(n, &content_type, part.message()));
+        let name = part.attachment_name().and_then(clean_filename);
+        if tnef::is_tnef(&content_type, name.as_deref())
+            && let Ok(inside) = tnef::unpack(bytes)
+            && !inside.is_empty()
+        {
+            for (m, file) in inside.into_iter().enumerate() {
+                let content_type = match file.content_type {
+                    Some(t) => sane_type(t),
+                    None => guess_type(&file.name),
+                };
+                let filename = clean_filename(&file.name).unwrap_or_else(|| default_name(n + m, &content_type, None));
+                if file.embedded {
+                    let reason = "an Outlook embedded message or object inside winmail.dat, which cannot be shown; kept in the raw message";
+                    skipped.push(Skipped { filename, content_type, size: file.bytes.len(), reason: reason.into() });
+                } else {
+                    let content_id = file.content_id.as_deref().and_then(thread::normalize_message_id);
+                    let inline = content_id.is_some();
+                    files.push(Found { filename, content_type, content_id, inline, bytes: file.bytes });
+                }
+            }
+            continue;
+        }
+        let filename = name.unwrap_or_else(|| default_name(n, &content_type, part.message()));
+        let inline = part.content_disposition().is_some_and(|d| d.is_inline()) || part.content_id().is_some();
+        files.push(Found { filename, content_type, content_id: part.content_id().and_then(thread::normalize_message_id), inline, bytes });
+    }
+    for Found { filename, content_type, content_id, inline, bytes } in files {
         let size = bytes.len();
         let reason = if size > limits.max_attachment_bytes {
             Some(format!("larger than the limit of {} bytes per attachment; kept in the raw message", limits.max_attachment_bytes))
@@ -237,14 +272,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
             continue;
         }
         stored += size;
-        attachments.push(Attachment {
-            filename,
-            content_type,
-            content_id: part.content_id().and_then(thread::normalize_message_id),
-            inline: part.content_disposition().is_some_and(|d| d.is_inline()) || part.content_id().is_some(),
-            size,
-            bytes: bytes.to_vec(),
-        });
+        attachments.push(Attachment { filename, content_type, content_id, inline, size, bytes: bytes.to_vec() });
     }
 
     let report = delivery_report(&msg);
@@ -377,12 +405,21 @@ fn body_html(msg: &Message<'_>) -> Option<String> {
     Some(out)
 }
 
+/// The type of a file that came without one (inside a TNEF stream), from its name's extension.
+fn guess_type(name: &str) -> String {
+    mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").to_owned()
+}
+
+/// A content type as stored: lower case, or `application/octet-stream` when it is too long or
+/// holds spaces or control characters.
+fn sane_type(t: String) -> String {
+    let t = t.to_ascii_lowercase();
+    if t.len() > 200 || t.chars().any(|c| c.is_whitespace() || c.is_control()) { "application/octet-stream".into() } else { t }
+}
+
 fn content_type_of(part: &MessagePart<'_>) -> String {
     match part.content_type() {
-        Some(ct) => {
-            let t = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")).to_ascii_lowercase();
-            if t.len() > 200 || t.chars().any(|c| c.is_whitespace() || c.is_control()) { "application/octet-stream".into() } else { t }
-        }
+        Some(ct) => sane_type(format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream"))),
         None if part.message().is_some() => "message/rfc822".into(),
         None => "application/octet-stream".into(),
     }

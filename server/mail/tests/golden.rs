@@ -20,6 +20,7 @@ const CASES: &[(&str, &str)] = &[
     ("php-mime-mail-parser/issue250.eml", "no From, image attachment"),
     ("sisimai/bsd/lhost-mailru-01.eml", "Cyrillic auto-submitted"),
     ("mikel-mail/emails/attachment_emails/attachment_with_unquoted_name.eml", "attachment name without quotes"),
+    ("mimekit/tnef/rich-text.eml", "Outlook TNEF winmail.dat: a picture and two embedded messages inside"),
 ];
 
 fn root() -> PathBuf {

@@ -21,7 +21,7 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The real-mail corpus: `TANDEM_CORPUS_DIR`, else `../shared/corpus` next to the workspace,
-/// else the 53-message subset vendored in `tests/fixtures/mail`; and whether it is a whole
+/// else the 54-message subset vendored in `tests/fixtures/mail`; and whether it is a whole
 /// corpus (not the subset). Shared by the plugin and the email tests.
 pub fn corpus_dir() -> (PathBuf, bool) {
     let subset = workspace_root().join("tests/fixtures/mail");
