@@ -5,8 +5,8 @@
 //!   (always), sanitised HTML (remote content blocked, and allowed as a separate variant),
 //!   attachments within [`Limits`], and what kind of mail it is ([`Nature`]: a person, an
 //!   auto-reply, bulk/list mail, or a bounce with its delivery-status report).
-//! - [`tnef`] unpacks the files inside an Outlook `winmail.dat`, which `parse` lists as the
-//!   message's attachments.
+//! - [`tnef`] unpacks the files (and a plain-text body) inside an Outlook `winmail.dat`, which
+//!   `parse` lists as the message's attachments.
 //! - [`thread`] holds the keys a message is matched to a ticket by: Message-IDs, our
 //!   plus-addressed Reply-To (`support+t1234@…`) and the subject token (`[#1234]`).
 //! - [`outbound`] builds the MIME message for a reply or an auto-reply.

@@ -213,7 +213,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
         });
     let subject = msg.subject().map(clean_line).unwrap_or_default();
 
-    let text = body_text(&msg);
+    let mut text = body_text(&msg);
     let html = body_html(&msg).and_then(|h| html::sanitize(&h));
     let mut attachments = Vec::new();
     let mut skipped = Vec::new();
@@ -235,9 +235,15 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<Inbound, ParseError> {
         let name = part.attachment_name().and_then(clean_filename);
         if tnef::is_tnef(&content_type, name.as_deref())
             && let Ok(inside) = tnef::unpack(bytes)
-            && !inside.is_empty()
+            && (!inside.files.is_empty() || inside.body.is_some())
         {
-            for (m, file) in inside.into_iter().enumerate() {
+            // Outlook's own body, when the mail carries no other (a read receipt, say).
+            if let Some(body) = inside.body
+                && (text.trim().is_empty() || text == NO_TEXT)
+            {
+                text = body;
+            }
+            for (m, file) in inside.files.into_iter().enumerate() {
                 let content_type = match file.content_type {
                     Some(t) => sane_type(t),
                     None => guess_type(&file.name),
@@ -372,6 +378,9 @@ fn addresses(a: Option<&Address<'_>>) -> Vec<MailAddress> {
 }
 
 /// All text bodies, joined; mail-parser derives text from HTML when there is no text part.
+/// The text of a message whose only content is its attachments.
+const NO_TEXT: &str = "(no text; see the attachments)";
+
 fn body_text(msg: &Message<'_>) -> String {
     let mut out = String::new();
     for i in 0..msg.text_body_count() {
@@ -385,7 +394,7 @@ fn body_text(msg: &Message<'_>) -> String {
     let out = out.replace("\r\n", "\n").replace('\0', "");
     let binary_root = matches!(msg.root_part().body, PartType::Binary(_) | PartType::InlineBinary(_));
     if out.trim().is_empty() && msg.html_body_count() == 0 && (msg.attachment_count() > 0 || binary_root) {
-        return String::from("(no text; see the attachments)");
+        return NO_TEXT.to_owned();
     }
     out
 }
@@ -517,6 +526,38 @@ mod tests {
 
     fn p(raw: &str) -> Inbound {
         parse(raw.as_bytes(), &Limits::default()).expect("parses")
+    }
+
+    /// A mail whose only part is a `winmail.dat` holding the body and a file, as lettre writes
+    /// it (base64).
+    #[test]
+    fn a_winmail_dat_gives_its_body_and_files_in_its_place() {
+        use lettre::message::{Attachment as Part, Message as Mail, MultiPart, header::ContentType};
+        let mut tnef = crate::tnef::tests::Writer::new();
+        tnef.body("Sent from Outlook in rich text.\r\n");
+        tnef.file(b"report.pdf", b"%PDF-1.4 figures", None);
+        let part = Part::new("winmail.dat".into()).body(tnef.0.clone(), ContentType::parse("application/ms-tnef").expect("type"));
+        let mail = Mail::builder()
+            .from("Olga <olga@client.test>".parse().expect("from"))
+            .to("support@desk.test".parse().expect("to"))
+            .subject("Figures")
+            .multipart(MultiPart::mixed().singlepart(part))
+            .expect("mail");
+        let m = parse(&mail.formatted(), &Limits::default()).expect("parses");
+        assert_eq!(m.text, "Sent from Outlook in rich text.");
+        let files: Vec<_> = m.attachments.iter().map(|a| (a.filename.as_str(), a.content_type.as_str(), a.bytes.as_slice())).collect();
+        assert_eq!(files, [("report.pdf", "application/pdf", &b"%PDF-1.4 figures"[..])]);
+        // A winmail.dat that cannot be read stays as it came.
+        let broken = Part::new("winmail.dat".into()).body(tnef.0[..20].to_vec(), ContentType::parse("application/ms-tnef").expect("type"));
+        let mail = Mail::builder()
+            .from("olga@client.test".parse().expect("from"))
+            .to("support@desk.test".parse().expect("to"))
+            .subject("Figures")
+            .multipart(MultiPart::mixed().singlepart(broken))
+            .expect("mail");
+        let m = parse(&mail.formatted(), &Limits::default()).expect("parses");
+        assert_eq!(m.text, NO_TEXT);
+        assert_eq!(m.attachments.iter().map(|a| a.filename.as_str()).collect::<Vec<_>>(), ["winmail.dat"]);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! TNEF ([MS-OXTNEF]) is a signature and a flat run of attributes, each `level (u8), id (u32),
 //! length (u32), data, checksum (u16)`. An attachment starts at its `attAttachRendData`; its
 //! bytes are `attAttachData`, its 8.3 name `attAttachTitle`, and its MAPI properties
-//! (`attAttachment`) may hold the long file name, the MIME type and the Content-ID. Only what
-//! a desk needs is read: the message body (RTF) and the other properties are left in the raw
-//! message, which is kept whole. Anything malformed ends the walk with an error; the caller then
+//! (`attAttachment`) may hold the long file name, the MIME type and the Content-ID. The
+//! message's plain-text body (`attBody`, or `PR_BODY` among its properties) is read for mail
+//! whose only body is inside. Nothing else is: the RTF body and the other properties stay in
+//! the raw message, which is kept whole. Anything malformed ends the walk with an error; the caller then
 //! keeps the `winmail.dat` as it came. (The `tnef` crate was tried first: it refused 8 of the
 //! 9 TNEF files of the test corpus on message attributes it does not know.)
 //!
@@ -19,6 +20,8 @@ const SIGNATURE: u32 = 0x223E_9F78;
 const LEVEL_MESSAGE: u8 = 0x01;
 const LEVEL_ATTACHMENT: u8 = 0x02;
 const ATT_OEM_CODEPAGE: u32 = 0x0006_9007;
+const ATT_BODY: u32 = 0x0002_800C;
+const ATT_MSG_PROPS: u32 = 0x0006_9003;
 const ATT_ATTACH_REND_DATA: u32 = 0x0006_9002;
 const ATT_ATTACH_TITLE: u32 = 0x0001_8010;
 const ATT_ATTACH_DATA: u32 = 0x0006_800F;
@@ -29,6 +32,7 @@ const PR_ATTACH_MIME_TAG: u16 = 0x370E;
 const PR_ATTACH_CONTENT_ID: u16 = 0x3712;
 const PR_ATTACH_DATA_OBJ: u16 = 0x3701;
 const PR_DISPLAY_NAME: u16 = 0x3001;
+const PR_BODY: u16 = 0x1000;
 const PR_ATTACH_METHOD: u16 = 0x3705;
 /// `PR_ATTACH_METHOD` of an embedded Outlook message, and of an OLE object.
 const ATTACH_EMBEDDED_MSG: u32 = 5;
@@ -68,6 +72,15 @@ pub struct TnefFile<'a> {
     pub bytes: &'a [u8],
 }
 
+/// What a TNEF stream holds that a desk shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tnef<'a> {
+    pub files: Vec<TnefFile<'a>>,
+    /// The message's plain-text body (`attBody`, or `PR_BODY` among the message's properties),
+    /// for mail whose only body is inside the `winmail.dat`. (The RTF body is not read.)
+    pub body: Option<String>,
+}
+
 /// Whether a MIME part is TNEF, by its type or, for mailers that label it
 /// `application/octet-stream`, its name.
 pub fn is_tnef(content_type: &str, filename: Option<&str>) -> bool {
@@ -77,9 +90,9 @@ pub fn is_tnef(content_type: &str, filename: Option<&str>) -> bool {
         || filename.is_some_and(|f| f.eq_ignore_ascii_case("winmail.dat"))
 }
 
-/// The files of a TNEF stream, in order. Attachments without data (an embedded OLE object
-/// Outlook could not render as a file, a link) are left out.
-pub fn unpack(data: &[u8]) -> Result<Vec<TnefFile<'_>>, TnefError> {
+/// The files of a TNEF stream, in order, and its plain-text body. Attachments without data (a
+/// link to a file elsewhere) are left out.
+pub fn unpack(data: &[u8]) -> Result<Tnef<'_>, TnefError> {
     let mut reader = Reader(data);
     if reader.u32().ok() != Some(SIGNATURE) {
         return Err(TnefError::NoSignature);
@@ -87,6 +100,7 @@ pub fn unpack(data: &[u8]) -> Result<Vec<TnefFile<'_>>, TnefError> {
     reader.take(2)?; // the legacy key
     let mut code_page = 1252;
     let mut files = Vec::new();
+    let mut body = None;
     let mut current: Option<Partial<'_>> = None;
     while !reader.0.is_empty() {
         let level = reader.u8()?;
@@ -101,6 +115,13 @@ pub fn unpack(data: &[u8]) -> Result<Vec<TnefFile<'_>>, TnefError> {
             LEVEL_MESSAGE => {
                 if id == ATT_OEM_CODEPAGE && value.len() >= 4 {
                     code_page = u32::from_le_bytes([value[0], value[1], value[2], value[3]]);
+                } else if id == ATT_BODY {
+                    body = Some(decode_8bit(trim_nul(value), code_page));
+                } else if id == ATT_MSG_PROPS
+                    && let Ok(props) = properties(value, code_page)
+                    && props.body.is_some()
+                {
+                    body = body.or(props.body);
                 }
             }
             LEVEL_ATTACHMENT => match id {
@@ -127,7 +148,8 @@ pub fn unpack(data: &[u8]) -> Result<Vec<TnefFile<'_>>, TnefError> {
     if let Some(done) = current.and_then(Partial::finish) {
         push(&mut files, done)?;
     }
-    Ok(files)
+    let body = body.map(|b| b.replace("\r\n", "\n").replace('\0', "").trim_end().to_owned()).filter(|b| !b.trim().is_empty());
+    Ok(Tnef { files, body })
 }
 
 fn push<'a>(files: &mut Vec<TnefFile<'a>>, file: TnefFile<'a>) -> Result<(), TnefError> {
@@ -159,9 +181,10 @@ impl<'a> Partial<'a> {
     }
 }
 
-/// The MAPI properties of an attachment that a desk uses.
+/// The MAPI properties of an attachment (or, for `body`, of the message) that a desk uses.
 #[derive(Default)]
 struct Props<'a> {
+    body: Option<String>,
     long_name: Option<String>,
     display_name: Option<String>,
     mime: Option<String>,
@@ -230,6 +253,7 @@ fn properties(data: &[u8], code_page: u32) -> Result<Props<'_>, TnefError> {
                 _ => None,
             };
             match id {
+                PR_BODY => props.body = text(),
                 PR_ATTACH_LONG_FILENAME => props.long_name = text(),
                 PR_DISPLAY_NAME => props.display_name = text(),
                 PR_ATTACH_MIME_TAG => props.mime = text().map(|m| m.trim().to_ascii_lowercase()).filter(|m| m.contains('/')),
@@ -312,4 +336,4 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

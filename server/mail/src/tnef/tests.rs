@@ -1,10 +1,10 @@
 use super::*;
 
 /// A TNEF stream written attribute by attribute, as Outlook lays it out.
-struct Writer(Vec<u8>);
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut w = Writer(Vec::new());
         w.0.extend(SIGNATURE.to_le_bytes());
         w.0.extend(0x1234u16.to_le_bytes());
@@ -12,7 +12,7 @@ impl Writer {
         w
     }
 
-    fn attr(&mut self, level: u8, id: u32, data: &[u8]) -> &mut Self {
+    pub(crate) fn attr(&mut self, level: u8, id: u32, data: &[u8]) -> &mut Self {
         self.0.push(level);
         self.0.extend(id.to_le_bytes());
         self.0.extend((data.len() as u32).to_le_bytes());
@@ -21,7 +21,12 @@ impl Writer {
         self
     }
 
-    fn file(&mut self, title: &[u8], data: &[u8], props: Option<Vec<u8>>) -> &mut Self {
+    /// `attBody`: the message's plain text, NUL-terminated.
+    pub(crate) fn body(&mut self, text: &str) -> &mut Self {
+        self.attr(LEVEL_MESSAGE, ATT_BODY, format!("{text}\0").as_bytes())
+    }
+
+    pub(crate) fn file(&mut self, title: &[u8], data: &[u8], props: Option<Vec<u8>>) -> &mut Self {
         self.attr(LEVEL_ATTACHMENT, ATT_ATTACH_REND_DATA, &[1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
         let mut title = title.to_vec();
         title.push(0);
@@ -80,7 +85,7 @@ fn files_come_out_with_their_long_names_types_and_bytes() {
     w.attr(LEVEL_MESSAGE, 0x0001_8004, b"Subject\0"); // attSubject: ignored
     w.file(b"QUARTE~1.PDF", b"%PDF-1.4 report", Some(props("Quarterly report €.pdf", "Application/PDF", "<img1@desk.test>")));
     w.file(b"notes.txt", b"plain notes", None);
-    let files = unpack(&w.0).expect("unpacked");
+    let files = unpack(&w.0).expect("unpacked").files;
     assert_eq!(files, vec![
         TnefFile {
             name: "Quarterly report €.pdf".into(),
@@ -98,9 +103,33 @@ fn an_embedded_outlook_message_is_marked_as_such() {
     let mut w = Writer::new();
     let placeholder = b"This attachment is a MAPI 1.0 embedded message and is not supported by this mail system.\0";
     w.file(b"Untitled Attachment", placeholder, Some(props_with_method(ATTACH_EMBEDDED_MSG, "", "", "")));
-    let files = unpack(&w.0).expect("unpacked");
+    let files = unpack(&w.0).expect("unpacked").files;
     assert!(files[0].embedded);
     assert_eq!(files[0].name, "Untitled Attachment");
+}
+
+#[test]
+fn the_plain_text_body_comes_from_att_body_or_the_message_properties() {
+    let mut w = Writer::new();
+    w.body("Hello from Outlook.\r\nSecond line.");
+    assert_eq!(unpack(&w.0).expect("unpacked").body.as_deref(), Some("Hello from Outlook.\nSecond line."));
+    let mut props = Vec::new();
+    props.extend(1u32.to_le_bytes());
+    props.extend(PT_UNICODE.to_le_bytes());
+    props.extend(PR_BODY.to_le_bytes());
+    props.extend(1u32.to_le_bytes());
+    let text: Vec<u8> = "Привет\0".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    props.extend((text.len() as u32).to_le_bytes());
+    props.extend(&text);
+    props.resize(props.len().next_multiple_of(4), 0);
+    let mut w = Writer::new();
+    w.attr(LEVEL_MESSAGE, ATT_MSG_PROPS, &props);
+    let tnef = unpack(&w.0).expect("unpacked");
+    assert_eq!(tnef.body.as_deref(), Some("Привет"));
+    assert!(tnef.files.is_empty());
+    let mut w = Writer::new();
+    w.body(" \r\n");
+    assert_eq!(unpack(&w.0).expect("unpacked").body, None, "a blank body is none");
 }
 
 #[test]
@@ -108,7 +137,7 @@ fn an_8bit_title_is_read_in_the_streams_code_page() {
     let mut w = Writer::new();
     w.attr(LEVEL_MESSAGE, ATT_OEM_CODEPAGE, &1251u32.to_le_bytes().into_iter().chain([0; 4]).collect::<Vec<_>>());
     w.file(b"\xf1\xf7\xe5\xf2.txt", b"x", None); // "счет.txt" in windows-1251
-    assert_eq!(unpack(&w.0).expect("unpacked")[0].name, "счет.txt");
+    assert_eq!(unpack(&w.0).expect("unpacked").files[0].name, "счет.txt");
 }
 
 #[test]
@@ -120,8 +149,8 @@ fn broken_streams_are_errors_not_panics() {
     let whole = w.0.clone();
     for cut in 6..whole.len() {
         // Every truncation is an error or (cut between attributes) fewer files; never a panic.
-        if let Ok(files) = unpack(&whole[..cut]) {
-            assert!(files.iter().all(|f| f.bytes.len() <= 5));
+        if let Ok(tnef) = unpack(&whole[..cut]) {
+            assert!(tnef.files.iter().all(|f| f.bytes.len() <= 5));
         }
     }
     let mut bad = whole.clone();
@@ -139,7 +168,7 @@ fn unreadable_properties_keep_the_title_and_data() {
     let mut p = props("long name.docx", "application/msword", "");
     p[4] = 0x99; // the first property's type: unknown, so the walk stops
     w.file(b"LONGNA~1.DOC", b"doc", Some(p));
-    let files = unpack(&w.0).expect("unpacked");
+    let files = unpack(&w.0).expect("unpacked").files;
     assert_eq!(files[0].name, "LONGNA~1.DOC");
     assert_eq!(files[0].content_type, None);
 }
