@@ -128,6 +128,7 @@ async fn bad_input_gets_clear_4xx_never_500(backend: Backend) {
     let (s, b) = api.get("/api/v1/tickets?status=later").await;
     assert_error(s, &b, 422, "validation");
     assert_eq!(b["error"]["field"], "status");
+    assert!(b["error"]["message"].as_str().is_some_and(|m| m.contains("unknown ticket status `later`") && m.contains("on_hold")), "{b}");
     let (s, b) = api.get("/api/v1/tickets?limit=0").await;
     assert_error(s, &b, 422, "validation");
     let (s, b) = api.get("/api/v1/tickets?cursor=forged").await;

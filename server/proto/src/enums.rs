@@ -28,7 +28,7 @@ macro_rules! wire_enum {
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err($crate::UnknownVariant { kind: stringify!($name), value: s.to_owned() }),
+                    _ => Err($crate::UnknownVariant { kind: stringify!($name), value: s.to_owned(), expected: &[$($text),+] }),
                 }
             }
         }
@@ -38,13 +38,24 @@ macro_rules! wire_enum {
 /// A string that names no variant of a wire enum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownVariant {
+    /// The enum's Rust name (`TicketStatus`).
     pub kind: &'static str,
     pub value: String,
+    /// The names that are accepted.
+    pub expected: &'static [&'static str],
 }
 
 impl std::fmt::Display for UnknownVariant {
+    /// "unknown ticket status `later` (one of: new, open, …)".
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "unknown {} `{}`", self.kind.to_lowercase(), self.value)
+        let mut kind = String::new();
+        for (i, c) in self.kind.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                kind.push(' ');
+            }
+            kind.extend(c.to_lowercase());
+        }
+        write!(f, "unknown {kind} `{}` (one of: {})", self.value, self.expected.join(", "))
     }
 }
 
@@ -186,7 +197,8 @@ mod tests {
         }
         assert_eq!("on_hold".parse::<TicketStatus>(), Ok(TicketStatus::OnHold));
         let err = "later".parse::<TicketStatus>().expect_err("unknown");
-        assert_eq!(err.to_string(), "unknown ticketstatus `later`");
+        assert_eq!(err.to_string(), "unknown ticket status `later` (one of: new, open, pending, on_hold, solved, closed, spam)");
+        assert_eq!("x".parse::<Priority>().expect_err("unknown").to_string(), "unknown priority `x` (one of: low, normal, high, urgent)");
     }
 }
 
