@@ -91,7 +91,7 @@ pub fn is_tnef(content_type: &str, filename: Option<&str>) -> bool {
 }
 
 /// The files of a TNEF stream, in order, and its plain-text body. Attachments without data (a
-/// link to a file elsewhere) are left out.
+/// link to a file elsewhere) are left out; embedded messages and objects are listed (marked).
 pub fn unpack(data: &[u8]) -> Result<Tnef<'_>, TnefError> {
     let mut reader = Reader(data);
     if reader.u32().ok() != Some(SIGNATURE) {
@@ -169,14 +169,19 @@ struct Partial<'a> {
 
 impl<'a> Partial<'a> {
     fn finish(self) -> Option<TnefFile<'a>> {
-        let bytes = self.data.or(self.props.data)?;
+        let embedded = matches!(self.props.method, Some(ATTACH_EMBEDDED_MSG | ATTACH_OLE));
+        // An embedded message may come as an object property only: still listed, without bytes.
+        let bytes = match self.data.or(self.props.data) {
+            Some(bytes) => bytes,
+            None if embedded => &[],
+            None => return None,
+        };
         let name = [self.props.long_name, self.title, self.props.display_name]
             .into_iter()
             .flatten()
             .map(|n| n.trim().to_owned())
             .find(|n| !n.is_empty())
             .unwrap_or_default();
-        let embedded = matches!(self.props.method, Some(ATTACH_EMBEDDED_MSG | ATTACH_OLE));
         Some(TnefFile { name, content_type: self.props.mime, content_id: self.props.content_id, embedded, bytes })
     }
 }

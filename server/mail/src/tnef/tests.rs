@@ -103,9 +103,13 @@ fn an_embedded_outlook_message_is_marked_as_such() {
     let mut w = Writer::new();
     let placeholder = b"This attachment is a MAPI 1.0 embedded message and is not supported by this mail system.\0";
     w.file(b"Untitled Attachment", placeholder, Some(props_with_method(ATTACH_EMBEDDED_MSG, "", "", "")));
+    // One more whose message is only in its properties (no attAttachData): listed, no bytes.
+    w.attr(LEVEL_ATTACHMENT, ATT_ATTACH_REND_DATA, &[1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+    w.attr(LEVEL_ATTACHMENT, ATT_ATTACHMENT, &props_with_method(ATTACH_EMBEDDED_MSG, "Re: order", "", ""));
     let files = unpack(&w.0).expect("unpacked").files;
     assert!(files[0].embedded);
     assert_eq!(files[0].name, "Untitled Attachment");
+    assert_eq!((files[1].name.as_str(), files[1].embedded, files[1].bytes), ("Re: order", true, &b""[..]));
 }
 
 #[test]
