@@ -536,26 +536,23 @@ mod tests {
         let mut tnef = crate::tnef::tests::Writer::new();
         tnef.body("Sent from Outlook in rich text.\r\n");
         tnef.file(b"report.pdf", b"%PDF-1.4 figures", None);
-        let part = Part::new("winmail.dat".into()).body(tnef.0.clone(), ContentType::parse("application/ms-tnef").expect("type"));
-        let mail = Mail::builder()
-            .from("Olga <olga@client.test>".parse().expect("from"))
-            .to("support@desk.test".parse().expect("to"))
-            .subject("Figures")
-            .multipart(MultiPart::mixed().singlepart(part))
-            .expect("mail");
-        let m = parse(&mail.formatted(), &Limits::default()).expect("parses");
+        // A mail whose only part is `bytes` as a winmail.dat, parsed.
+        let mail_with = |bytes: Vec<u8>| {
+            let part = Part::new("winmail.dat".into()).body(bytes, ContentType::parse("application/ms-tnef").expect("type"));
+            let mail = Mail::builder()
+                .from("Olga <olga@client.test>".parse().expect("from"))
+                .to("support@desk.test".parse().expect("to"))
+                .subject("Figures")
+                .multipart(MultiPart::mixed().singlepart(part))
+                .expect("mail");
+            parse(&mail.formatted(), &Limits::default()).expect("parses")
+        };
+        let m = mail_with(tnef.0.clone());
         assert_eq!(m.text, "Sent from Outlook in rich text.");
         let files: Vec<_> = m.attachments.iter().map(|a| (a.filename.as_str(), a.content_type.as_str(), a.bytes.as_slice())).collect();
         assert_eq!(files, [("report.pdf", "application/pdf", &b"%PDF-1.4 figures"[..])]);
         // A winmail.dat that cannot be read stays as it came.
-        let broken = Part::new("winmail.dat".into()).body(tnef.0[..20].to_vec(), ContentType::parse("application/ms-tnef").expect("type"));
-        let mail = Mail::builder()
-            .from("olga@client.test".parse().expect("from"))
-            .to("support@desk.test".parse().expect("to"))
-            .subject("Figures")
-            .multipart(MultiPart::mixed().singlepart(broken))
-            .expect("mail");
-        let m = parse(&mail.formatted(), &Limits::default()).expect("parses");
+        let m = mail_with(tnef.0[..20].to_vec());
         assert_eq!(m.text, NO_TEXT);
         assert_eq!(m.attachments.iter().map(|a| a.filename.as_str()).collect::<Vec<_>>(), ["winmail.dat"]);
     }
