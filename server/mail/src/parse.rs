@@ -377,10 +377,10 @@ fn addresses(a: Option<&Address<'_>>) -> Vec<MailAddress> {
     a.map(|a| a.iter().filter_map(to_mail_address).take(MAX_IDS).collect()).unwrap_or_default()
 }
 
-/// All text bodies, joined; mail-parser derives text from HTML when there is no text part.
 /// The text of a message whose only content is its attachments.
 const NO_TEXT: &str = "(no text; see the attachments)";
 
+/// All text bodies, joined; mail-parser derives text from HTML when there is no text part.
 fn body_text(msg: &Message<'_>) -> String {
     let mut out = String::new();
     for i in 0..msg.text_body_count() {
