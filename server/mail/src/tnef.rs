@@ -119,7 +119,6 @@ pub fn unpack(data: &[u8]) -> Result<Tnef<'_>, TnefError> {
                     body = Some(decode_8bit(trim_nul(value), code_page));
                 } else if id == ATT_MSG_PROPS
                     && let Ok(props) = properties(value, code_page)
-                    && props.body.is_some()
                 {
                     body = body.or(props.body);
                 }
