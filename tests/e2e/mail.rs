@@ -473,6 +473,7 @@ backend_tests! {
     an_automatic_reply_to_an_api_ticket_goes_out_at_once,
     a_failed_reply_is_sent_again_once_smtp_is_set_up,
     the_files_inside_a_winmail_dat_are_the_messages_attachments,
+    a_first_read_imports_the_existing_mail_the_inbox_asks_for,
 }
 
 /// Outlook's TNEF `winmail.dat` (a real one, from MimeKit's tests): the picture inside is the
@@ -692,6 +693,78 @@ async fn messages_applied_together_thread_and_fail_together(backend: Backend) {
     assert_eq!(tickets(&admin).await.len(), tickets_before + 2);
 }
 
+/// A mailbox with history connected to an inbox: its first read imports what the inbox's
+/// `existing_mail` asks for (here the last week's mail, by the server's arrival date), never
+/// the rest, and everything that arrives after; `none` takes only new mail, and a folder
+/// recreated on the server (another UIDVALIDITY) is read again from a day before its last read.
+async fn a_first_read_imports_the_existing_mail_the_inbox_asks_for(backend: Backend) {
+    use std::time::SystemTime;
+    let days_ago = |d: u64| SystemTime::from(tandem_domain::Clock::now(&tandem_domain::SystemClock)) - Duration::from_secs(d * 86_400);
+    let subjects = |list: Vec<Value>, prefix: &str| {
+        let mut found: Vec<String> = list.iter().filter_map(|t| t["subject"].as_str()).filter(|s| s.starts_with(prefix)).map(str::to_owned).collect();
+        found.sort();
+        found
+    };
+    let servers = MailServers::start();
+    let server = TestServer::start_mail(backend, channel_settings()).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    let inbox = server.desk.inbox_a.id;
+    for (name, subject, age) in [("1.old", "History: forty days", 40), ("2.old", "History: thirty days", 30), ("3.recent", "History: two days", 2)] {
+        servers.deliver_arrived("support", name, &customer_mail(&format!("{name}@client.test"), subject, "From before.", ""), days_ago(age));
+    }
+    servers.deliver("support", "4.today", &customer_mail("4.today@client.test", "History: today", "From today.", ""));
+
+    let path = format!("/api/v1/inboxes/{inbox}/mail");
+    let (status, body) = admin.patch(&path, &json!({ "imap": { "recent_days": 0 } })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("imap.recent_days")), "{body}");
+    let (status, body) = admin.patch(&path, &json!({ "imap": { "existing_mail": "some" } })).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("recent")), "says what is accepted: {body}");
+    let (status, body) = admin.patch(&path, &json!({ "imap": { "existing_mail": "recent", "recent_days": 7 } })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["imap"]["existing_mail"].as_str(), body["imap"]["recent_days"].as_i64()), (Some("recent"), Some(7)));
+    connect_inbox(&admin, inbox, &servers).await;
+    let (_, body) = admin.get(&path).await;
+    assert_eq!(body["imap"]["existing_mail"], "recent", "connecting kept the choice: {body}");
+
+    eventually("the last week's mail as tickets", Duration::from_secs(15), || async {
+        (subjects(tickets(&admin).await, "History:").len() == 2).then_some(())
+    })
+    .await;
+    servers.deliver("support", "5.later", &customer_mail("5.later@client.test", "History: after connecting", "New.", ""));
+    eventually("the new mail as a ticket", Duration::from_secs(15), || async {
+        (subjects(tickets(&admin).await, "History:").len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(subjects(tickets(&admin).await, "History:"), ["History: after connecting", "History: today", "History: two days"]);
+    assert_eq!(admin.intake_log(inbox).await.len(), 3, "the older mail was never taken in");
+
+    // `none`, read directly (this inbox's IMAP is not enabled, so no worker reads it too).
+    let other = server.desk.inbox_b.id;
+    let mut account = servers.imap_account("sales", other);
+    account.existing_mail = tandem_proto::ExistingMail::None;
+    servers.deliver_arrived("sales", "1.old", &customer_mail("s1@client.test", "Sales: ten days", "Old.", ""), days_ago(10));
+    servers.deliver_arrived("sales", "2.old", &customer_mail("s2@client.test", "Sales: three days", "Old.", ""), days_ago(3));
+    let mut transcript = Vec::new();
+    let mut session = tandem_channel::imap::connect(&account, &mut transcript).await.expect("imap");
+    let sync = async |session: &mut tandem_channel::imap::ImapSession| {
+        tandem_channel::imap::sync_folder(&server.mail, &account, session, "INBOX").await.expect("sync")
+    };
+    assert_eq!(sync(&mut session).await, 0, "nothing of what was there");
+    let state = server.store.imap_folder_state(other, "INBOX").await.expect("state").expect("remembered at once");
+    assert_eq!(state.last_uid, 2);
+    servers.deliver("sales", "3.new", &customer_mail("s3@client.test", "Sales: new", "New.", ""));
+    assert_eq!(sync(&mut session).await, 1);
+    // As if the folder had been recreated: read again from a day before the last read (the
+    // new mail, found imported already), not from the start.
+    server.store.set_imap_folder_state(other, "INBOX", state.uid_validity + 1, 3).await.expect("forget");
+    assert_eq!(sync(&mut session).await, 1, "only what arrived since the day before the last read");
+    let log = admin.intake_log(other).await;
+    assert_eq!(log.len(), 1, "the new mail once: {log:?}");
+    assert_eq!(subjects(tickets(&admin).await, "Sales:"), ["Sales: new"]);
+    session.logout().await.ok();
+}
+
 mod sqlite_only {
     use super::*;
 
@@ -737,8 +810,8 @@ async fn sync_past_poison(
     refuse_poison(server, backend).await;
     let failed = tandem_channel::imap::sync_folder(&server.mail, account, session, "INBOX").await;
     assert!(failed.is_err(), "the sync reports the refused mail: {failed:?}");
-    let (_, last_uid) = server.store.imap_folder_state(account.inbox_id, "INBOX").await.expect("state").expect("remembered");
-    assert_eq!(last_uid, remembered, "the folder is remembered at the last good batch");
+    let state = server.store.imap_folder_state(account.inbox_id, "INBOX").await.expect("state").expect("remembered");
+    assert_eq!(state.last_uid, remembered, "the folder is remembered at the last good batch");
     take_poison(server, backend).await;
     let synced = tandem_channel::imap::sync_folder(&server.mail, account, session, "INBOX").await.expect("the next sync");
     assert_eq!(synced, rest, "the next sync takes the failed batch again");
@@ -822,8 +895,8 @@ async fn a_failed_imap_batch_leaves_the_folder_at_the_last_good_one(backend: Bac
     let poison: Vec<u32> = session.uid_search("BODY POISON").await.expect("search").into_iter().collect();
     assert_eq!(poison, vec![120]);
     sync_past_poison(&server, backend, &account, &mut session, 100, 20).await;
-    let (_, last_uid) = server.store.imap_folder_state(inbox, "INBOX").await.expect("state").expect("remembered");
-    assert_eq!(last_uid, 120);
+    let state = server.store.imap_folder_state(inbox, "INBOX").await.expect("state").expect("remembered");
+    assert_eq!(state.last_uid, 120);
     // The mails of the failed batch applied before the refused one were not applied twice.
     let log = admin.intake_log(inbox).await;
     assert_eq!(log.len(), 120, "one intake entry per mail");

@@ -175,15 +175,24 @@ impl MailServers {
             folders: vec!["INBOX".into()],
             after_import: tandem_proto::AfterImport::Leave,
             move_to: None,
+            existing_mail: tandem_proto::ExistingMail::All,
+            recent_days: 14,
         }
     }
 
     /// Delivers a raw message into `user`'s INBOX the way an MTA would (Maildir `new/`).
     pub fn deliver(&self, user: &str, name: &str, raw: &[u8]) {
+        self.deliver_arrived(user, name, raw, tandem_domain::Clock::now(&tandem_domain::SystemClock).into());
+    }
+
+    /// Delivers like [`MailServers::deliver`] a message that arrived at `arrived`: Dovecot takes
+    /// a Maildir file's modification time as the message's arrival date (IMAP `INTERNALDATE`).
+    pub fn deliver_arrived(&self, user: &str, name: &str, raw: &[u8], arrived: std::time::SystemTime) {
         let dir = self.maildir(user);
         let tmp = dir.join("tmp").join(name);
         std::fs::write(&tmp, raw).expect("write message");
         set_mode(&tmp);
+        std::fs::File::options().write(true).open(&tmp).and_then(|f| f.set_modified(arrived)).expect("set the arrival time");
         std::fs::rename(&tmp, dir.join("new").join(name)).expect("deliver message");
     }
 

@@ -6,9 +6,10 @@
 use std::time::{Duration, Instant};
 
 use async_imap::{Client, Session, types::UnsolicitedResponse};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use futures::TryStreamExt;
-use tandem_proto::{AfterImport, TlsMode};
-use tandem_store::mail::ImapAccount;
+use tandem_proto::{AfterImport, ExistingMail, TlsMode};
+use tandem_store::mail::{ImapAccount, ImapFolderState};
 
 use crate::{
     ChannelError, Intake,
@@ -103,15 +104,24 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
     let store = intake.store();
     let mailbox = timed("SELECT", async { session.select(folder).await.map_err(ChannelError::from) }).await?;
     let validity = mailbox.uid_validity.unwrap_or(0);
-    let last_uid = match store.imap_folder_state(account.inbox_id, folder).await? {
-        Some((v, last)) if v == validity => last,
-        Some((v, _)) => {
-            // The folder was recreated: UIDs start over. Everything is fetched again and
-            // deduplication (by Message-ID, or content) keeps it from being imported twice.
-            tracing::warn!(inbox = account.inbox_id, folder, old = v, new = validity, "UIDVALIDITY changed; rescanning the folder");
-            0
+    let state = store.imap_folder_state(account.inbox_id, folder).await?;
+    if let Some(old) = state.filter(|s| s.uid_validity != validity) {
+        // The folder was recreated: UIDs start over. It is read again (all of it, or what
+        // `existing_mail` asks for since the last read) and deduplication (by Message-ID, or
+        // content) keeps what was imported before from being imported twice.
+        tracing::warn!(inbox = account.inbox_id, folder, old = old.uid_validity, new = validity, "UIDVALIDITY changed; reading the folder again");
+    }
+    let last_uid = match start(account.existing_mail, account.recent_days, state, validity, store.clock().now()) {
+        Start::After(uid) => uid,
+        _ if mailbox.exists == 0 => 0,
+        start => {
+            // Decided once: the folder is remembered above the mail left out before anything
+            // is fetched, so a sync that fails later does not take that mail in after all.
+            let floor = skip_existing(session, &mailbox, start).await?;
+            store.set_imap_folder_state(account.inbox_id, folder, validity, floor).await?;
+            tracing::info!(inbox = account.inbox_id, folder, ?start, above_uid = floor, exists = mailbox.exists, "existing mail left on the server");
+            floor
         }
-        None => 0,
     };
     if mailbox.exists == 0 {
         store.set_imap_folder_state(account.inbox_id, folder, validity, last_uid).await?;
@@ -178,6 +188,54 @@ pub async fn sync_folder(intake: &Intake, account: &ImapAccount, session: &mut I
                 tracing::warn!(inbox = account.inbox_id, folder, error = %b, "remembering the highest imported UID after a failed batch");
             }
             Err(e)
+        }
+    }
+}
+
+/// Where reading a folder starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Above this UID (the folder's bookmark; 0: everything).
+    After(u32),
+    /// At the first message that arrived in the folder on or after this day (the server's
+    /// arrival date); above everything when none did.
+    ArrivedSince(NaiveDate),
+    /// Above everything in the folder now.
+    Top,
+}
+
+/// Where a read of a folder whose UIDVALIDITY is `validity` starts, given what is remembered
+/// of it (`state`) and which existing mail the inbox wants: a folder read before goes on above
+/// its bookmark; one read for the first time, or recreated since, starts as `existing_mail`
+/// says (recreated: at the mail that arrived since a day before its last read, unless all).
+fn start(existing_mail: ExistingMail, recent_days: u16, state: Option<ImapFolderState>, validity: u32, now: DateTime<Utc>) -> Start {
+    match (state, existing_mail) {
+        (Some(s), _) if s.uid_validity == validity => Start::After(s.last_uid),
+        (_, ExistingMail::All) => Start::After(0),
+        (Some(s), _) => Start::ArrivedSince((s.read_at - TimeDelta::days(1)).date_naive()),
+        (None, ExistingMail::Recent) => Start::ArrivedSince((now - TimeDelta::days(i64::from(recent_days))).date_naive()),
+        (None, ExistingMail::None) => Start::Top,
+    }
+}
+
+/// The UID above which reading starts, for a start other than [`Start::After`]: the mail below
+/// it stays on the server, never imported.
+async fn skip_existing(session: &mut ImapSession, mailbox: &async_imap::types::Mailbox, start: Start) -> Result<u32, ChannelError> {
+    let top = async |session: &mut ImapSession| match mailbox.uid_next {
+        Some(next) => Ok(next.saturating_sub(1)),
+        None => timed("UID SEARCH ALL", async { Ok(session.uid_search("ALL").await?.into_iter().max().unwrap_or(0)) }).await,
+    };
+    match start {
+        Start::After(uid) => Ok(uid),
+        Start::Top => top(session).await,
+        Start::ArrivedSince(day) => {
+            // IMAP's date: `7-Dec-2026` (RFC 3501 `date-text`, English month names).
+            let query = format!("SINCE {}", day.format("%-d-%b-%Y"));
+            let first = timed("UID SEARCH SINCE", async { Ok(session.uid_search(&query).await?.into_iter().min()) }).await?;
+            match first {
+                Some(uid) => Ok(uid.saturating_sub(1)),
+                None => top(session).await,
+            }
         }
     }
 }
@@ -308,11 +366,33 @@ mod tests {
             folders: vec!["INBOX".into()],
             after_import: AfterImport::Seen,
             move_to: None,
+            existing_mail: ExistingMail::All,
+            recent_days: 14,
         };
         let answer = test(&account).await;
         assert!(!answer.ok);
         assert_eq!(answer.transcript.len(), 1, "{:?}", answer.transcript);
         assert!(answer.transcript[0].starts_with("no IMAP server is set"), "{:?}", answer.transcript);
+    }
+
+    #[test]
+    fn a_folder_starts_at_its_bookmark_or_where_existing_mail_says() {
+        let now = DateTime::parse_from_rfc3339("2026-12-07T10:30:00Z").expect("time").to_utc();
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").expect("day");
+        let read = ImapFolderState { uid_validity: 7, last_uid: 420, read_at: DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").expect("time").to_utc() };
+        for existing in ExistingMail::ALL {
+            // Read before: on from the bookmark, whatever the setting says now.
+            assert_eq!(start(*existing, 14, Some(read), 7, now), Start::After(420), "{existing}");
+        }
+        // Read for the first time.
+        assert_eq!(start(ExistingMail::All, 14, None, 7, now), Start::After(0));
+        assert_eq!(start(ExistingMail::Recent, 14, None, 7, now), Start::ArrivedSince(day("2026-11-23")));
+        assert_eq!(start(ExistingMail::Recent, 1, None, 7, now), Start::ArrivedSince(day("2026-12-06")));
+        assert_eq!(start(ExistingMail::None, 14, None, 7, now), Start::Top);
+        // Recreated (another UIDVALIDITY): all again, or what arrived since a day before the last read.
+        assert_eq!(start(ExistingMail::All, 14, Some(read), 8, now), Start::After(0));
+        assert_eq!(start(ExistingMail::Recent, 14, Some(read), 8, now), Start::ArrivedSince(day("2026-11-29")));
+        assert_eq!(start(ExistingMail::None, 14, Some(read), 8, now), Start::ArrivedSince(day("2026-11-29")));
     }
 
     #[test]

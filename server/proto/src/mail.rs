@@ -29,6 +29,21 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// Which of the mail already in a folder is imported the first time Tandem reads it (a
+    /// newly connected mailbox, a folder added later). Mail arriving after that is always
+    /// imported; a folder read before keeps its place whatever this says.
+    ExistingMail {
+        /// Everything in the folder.
+        All => "all",
+        /// The mail that arrived in the last `recent_days` days (the server's arrival date),
+        /// and everything after the first such message.
+        Recent => "recent",
+        /// None: only mail arriving from now on.
+        None => "none",
+    }
+}
+
+wire_enum! {
     /// What became of a raw inbound message.
     IntakeState {
         /// Stored, not processed yet (processing resumes after a restart).
@@ -61,6 +76,10 @@ pub struct ImapSettings {
     pub folders: Vec<String>,
     pub after_import: AfterImport,
     pub move_to: Option<String>,
+    /// What of the mail already in a folder is imported when the folder is first read.
+    pub existing_mail: ExistingMail,
+    /// The days `existing_mail: recent` reaches back (1–3650).
+    pub recent_days: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +134,8 @@ pub struct UpdateImap {
     pub folders: Option<Vec<String>>,
     pub after_import: Option<AfterImport>,
     pub move_to: Option<Option<String>>,
+    pub existing_mail: Option<ExistingMail>,
+    pub recent_days: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

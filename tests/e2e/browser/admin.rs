@@ -1,5 +1,6 @@
 //! Admin pages in the browser, and an agent kept out of them.
 
+use serde_json::json;
 use tandem_tests::browser::{signed_in, ticket_rows};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,8 +106,21 @@ async fn admin_describes_teams_and_sets_the_sender_name() {
     let form = format!("#mail-{inbox}");
     browser.wait_for(&format!("{form} .from-name")).await.clear().await.expect("clear");
     browser.type_into(&format!("{form} .from-name"), "{agent} at {inbox}").await;
+    // What IMAP intake reads and does: the fields that show only when they apply.
+    browser.select(&format!("{form} .imap-after-import"), "move").await;
+    browser.type_into(&format!("{form} .imap-move-to"), "Archive/Tandem").await;
+    browser.select(&format!("{form} .imap-existing-mail"), "recent").await;
+    browser.wait_for(&format!("{form} .imap-recent-days")).await.clear().await.expect("clear");
+    browser.type_into(&format!("{form} .imap-recent-days"), "30").await;
+    browser.wait_for(&format!("{form} .imap-folders")).await.clear().await.expect("clear");
+    browser.type_into(&format!("{form} .imap-folders"), "INBOX, Support").await;
     browser.click(&format!("{form} button[type='submit']")).await;
-    api_until(&server, &format!("/api/v1/inboxes/{inbox}/mail"), |s| s["from_name_format"] == "{agent} at {inbox}").await;
+    let saved = api_until(&server, &format!("/api/v1/inboxes/{inbox}/mail"), |s| s["from_name_format"] == "{agent} at {inbox}").await;
+    assert_eq!(
+        (&saved["imap"]["after_import"], &saved["imap"]["move_to"], &saved["imap"]["existing_mail"], &saved["imap"]["recent_days"], &saved["imap"]["folders"]),
+        (&json!("move"), &json!("Archive/Tandem"), &json!("recent"), &json!(30), &json!(["INBOX", "Support"])),
+        "{saved}"
+    );
     browser.close().await;
 }
 

@@ -2,13 +2,15 @@
 //!
 //! Ids: `#inbox-list` (rows `.inbox-row`), `#new-inbox-name`, `#new-inbox-address`,
 //! `#new-inbox-submit`, `#inbox-result`; per inbox `#mail-{id}` form with `.imap-host`,
-//! `.imap-port`, `.imap-user`, `.imap-password`, `.smtp-host`, `.smtp-port`, `.test-imap`,
-//! `.test-smtp`, `.test-output`; members `.member-add`.
+//! `.imap-port`, `.imap-user`, `.imap-password`, `.imap-folders`, `.imap-after-import`,
+//! `.imap-move-to`, `.imap-existing-mail`, `.imap-recent-days`, `.smtp-host`, `.smtp-port`,
+//! `.test-imap`, `.test-smtp`, `.test-output`; members `.member-add`.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_proto::{CsatScale, 
-    AddMember, ConnectionTest, CreateInbox, Inbox, MailSettings, TlsMode, UpdateImap, UpdateMailSettings, UpdateSmtp, UserRef,
+use tandem_proto::{
+    AddMember, AfterImport, ConnectionTest, CreateInbox, CsatScale, ExistingMail, ImapSettings, Inbox, MailSettings, TlsMode, UpdateImap,
+    UpdateMailSettings, UpdateSmtp, UserRef,
 };
 
 use crate::admin::outcome;
@@ -229,11 +231,89 @@ impl ServerFields {
     }
 }
 
+/// What IMAP intake reads and what it does on the server, as signals for the form.
+#[derive(Debug, Clone, Copy)]
+struct ImportFields {
+    /// Comma-separated.
+    folders: RwSignal<String>,
+    after_import: RwSignal<AfterImport>,
+    move_to: RwSignal<String>,
+    existing_mail: RwSignal<ExistingMail>,
+    recent_days: RwSignal<String>,
+}
+
+impl ImportFields {
+    fn new(imap: &ImapSettings) -> ImportFields {
+        ImportFields {
+            folders: RwSignal::new(imap.folders.join(", ")),
+            after_import: RwSignal::new(imap.after_import),
+            move_to: RwSignal::new(imap.move_to.clone().unwrap_or_default()),
+            existing_mail: RwSignal::new(imap.existing_mail),
+            recent_days: RwSignal::new(imap.recent_days.to_string()),
+        }
+    }
+
+    /// Sets the request's import fields (an empty folder list is sent, and refused, as is).
+    fn fill(self, update: &mut UpdateImap) {
+        update.folders = Some(self.folders.get_untracked().split(',').map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()).collect());
+        update.after_import = Some(self.after_import.get_untracked());
+        update.move_to = Some(Some(self.move_to.get_untracked().trim().to_owned()).filter(|f| !f.is_empty()));
+        update.existing_mail = Some(self.existing_mail.get_untracked());
+        update.recent_days = self.recent_days.get_untracked().trim().parse().ok();
+    }
+
+    fn view(self) -> impl IntoView {
+        let ImportFields { folders, after_import, move_to, existing_mail, recent_days } = self;
+        let after_label = |a: AfterImport| match a {
+            AfterImport::Seen => Msg::AfterImportSeen,
+            AfterImport::Move => Msg::AfterImportMove,
+            AfterImport::Leave => Msg::AfterImportLeave,
+        };
+        let existing_label = |e: ExistingMail| match e {
+            ExistingMail::All => Msg::ExistingMailAll,
+            ExistingMail::Recent => Msg::ExistingMailRecent,
+            ExistingMail::None => Msg::ExistingMailNone,
+        };
+        view! {
+            <fieldset>
+                <legend>{t(Msg::ImapImport)}</legend>
+                <label>{t(Msg::ImapFolders)}<input class="imap-folders" type="text" bind:value=folders /></label>
+                <label>{t(Msg::AfterImport)}
+                    <select class="imap-after-import" on:change=move |ev| {
+                        if let Ok(a) = event_target_value(&ev).parse() { after_import.set(a); }
+                    }>
+                        {AfterImport::ALL.iter().map(|a| view! {
+                            <option value=a.as_str() selected=*a == after_import.get_untracked()>{t(after_label(*a))}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <Show when=move || after_import.get() == AfterImport::Move>
+                    <label>{t(Msg::MoveToFolder)}<input class="imap-move-to" type="text" bind:value=move_to /></label>
+                </Show>
+                <label>{t(Msg::ExistingMail)}
+                    <select class="imap-existing-mail" on:change=move |ev| {
+                        if let Ok(e) = event_target_value(&ev).parse() { existing_mail.set(e); }
+                    }>
+                        {ExistingMail::ALL.iter().map(|e| view! {
+                            <option value=e.as_str() selected=*e == existing_mail.get_untracked()>{t(existing_label(*e))}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <Show when=move || existing_mail.get() == ExistingMail::Recent>
+                    <label>{t(Msg::RecentDays)}<input class="imap-recent-days" type="number" min="1" max="3650" bind:value=recent_days /></label>
+                </Show>
+                <span class="muted small">{t(Msg::ExistingMailHint)}</span>
+            </fieldset>
+        }
+    }
+}
+
 #[component]
 fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, String)>>) -> impl IntoView {
     let current = use_current();
     let (i, m) = (&settings.imap, &settings.smtp);
     let imap = ServerFields::new(i.enabled, &i.host, i.port, i.tls, &i.user, i.password_set);
+    let import = ImportFields::new(i);
     let smtp = ServerFields::new(m.enabled, &m.host, m.port, m.tls, &m.user, m.password_set);
     let signature = RwSignal::new(settings.signature.clone());
     let from_name = RwSignal::new(settings.from_name_format.clone());
@@ -244,6 +324,16 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let mut imap_update = UpdateImap {
+            enabled: Some(imap.enabled.get_untracked()),
+            host: imap.host(),
+            port: imap.port(),
+            tls: imap.tls(),
+            user: imap.user(),
+            password: imap.password(),
+            ..UpdateImap::default()
+        };
+        import.fill(&mut imap_update);
         let request = UpdateMailSettings {
             aliases: Some(aliases.get_untracked().split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()),
             from_name_format: Some(from_name.get_untracked()),
@@ -251,15 +341,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
             csat_enabled: Some(csat.get_untracked()),
             csat_scale: Some(csat_scale.get_untracked()),
             auto_solve_after_days: Some(auto_solve.get_untracked().trim().parse().ok()),
-            imap: Some(UpdateImap {
-                enabled: Some(imap.enabled.get_untracked()),
-                host: imap.host(),
-                port: imap.port(),
-                tls: imap.tls(),
-                user: imap.user(),
-                password: imap.password(),
-                ..UpdateImap::default()
-            }),
+            imap: Some(imap_update),
             smtp: Some(UpdateSmtp {
                 enabled: Some(smtp.enabled.get_untracked()),
                 host: smtp.host(),
@@ -283,6 +365,7 @@ fn MailForm(id: i64, settings: MailSettings, result: RwSignal<Option<(bool, Stri
     view! {
         <form id=format!("mail-{id}") class="mail-settings" on:submit=save>
             {imap.view("IMAP", "imap")}
+            {import.view()}
             {smtp.view("SMTP", "smtp")}
             <label>{t(Msg::Aliases)}<input class="aliases" type="text" bind:value=aliases /></label>
             <label>{t(Msg::FromNameFormat)}<input class="from-name" type="text" bind:value=from_name />

@@ -16,4 +16,4 @@ pub mod settings;
 pub use intake::{GroupApplied, IntakeOutcome, Recorded};
 pub use notify::NotificationMail;
 pub use outbox::{OutboxJob, OutboxResult};
-pub use settings::{ImapAccount, SmtpAccount};
+pub use settings::{ImapAccount, ImapFolderState, SmtpAccount};

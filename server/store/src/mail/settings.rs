@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use tandem_domain::{Actor, policy::{self, Action}, validate};
-use tandem_proto::{self as proto, AfterImport, TlsMode};
+use tandem_proto::{self as proto, AfterImport, ExistingMail, TlsMode};
 
 use crate::{
     Store,
@@ -35,6 +36,8 @@ struct SettingsRow {
     imap_folders: Option<String>,
     imap_after_import: Option<String>,
     imap_move_to: Option<String>,
+    imap_existing_mail: Option<String>,
+    imap_recent_days: Option<i64>,
     smtp_enabled: Option<bool>,
     smtp_host: Option<String>,
     smtp_port: Option<i64>,
@@ -44,7 +47,7 @@ struct SettingsRow {
 }
 
 const SETTINGS_SELECT: &str = "SELECT i.id, i.address, i.aliases, i.from_name_format, i.signature, i.csat_enabled, i.csat_scale, i.auto_solve_after_days, c.imap_enabled, c.imap_host, \
-    c.imap_port, c.imap_tls, c.imap_user, c.imap_password, c.imap_folders, c.imap_after_import, c.imap_move_to, c.smtp_enabled, \
+    c.imap_port, c.imap_tls, c.imap_user, c.imap_password, c.imap_folders, c.imap_after_import, c.imap_move_to, c.imap_existing_mail, c.imap_recent_days, c.smtp_enabled, \
     c.smtp_host, c.smtp_port, c.smtp_tls, c.smtp_user, c.smtp_password FROM inboxes i LEFT JOIN inbox_channels c ON c.inbox_id = i.id";
 
 /// What the IMAP worker of one inbox needs, password included.
@@ -59,14 +62,33 @@ pub struct ImapAccount {
     pub folders: Vec<String>,
     pub after_import: AfterImport,
     pub move_to: Option<String>,
+    /// What of the mail already in a folder the folder's first read imports.
+    pub existing_mail: ExistingMail,
+    pub recent_days: u16,
 }
 
 impl std::fmt::Debug for ImapAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ImapAccount").field("inbox_id", &self.inbox_id).field("host", &self.host).field("port", &self.port)
-            .field("tls", &self.tls).field("user", &self.user).field("password", &"<secret>").field("folders", &self.folders).finish()
+            .field("tls", &self.tls).field("user", &self.user).field("password", &"<secret>").field("folders", &self.folders)
+            .field("existing_mail", &self.existing_mail).field("recent_days", &self.recent_days).finish()
     }
 }
+
+/// Where IMAP intake of one folder stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImapFolderState {
+    pub uid_validity: u32,
+    /// The highest UID imported (or passed over on purpose): the next read starts above it.
+    pub last_uid: u32,
+    /// When the folder was last read.
+    pub read_at: DateTime<Utc>,
+}
+
+/// The days `existing_mail: recent` may reach back.
+const RECENT_DAYS: std::ops::RangeInclusive<u16> = 1..=3650;
+/// What an inbox's IMAP settings say before anyone set them.
+const DEFAULT_RECENT_DAYS: u16 = 14;
 
 /// What the sender needs to deliver an inbox's outbound mail.
 #[derive(Clone, PartialEq, Eq)]
@@ -135,6 +157,8 @@ impl SettingsRow {
                 folders: i.folders,
                 after_import: i.after_import,
                 move_to: i.move_to,
+                existing_mail: i.existing_mail,
+                recent_days: i.recent_days,
             },
             smtp: SmtpAccount { inbox_id: p.inbox_id, host: s.host, port: s.port, tls: s.tls, user: s.user, password: smtp_password },
             smtp_enabled: s.enabled,
@@ -162,6 +186,8 @@ impl SettingsRow {
                 folders: self.imap_folders.as_deref().map_or(Ok(vec!["INBOX".to_owned()]), |f| parse_json("inbox_channels", "imap_folders", f))?,
                 after_import: self.imap_after_import.as_deref().map_or(Ok(AfterImport::Seen), |a| parse("inbox_channels", "imap_after_import", a))?,
                 move_to: self.imap_move_to,
+                existing_mail: self.imap_existing_mail.as_deref().map_or(Ok(ExistingMail::All), |e| parse("inbox_channels", "imap_existing_mail", e))?,
+                recent_days: self.imap_recent_days.and_then(|d| u16::try_from(d).ok()).unwrap_or(DEFAULT_RECENT_DAYS),
             },
             smtp: proto::SmtpSettings {
                 enabled: self.smtp_enabled.unwrap_or(false),
@@ -240,6 +266,13 @@ impl Store {
             }
             if let Some(v) = u.after_import { i.after_import = v }
             if let Some(v) = &u.move_to { i.move_to = v.as_deref().map(folder_name).transpose()? }
+            if let Some(v) = u.existing_mail { i.existing_mail = v }
+            if let Some(v) = u.recent_days {
+                if !RECENT_DAYS.contains(&v) {
+                    return Err(StoreError::validation("imap.recent_days", "recent mail reaches back 1 to 3,650 days"));
+                }
+                i.recent_days = v;
+            }
             if let Some(p) = &u.password { imap_password = Some((!p.is_empty()).then(|| p.clone())) }
         }
         if let Some(u) = &input.smtp {
@@ -273,17 +306,18 @@ impl Store {
             ],
         )).await?;
         let upsert = "INSERT INTO inbox_channels (inbox_id, imap_enabled, imap_host, imap_port, imap_tls, imap_user, imap_folders, \
-            imap_after_import, imap_move_to, smtp_enabled, smtp_host, smtp_port, smtp_tls, smtp_user, updated_at) \
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (inbox_id) DO UPDATE SET imap_enabled = excluded.imap_enabled, \
+            imap_after_import, imap_move_to, imap_existing_mail, imap_recent_days, smtp_enabled, smtp_host, smtp_port, smtp_tls, smtp_user, updated_at) \
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (inbox_id) DO UPDATE SET imap_enabled = excluded.imap_enabled, \
             imap_host = excluded.imap_host, imap_port = excluded.imap_port, imap_tls = excluded.imap_tls, imap_user = excluded.imap_user, \
             imap_folders = excluded.imap_folders, imap_after_import = excluded.imap_after_import, imap_move_to = excluded.imap_move_to, \
+            imap_existing_mail = excluded.imap_existing_mail, imap_recent_days = excluded.imap_recent_days, \
             smtp_enabled = excluded.smtp_enabled, smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port, smtp_tls = excluded.smtp_tls, \
             smtp_user = excluded.smtp_user, updated_at = excluded.updated_at";
         let (i, s) = (&next.imap, &next.smtp);
         tx.tx.execute_raw(self.db.stmt(upsert, vec![
             inbox_id.into(), i.enabled.into(), i.host.clone().into(), i64::from(i.port).into(), i.tls.as_str().into(), i.user.clone().into(),
-            to_json(&i.folders).into(), i.after_import.as_str().into(), i.move_to.clone().into(), s.enabled.into(), s.host.clone().into(),
-            i64::from(s.port).into(), s.tls.as_str().into(), s.user.clone().into(), now.into(),
+            to_json(&i.folders).into(), i.after_import.as_str().into(), i.move_to.clone().into(), i.existing_mail.as_str().into(),
+            i64::from(i.recent_days).into(), s.enabled.into(), s.host.clone().into(), i64::from(s.port).into(), s.tls.as_str().into(), s.user.clone().into(), now.into(),
         ])).await?;
         if let Some(p) = imap_password {
             tx.tx.execute_raw(self.db.stmt("UPDATE inbox_channels SET imap_password = ? WHERE inbox_id = ?", vec![p.into(), inbox_id.into()])).await?;
@@ -329,19 +363,27 @@ impl Store {
         Ok(self.settings_row(self.db.connection(), inbox_id).await?.into_accounts()?.smtp)
     }
 
-    /// Where IMAP intake of a folder stands: (UIDVALIDITY, highest imported UID).
-    pub async fn imap_folder_state(&self, inbox_id: i64, folder: &str) -> Result<Option<(u32, u32)>> {
+    /// Where IMAP intake of a folder stands; `None` before its first read.
+    pub async fn imap_folder_state(&self, inbox_id: i64, folder: &str) -> Result<Option<ImapFolderState>> {
         #[derive(FromQueryResult)]
         struct Row {
             uid_validity: i64,
             last_uid: i64,
+            updated_at: i64,
         }
         let row: Option<Row> = query_one(
             self.db.connection(),
-            self.db.stmt("SELECT uid_validity, last_uid FROM imap_folders WHERE inbox_id = ? AND folder = ?", vec![inbox_id.into(), folder.to_owned().into()]),
+            self.db.stmt(
+                "SELECT uid_validity, last_uid, updated_at FROM imap_folders WHERE inbox_id = ? AND folder = ?",
+                vec![inbox_id.into(), folder.to_owned().into()],
+            ),
         )
         .await?;
-        Ok(row.map(|r| (u32::try_from(r.uid_validity).unwrap_or(0), u32::try_from(r.last_uid).unwrap_or(0))))
+        Ok(row.map(|r| ImapFolderState {
+            uid_validity: u32::try_from(r.uid_validity).unwrap_or(0),
+            last_uid: u32::try_from(r.last_uid).unwrap_or(0),
+            read_at: DateTime::from_timestamp_micros(r.updated_at).unwrap_or_default(),
+        }))
     }
 
     /// Remembers the highest imported UID of a folder (after the message is committed).

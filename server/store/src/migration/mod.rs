@@ -25,6 +25,7 @@ mod m0014_live_presence;
 mod m0015_shared_views;
 mod m0016_assignee_load;
 mod m0017_pipeline_pending;
+mod m0018_existing_mail;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -32,7 +33,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration), Box::new(m0004_search::Migration), Box::new(m0005_csat::Migration), Box::new(m0006_sla::Migration), Box::new(m0007_reports::Migration), Box::new(m0008_notification_mail::Migration), Box::new(m0009_csat_scale::Migration), Box::new(m0010_report_history::Migration), Box::new(m0011_contact_messages::Migration), Box::new(m0012_uploads::Migration), Box::new(m0013_saved_views::Migration), Box::new(m0014_live_presence::Migration), Box::new(m0015_shared_views::Migration), Box::new(m0016_assignee_load::Migration), Box::new(m0017_pipeline_pending::Migration)]
+        vec![Box::new(m0001_initial::Migration), Box::new(m0002_plugins::Migration), Box::new(m0003_mail::Migration), Box::new(m0004_search::Migration), Box::new(m0005_csat::Migration), Box::new(m0006_sla::Migration), Box::new(m0007_reports::Migration), Box::new(m0008_notification_mail::Migration), Box::new(m0009_csat_scale::Migration), Box::new(m0010_report_history::Migration), Box::new(m0011_contact_messages::Migration), Box::new(m0012_uploads::Migration), Box::new(m0013_saved_views::Migration), Box::new(m0014_live_presence::Migration), Box::new(m0015_shared_views::Migration), Box::new(m0016_assignee_load::Migration), Box::new(m0017_pipeline_pending::Migration), Box::new(m0018_existing_mail::Migration)]
     }
 }
 
