@@ -311,6 +311,7 @@ backend_tests! {
     messages_of_an_inbox_no_plugin_covers_are_not_marked,
     runs_of_a_group_see_the_load_the_runs_before_them_left,
     groups_of_runs_come_to_what_runs_one_at_a_time_do,
+    a_mails_headers_reach_the_plugins,
 }
 
 /// A mail applied by the intake, then the process gone before the plugins ran (the state a
@@ -417,6 +418,34 @@ async fn batches_sharing_a_queue_keep_their_runs_in_order(backend: Backend) {
     }
     let (_, detail) = admin.get(&format!("/api/v1/tickets/{}", numbers[150])).await;
     assert_eq!(events_of(&detail, "plugin.no_reply").len(), 1, "the contact was answered by the first batch's run: {detail}");
+}
+
+/// A mail's own headers reach the plugins through the intake (not only From and Subject): an
+/// admin's header rule and an upstream spam filter's verdict both act on real mail.
+async fn a_mails_headers_reach_the_plugins(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let (_, plugins) = admin.get("/api/v1/plugins").await;
+    let classifier = plugins.as_array().expect("list").iter().find(|p| p["name"] == "keyword-classifier").expect("classifier")["id"].clone();
+    let rule = json!({ "rules": [{ "name": "via partner", "header": { "name": "X-Partner", "contains": "acme" }, "category": "partner" }] });
+    let (status, body) = admin.patch(&format!("/api/v1/plugins/{classifier}"), &json!({ "config": rule })).await;
+    assert_eq!(status, 200, "{body}");
+    let mail = |id: &str, header: &str| {
+        format!(
+            "Received: from mx.client.test by mx.desk.test; Mon, 2 Mar 2026 08:59:58 +0000\r\nFrom: Ola <{id}@client.test>\r\n\
+             To: support@desk.test\r\nSubject: A question\r\nMessage-ID: <{id}@client.test>\r\n{header}\r\n\r\nHello, a question.\r\n"
+        )
+        .into_bytes()
+    };
+    let raw = [mail("partner", "X-Partner: ACME reseller"), mail("flagged", "X-Spam-Flag: YES")];
+    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
+    let queue = server.mail.pipeline_queue();
+    let received = server.mail.receive_batch_queued(server.desk.inbox_a.id, &items, "imap", &queue).await.expect("batch");
+    queue.finish().await;
+    let numbers: Vec<i64> = received.iter().map(|r| r.outcome.ticket_number.expect("a ticket each")).collect();
+    let (_, partner) = admin.get(&format!("/api/v1/tickets/{}", numbers[0])).await;
+    assert_eq!(partner["ticket"]["category"], "partner", "{partner}");
+    let (_, flagged) = admin.get(&format!("/api/v1/tickets/{}", numbers[1])).await;
+    assert_eq!(flagged["ticket"]["status"], "spam", "{flagged}");
 }
 
 /// A run on a message sees the ticket's messages up to that message, even when the customer's

@@ -104,6 +104,18 @@ fn ser_html<S: serde::Serializer>(h: &Option<SafeHtml>, s: S) -> Result<S::Ok, S
 }
 
 const MAX_HEADERS: usize = 200;
+/// Most bytes of header names and values kept for plugins with each message.
+const MAX_PLUGIN_HEADER_BYTES: usize = 16 * 1024;
+
+/// Fields relays add on the way (trace, authentication results, signatures): not kept for
+/// plugins.
+fn is_trace_header(name: &str) -> bool {
+    const TRACE: [&str; 9] = [
+        "received", "x-received", "dkim-signature", "domainkey-signature", "authentication-results", "received-spf",
+        "arc-seal", "arc-message-signature", "arc-authentication-results",
+    ];
+    TRACE.contains(&name) || name.starts_with("x-google-") || name.ends_with("-dkim-signature")
+}
 const MAX_HEADER_CHARS: usize = 2000;
 const MAX_IDS: usize = 100;
 
@@ -137,6 +149,23 @@ impl Inbound {
     /// The first value of a header (`name` lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The headers stored with the message for plugins (their rules may name any header: a
+    /// `Date`, an `X-Priority`, a provider's spam verdict): all of them in order, except the
+    /// relays' trace and signature fields, which are long and say nothing about the mail's
+    /// content, and at most [`MAX_PLUGIN_HEADER_BYTES`] of names and values.
+    pub fn plugin_headers(&self) -> Vec<(String, String)> {
+        let mut bytes = 0;
+        self.headers
+            .iter()
+            .filter(|(name, _)| !is_trace_header(name))
+            .take_while(|(name, value)| {
+                bytes += name.len() + value.len();
+                bytes <= MAX_PLUGIN_HEADER_BYTES
+            })
+            .cloned()
+            .collect()
     }
 }
 
@@ -526,6 +555,25 @@ mod tests {
 
     fn p(raw: &str) -> Inbound {
         parse(raw.as_bytes(), &Limits::default()).expect("parses")
+    }
+
+    #[test]
+    fn plugins_get_the_headers_but_the_relays_trace_and_signatures() {
+        let m = p("Received: from mx.client.test by mx.desk.test; Mon, 2 Mar 2026 09:00:05 +0000\r\n\
+                   DKIM-Signature: v=1; a=rsa-sha256; d=client.test; b=abc\r\n\
+                   X-Google-Smtp-Source: AGHT+xyz\r\nARC-Seal: i=1; cv=none\r\n\
+                   From: Ana <ana@client.test>\r\nTo: support@desk.test\r\nSubject: Hello\r\n\
+                   Date: Mon, 2 Mar 2026 09:00:00 +0000\r\nX-Priority: 1 (Highest)\r\nX-Spam-Flag: NO\r\n\r\nBody\r\n");
+        let kept = m.plugin_headers();
+        let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["from", "to", "subject", "date", "x-priority", "x-spam-flag"]);
+        // A flood of headers is cut at the budget, in order.
+        let many: String = (0..400).map(|i| format!("X-Note-{i}: {}\r\n", "v".repeat(100))).collect();
+        let m = p(&format!("From: a@client.test\r\n{many}\r\nBody\r\n"));
+        let kept = m.plugin_headers();
+        let bytes: usize = kept.iter().map(|(n, v)| n.len() + v.len()).sum();
+        assert!(bytes <= MAX_PLUGIN_HEADER_BYTES && bytes > MAX_PLUGIN_HEADER_BYTES - 200, "{bytes}");
+        assert_eq!(kept[0].0, "from");
     }
 
     /// A mail whose only part is a `winmail.dat` holding the body and a file, as lettre writes

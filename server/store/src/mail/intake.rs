@@ -538,6 +538,7 @@ impl Store {
             body_html_remote: m.html.as_ref().and_then(|h| h.remote.clone()),
             folded_from: m.folded_from.filter(|&f| f < body_text.len()).map(|f| f as i64),
             info: Some(mail_info(m, id)),
+            headers: Some(m.plugin_headers()),
         };
         let new_message = |ticket_id: i64, version: i64, pipeline_pending: bool| NewMessage {
             ticket_id,

@@ -48,6 +48,8 @@ pub(crate) struct MailExtras {
     pub body_html_remote: Option<String>,
     pub folded_from: Option<i64>,
     pub info: Option<proto::MailInfo>,
+    /// The mail's headers that plugins see (`tandem_mail::Inbound::plugin_headers`).
+    pub headers: Option<Vec<(String, String)>>,
 }
 
 pub(crate) async fn insert_message(db: &Db, tx: &WriteTx, at: i64, m: NewMessage<'_>) -> Result<i64> {
@@ -59,7 +61,7 @@ pub(crate) async fn insert_message(db: &Db, tx: &WriteTx, at: i64, m: NewMessage
         db.stmt(
             "INSERT INTO messages (ticket_id, kind, author_kind, author_id, author_name, body_text, body_html, message_id, \
              in_reply_to, references_json, delivery_state, ticket_version, created_at, subject, body_html_remote, folded_from, mail_json, \
-             pipeline_pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             pipeline_pending, headers_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             vec![
                 m.ticket_id.into(),
                 m.kind.as_str().into(),
@@ -79,6 +81,7 @@ pub(crate) async fn insert_message(db: &Db, tx: &WriteTx, at: i64, m: NewMessage
                 extras.folded_from.into(),
                 extras.info.as_ref().map(to_json).into(),
                 m.pipeline_pending.into(),
+                extras.headers.as_ref().map_or_else(|| "[]".to_owned(), to_json).into(),
             ],
         ),
     )
