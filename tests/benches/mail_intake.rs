@@ -70,6 +70,15 @@ async fn main() {
     let installed = tandem_plugins::testing::install_bundled(server.plugins.registry()).await;
     println!("plugins enabled: {installed:?}");
     let admin = server.login(&server.desk.admin.email).await;
+    // gen_mail.py dates its mail from 2025-03-03 on, and the responder does not acknowledge
+    // mail written more than a day before it arrives (imported history): the benchmark keeps
+    // the work of a live desk, every new ticket acknowledged as if its mail had just been sent.
+    let (_, plugins) = admin.get("/api/v1/plugins").await;
+    let responder = plugins.as_array().into_iter().flatten().find(|p| p["name"] == "template-responder").and_then(|p| p["id"].as_i64());
+    let (status, body) = admin
+        .patch(&format!("/api/v1/plugins/{}", responder.expect("the responder is installed")), &json!({ "config": { "max_age_hours": 0 } }))
+        .await;
+    assert_eq!(status, 200, "{body}");
     let inbox = server.desk.inbox_a.id;
     // The desk's people are at work, as on a real desk: the router assigns the tickets it
     // can (each to the least loaded agent with the skill), which the import then writes.

@@ -312,6 +312,7 @@ backend_tests! {
     runs_of_a_group_see_the_load_the_runs_before_them_left,
     groups_of_runs_come_to_what_runs_one_at_a_time_do,
     a_mails_headers_reach_the_plugins,
+    imported_history_is_not_acknowledged,
 }
 
 /// A mail applied by the intake, then the process gone before the plugins ran (the state a
@@ -448,6 +449,33 @@ async fn a_mails_headers_reach_the_plugins(backend: Backend) {
     assert_eq!(flagged["ticket"]["status"], "spam", "{flagged}");
 }
 
+/// Mail written long ago (a mailbox's history imported on connecting it, an mbox import) gets
+/// a ticket but no acknowledgement; mail written an hour before it arrives gets one.
+async fn imported_history_is_not_acknowledged(backend: Backend) {
+    let (server, admin) = with_bundled(backend).await;
+    let now = tandem_domain::Clock::now(&*server.clock);
+    let mail = |id: &str, written: chrono::DateTime<chrono::Utc>| {
+        format!(
+            "From: Zoe <{id}@client.test>\r\nTo: support@desk.test\r\nSubject: Invoice question\r\nMessage-ID: <{id}@client.test>\r\n\
+             Date: {}\r\n\r\nWhere is my invoice?\r\n",
+            written.to_rfc2822()
+        )
+        .into_bytes()
+    };
+    let raw = [mail("history", now - chrono::TimeDelta::days(40)), mail("fresh", now - chrono::TimeDelta::hours(1))];
+    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
+    let queue = server.mail.pipeline_queue();
+    let received = server.mail.receive_batch_queued(server.desk.inbox_a.id, &items, "mbox", &queue).await.expect("batch");
+    queue.finish().await;
+    let numbers: Vec<i64> = received.iter().map(|r| r.outcome.ticket_number.expect("a ticket each")).collect();
+    let (_, old) = admin.get(&format!("/api/v1/tickets/{}", numbers[0])).await;
+    assert!(old["messages"].as_array().expect("messages").iter().all(|m| m["kind"] != "auto_reply"), "{old}");
+    let no_reply = events_of(&old, "plugin.no_reply");
+    assert!(no_reply[0]["after"]["reason"].as_str().is_some_and(|r| r.contains("written 40 days ago") && r.contains("too late")), "{old}");
+    let (_, fresh) = admin.get(&format!("/api/v1/tickets/{}", numbers[1])).await;
+    assert_eq!(fresh["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count(), 1, "{fresh}");
+}
+
 /// A run on a message sees the ticket's messages up to that message, even when the customer's
 /// next mail landed before the run (here: both applied, then the runs recovered in order), so
 /// the first mail is still acknowledged and the follow-up is not.
@@ -578,7 +606,9 @@ async fn runs_of_a_group_see_the_load_the_runs_before_them_left(backend: Backend
 /// ticket ends with the same fields, automatic replies and plugin events (their reasons
 /// too, which name the load the router saw).
 async fn groups_of_runs_come_to_what_runs_one_at_a_time_do(backend: Backend) {
-    let (_dir, files) = tandem_tests::generated_mail(60, 7, &["--customers", "12"]);
+    // Written from an hour before the test clock's time on (the responder leaves older mail
+    // unanswered).
+    let (_dir, files) = tandem_tests::generated_mail(60, 7, &["--customers", "12", "--base-date", "2026-03-02T08:00:00+00:00"]);
     let mut outcomes = Vec::new();
     for grouped in [false, true] {
         let (server, admin) = with_bundled(backend).await;

@@ -18,6 +18,10 @@ pub struct Config {
     pub outage: Outage,
     /// At most one automatic reply per contact within this many minutes.
     pub min_minutes_between_replies: u32,
+    /// No automatic reply to mail written (its `Date`) more than this many hours before it is
+    /// handled: old mail imported from a mailbox's history or an mbox file is not acknowledged
+    /// months late. 0: no limit.
+    pub max_age_hours: u32,
     /// Language used when the ticket's has no template.
     pub default_language: String,
 }
@@ -130,6 +134,7 @@ impl Default for Config {
             business_hours: None,
             outage: Outage::default(),
             min_minutes_between_replies: 60,
+            max_age_hours: 24,
             default_language: "en".to_owned(),
         }
     }

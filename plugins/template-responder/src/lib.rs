@@ -2,8 +2,8 @@
 //! customer's language, from configurable templates. Outside business hours it says when the
 //! team is back; in outage mode it sends the incident notice instead. It never answers
 //! automatic mail (Auto-Submitted, Precedence, X-Auto-Response-Suppress, mailing lists,
-//! bounces and delivery reports, no-reply senders) and writes at most once per contact per
-//! window, so two robots cannot loop.
+//! bounces and delivery reports, no-reply senders) nor mail written long ago (imported
+//! history), and writes at most once per contact per window, so two robots cannot loop.
 
 pub mod config;
 pub mod hours;
@@ -26,6 +26,7 @@ impl Responder for TemplateResponder {
 tandem_plugin_sdk::export_responder!(TemplateResponder);
 
 const MINUTE: i64 = 60 * 1_000_000;
+const HOUR: i64 = 60 * MINUTE;
 /// The host refuses longer subjects; customers' subjects can be longer than that.
 const MAX_SUBJECT_CHARS: usize = 250;
 
@@ -93,6 +94,9 @@ fn suppressed(input: &RespondInput, config: &Config, now: i64) -> Option<String>
     if let Some(reason) = automatic(message) {
         return Some(reason);
     }
+    if let Some(reason) = too_old(message, config.max_age_hours, now) {
+        return Some(reason);
+    }
     if let Some(last) = input.contact.last_auto_reply_at {
         let window = i64::from(config.min_minutes_between_replies) * MINUTE;
         if now - last < window {
@@ -100,6 +104,24 @@ fn suppressed(input: &RespondInput, config: &Config, now: i64) -> Option<String>
         }
     }
     None
+}
+
+/// Why the message is too old to acknowledge, if it is: written (its `Date` header) more than
+/// `max_age_hours` before `now` (0: no limit). A missing or unreadable date, or one in the
+/// future (a sender's clock ahead), is not a reason.
+fn too_old(message: &Message, max_age_hours: u32, now: i64) -> Option<String> {
+    if max_age_hours == 0 {
+        return None;
+    }
+    let date = message.header("Date")?.trim();
+    let written = chrono::DateTime::parse_from_rfc2822(date).ok()?.timestamp_micros();
+    let age = now.checked_sub(written)?;
+    if age <= i64::from(max_age_hours) * HOUR {
+        return None;
+    }
+    let hours = age / HOUR;
+    let ago = if hours < 48 { format!("{hours} h") } else { format!("{} days", hours / 24) };
+    Some(format!("written {ago} ago (Date: {date}), more than {max_age_hours} h: too late to acknowledge"))
 }
 
 /// Whether the message was sent by a machine (RFC 3834 and common practice).

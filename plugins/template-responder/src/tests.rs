@@ -123,3 +123,33 @@ fn configuration_errors_are_reported() {
     assert!(matches!(run(&follow_up, no_notice, sample::MONDAY_9AM), Err(PluginError::InvalidConfig(m)) if m.contains("incident notice")));
     assert!(run(&follow_up, json!({ "outage": { "enabled": true } }), sample::MONDAY_9AM).is_ok(), "the defaults hold");
 }
+
+#[test]
+fn mail_written_long_ago_is_not_acknowledged() {
+    let dated = |date: &str| {
+        let mut i = input(Some("en"));
+        i.message.headers.push(Header { name: "Date".to_owned(), value: date.to_owned() });
+        i
+    };
+    // sample::MONDAY_9AM is Mon, 2 Mar 2026 09:00 UTC.
+    let out = run(&dated("Mon, 2 Feb 2026 09:00:00 +0000"), json!({}), sample::MONDAY_9AM).expect("ok");
+    assert!(out.reply.is_none() && out.reason.contains("written 28 days ago"), "{}", out.reason);
+    let out = run(&dated("Sun, 1 Mar 2026 07:00:00 +0100"), json!({}), sample::MONDAY_9AM).expect("ok");
+    assert!(out.reply.is_none() && out.reason.contains("written 27 h ago"), "{}", out.reason);
+    for fresh in [
+        "Mon, 2 Mar 2026 06:10:00 +0000",  // three hours in transit
+        "Sun, 1 Mar 2026 10:00:00 +0000",  // 23 hours
+        "Mon, 2 Mar 2026 12:00:00 +0300",  // the same minute, another zone
+        "Tue, 3 Mar 2026 09:00:00 +0000",  // a sender's clock a day ahead
+        "2 Mar 2026 08:00 GMT",            // no weekday, no seconds
+        "Thursday, 32 Foo 2024 25:61:00",  // unreadable: no reason to stay silent
+    ] {
+        let out = run(&dated(fresh), json!({}), sample::MONDAY_9AM).expect("ok");
+        assert!(out.reply.is_some(), "{fresh}: {}", out.reason);
+    }
+    // The limit is the admin's; 0 switches it off.
+    let old = dated("Mon, 2 Feb 2026 09:00:00 +0000");
+    assert!(run(&old, json!({ "max_age_hours": 0 }), sample::MONDAY_9AM).expect("ok").reply.is_some());
+    assert!(run(&old, json!({ "max_age_hours": 1000 }), sample::MONDAY_9AM).expect("ok").reply.is_some());
+    assert!(run(&old, json!({ "max_age_hours": 600 }), sample::MONDAY_9AM).expect("ok").reply.is_none());
+}
