@@ -116,7 +116,7 @@ fn too_old(message: &Message, max_age_hours: u32, now: i64) -> Option<String> {
     let date = message.header("Date")?.trim();
     let written = chrono::DateTime::parse_from_rfc2822(date).ok()?.timestamp_micros();
     let age = now.checked_sub(written)?;
-    if age <= i64::from(max_age_hours) * HOUR {
+    if age <= i64::from(max_age_hours).saturating_mul(HOUR) {
         return None;
     }
     let hours = age / HOUR;

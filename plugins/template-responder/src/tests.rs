@@ -152,4 +152,5 @@ fn mail_written_long_ago_is_not_acknowledged() {
     assert!(run(&old, json!({ "max_age_hours": 0 }), sample::MONDAY_9AM).expect("ok").reply.is_some());
     assert!(run(&old, json!({ "max_age_hours": 1000 }), sample::MONDAY_9AM).expect("ok").reply.is_some());
     assert!(run(&old, json!({ "max_age_hours": 600 }), sample::MONDAY_9AM).expect("ok").reply.is_none());
+    assert!(run(&old, json!({ "max_age_hours": u32::MAX }), sample::MONDAY_9AM).expect("ok").reply.is_some(), "no overflow");
 }

@@ -107,6 +107,9 @@ const MAX_HEADERS: usize = 200;
 /// Most bytes of header names and values kept for plugins with each message.
 const MAX_PLUGIN_HEADER_BYTES: usize = 16 * 1024;
 
+const MAX_HEADER_CHARS: usize = 2000;
+const MAX_IDS: usize = 100;
+
 /// Fields relays add on the way (trace, authentication results, signatures): not kept for
 /// plugins.
 fn is_trace_header(name: &str) -> bool {
@@ -116,8 +119,6 @@ fn is_trace_header(name: &str) -> bool {
     ];
     TRACE.contains(&name) || name.starts_with("x-google-") || name.ends_with("-dkim-signature")
 }
-const MAX_HEADER_CHARS: usize = 2000;
-const MAX_IDS: usize = 100;
 
 impl Inbound {
     /// Every Message-ID this message refers to, newest first (In-Reply-To, then References
