@@ -23,6 +23,21 @@ fn events_of<'a>(detail: &'a Value, kind: &str) -> Vec<&'a Value> {
     detail["events"].as_array().expect("events").iter().filter(|e| e["kind"] == kind).collect()
 }
 
+/// How many automatic replies a ticket's detail holds.
+fn auto_replies(detail: &Value) -> usize {
+    detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count()
+}
+
+/// Receives `raw` through the intake into inbox A as one batch from `source` and waits for the
+/// plugin runs; answers each mail's ticket number, in order.
+async fn receive_and_run(server: &TestServer, raw: &[Vec<u8>], source: &str) -> Vec<i64> {
+    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
+    let queue = server.mail.pipeline_queue();
+    let received = server.mail.receive_batch_queued(server.desk.inbox_a.id, &items, source, &queue).await.expect("batch");
+    queue.finish().await;
+    received.iter().map(|r| r.outcome.ticket_number.expect("a ticket each")).collect()
+}
+
 async fn bundled_plugins_classify_route_and_answer(backend: Backend) {
     let (server, admin) = with_bundled(backend).await;
     let (status, plugins) = admin.get("/api/v1/plugins").await;
@@ -74,7 +89,7 @@ async fn bundled_plugins_classify_route_and_answer(backend: Backend) {
             "contact": { "email": "ivan@customer.test" }
         }))
         .await;
-    assert!(again["messages"].as_array().expect("messages").iter().all(|m| m["kind"] != "auto_reply"), "{again}");
+    assert_eq!(auto_replies(&again), 0, "{again}");
     let no_reply = events_of(&again, "plugin.no_reply");
     assert!(no_reply[0]["after"]["reason"].as_str().is_some_and(|r| r.contains("min ago")), "{again}");
 }
@@ -331,7 +346,7 @@ async fn a_pipeline_run_cut_off_by_a_crash_runs_at_the_next_start(backend: Backe
     let (_, after) = admin.get(&format!("/api/v1/tickets/{number}")).await;
     assert_eq!(events_of(&after, "plugin.classified").len(), 1, "{after}");
     assert_eq!(after["ticket"]["language"], "fr", "{after}");
-    let replies = after["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count();
+    let replies = auto_replies(&after);
     assert_eq!(replies, 1, "{after}");
 
     assert_eq!(server.mail.recover_pipeline_runs().await.expect("recover again"), 0, "run once");
@@ -366,7 +381,7 @@ async fn a_fetched_batch_returns_with_every_run_written_in_order(backend: Backen
 
     let mut numbers: Vec<i64> = received.iter().filter_map(|r| r.outcome.ticket_number).collect();
     numbers.dedup();
-    let mut auto_replies = 0;
+    let mut replies = 0;
     for number in [numbers[0], numbers[1], numbers[2]] {
         let (status, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
         assert_eq!(status, 200);
@@ -375,9 +390,9 @@ async fn a_fetched_batch_returns_with_every_run_written_in_order(backend: Backen
         // Both customer messages went through the classifier, in their order.
         assert_eq!(events_of(&detail, "plugin.classified").len(), 2, "{detail}");
         assert_eq!(detail["ticket"]["priority"], "urgent", "{detail}");
-        auto_replies += detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count();
+        replies += auto_replies(&detail);
     }
-    assert_eq!(auto_replies, 3, "one acknowledgement per contact, for the first mail only");
+    assert_eq!(replies, 3, "one acknowledgement per contact, for the first mail only");
     let last = received.last().and_then(|r| r.outcome.ticket_number).expect("the last mail opened a ticket");
     assert!(!numbers[..3].contains(&last));
     let (_, detail) = admin.get(&format!("/api/v1/tickets/{last}")).await;
@@ -414,7 +429,7 @@ async fn batches_sharing_a_queue_keep_their_runs_in_order(backend: Backend) {
     assert_eq!(numbers.len(), 151);
     for &number in &numbers[..150] {
         let (_, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
-        let replies = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count();
+        let replies = auto_replies(&detail);
         assert_eq!(replies, 1, "each contact's first mail acknowledged: {detail}");
     }
     let (_, detail) = admin.get(&format!("/api/v1/tickets/{}", numbers[150])).await;
@@ -438,11 +453,7 @@ async fn a_mails_headers_reach_the_plugins(backend: Backend) {
         .into_bytes()
     };
     let raw = [mail("partner", "X-Partner: ACME reseller"), mail("flagged", "X-Spam-Flag: YES")];
-    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
-    let queue = server.mail.pipeline_queue();
-    let received = server.mail.receive_batch_queued(server.desk.inbox_a.id, &items, "imap", &queue).await.expect("batch");
-    queue.finish().await;
-    let numbers: Vec<i64> = received.iter().map(|r| r.outcome.ticket_number.expect("a ticket each")).collect();
+    let numbers = receive_and_run(&server, &raw, "imap").await;
     let (_, partner) = admin.get(&format!("/api/v1/tickets/{}", numbers[0])).await;
     assert_eq!(partner["ticket"]["category"], "partner", "{partner}");
     let (_, flagged) = admin.get(&format!("/api/v1/tickets/{}", numbers[1])).await;
@@ -463,17 +474,13 @@ async fn imported_history_is_not_acknowledged(backend: Backend) {
         .into_bytes()
     };
     let raw = [mail("history", now - chrono::TimeDelta::days(40)), mail("fresh", now - chrono::TimeDelta::hours(1))];
-    let items: Vec<(&[u8], Option<&str>)> = raw.iter().map(|r| (r.as_slice(), None)).collect();
-    let queue = server.mail.pipeline_queue();
-    let received = server.mail.receive_batch_queued(server.desk.inbox_a.id, &items, "mbox", &queue).await.expect("batch");
-    queue.finish().await;
-    let numbers: Vec<i64> = received.iter().map(|r| r.outcome.ticket_number.expect("a ticket each")).collect();
+    let numbers = receive_and_run(&server, &raw, "mbox").await;
     let (_, old) = admin.get(&format!("/api/v1/tickets/{}", numbers[0])).await;
-    assert!(old["messages"].as_array().expect("messages").iter().all(|m| m["kind"] != "auto_reply"), "{old}");
+    assert_eq!(auto_replies(&old), 0, "{old}");
     let no_reply = events_of(&old, "plugin.no_reply");
     assert!(no_reply[0]["after"]["reason"].as_str().is_some_and(|r| r.contains("written 40 days ago") && r.contains("too late")), "{old}");
     let (_, fresh) = admin.get(&format!("/api/v1/tickets/{}", numbers[1])).await;
-    assert_eq!(fresh["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count(), 1, "{fresh}");
+    assert_eq!(auto_replies(&fresh), 1, "{fresh}");
 }
 
 /// A run on a message sees the ticket's messages up to that message, even when the customer's
@@ -495,7 +502,7 @@ async fn a_run_sees_the_ticket_as_its_message_found_it(backend: Backend) {
     assert_eq!(server.mail.recover_pipeline_runs().await.expect("runs"), 2);
     let number = number.expect("a ticket");
     let (_, detail) = admin.get(&format!("/api/v1/tickets/{number}")).await;
-    let replies = detail["messages"].as_array().expect("messages").iter().filter(|m| m["kind"] == "auto_reply").count();
+    let replies = auto_replies(&detail);
     assert_eq!(replies, 1, "the first mail acknowledged: {detail}");
     let no_reply = events_of(&detail, "plugin.no_reply");
     assert_eq!(no_reply.len(), 1, "{detail}");
