@@ -50,6 +50,15 @@ async fn connect_inbox(admin: &Api, inbox_id: i64, servers: &MailServers) {
     assert!(body["imap"].get("password").is_none(), "secrets are write-only: {body}");
 }
 
+/// Mail servers, a desk with its mail workers, the admin, and the first inbox connected.
+async fn connected_desk(backend: Backend) -> (MailServers, TestServer, Api) {
+    let servers = MailServers::start();
+    let server = TestServer::start_mail(backend, channel_settings()).await;
+    let admin = server.login(&server.desk.admin.email).await;
+    connect_inbox(&admin, server.desk.inbox_a.id, &servers).await;
+    (servers, server, admin)
+}
+
 fn customer_mail(id: &str, subject: &str, body: &str, extra_headers: &str) -> Vec<u8> {
     format!(
         "From: Carla Customer <customer@client.test>\r\nTo: support@desk.test\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
@@ -73,11 +82,8 @@ async fn ticket(api: &Api, number: i64) -> Value {
 /// Customer mail in Dovecot → ticket (IDLE) → agent reply with a file over SMTP into the
 /// customer's mailbox with threading headers → the customer's reply lands on the same ticket.
 async fn round_trip_through_dovecot_and_smtp(backend: Backend) {
-    let servers = MailServers::start();
-    let server = TestServer::start_mail(backend, channel_settings()).await;
-    let admin = server.login(&server.desk.admin.email).await;
+    let (servers, server, admin) = connected_desk(backend).await;
     let inbox = server.desk.inbox_a.id;
-    connect_inbox(&admin, inbox, &servers).await;
 
     let (status, test) = admin.post(&format!("/api/v1/inboxes/{inbox}/mail/test-imap"), &json!({})).await;
     assert_eq!(status, 200);
@@ -171,13 +177,115 @@ async fn round_trip_through_dovecot_and_smtp(backend: Backend) {
     assert!(servers.dovecot_log().contains("Login: user=<support>"));
 }
 
+/// A customer writes with a colleague in Cc: the reply goes to both ("reply all", the
+/// colleague named in its Cc), a blind copy goes out unnamed, and none comes back to the
+/// desk; the colleague's answer lands on the ticket and is copied next time; an agent can
+/// narrow the copies, and what they may not copy is refused.
+async fn a_reply_goes_to_everyone_on_the_customers_mail(backend: Backend) {
+    let (servers, server, admin) = connected_desk(backend).await;
+    let inbox = server.desk.inbox_a.id;
+    servers.deliver("support", "1.customer", &customer_mail(
+        "cc-first@client.test",
+        "Invoice address",
+        "Please change our invoice address.",
+        "Cc: Dana Colleague <colleague@client.test>, support@desk.test\r\n",
+    ));
+    let number = eventually("the ticket from IMAP", Duration::from_secs(15), || async {
+        tickets(&admin).await.iter().find(|t| t["subject"] == "Invoice address").and_then(|t| t["number"].as_i64())
+    })
+    .await;
+    let detail = ticket(&admin, number).await;
+    assert_eq!(detail["reply_cc"], json!([{ "email": "colleague@client.test", "name": "Dana Colleague" }]), "the desk's own address is not copied");
+
+    let agent = server.login(&server.desk.agent.email).await;
+    let (status, posted) = agent
+        .post(&format!("/api/v1/tickets/{number}/replies"), &json!({
+            "body_text": "Done.", "seen_version": detail["ticket"]["version"], "bcc": ["Accounts <accounts@partner.test>"]
+        }))
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    assert_eq!(posted["message"]["cc"], json!([{ "email": "colleague@client.test", "name": "Dana Colleague" }]));
+    assert_eq!(posted["message"]["bcc"], json!([{ "email": "accounts@partner.test", "name": "Accounts" }]));
+    let mut copies = Vec::new();
+    for user in ["customer", "colleague", "accounts"] {
+        let raw = eventually(&format!("the reply in {user}'s mailbox"), Duration::from_secs(15), || async { servers.messages(user).into_iter().next() }).await;
+        copies.push(raw);
+    }
+    assert!(copies.windows(2).all(|w| w[0] == w[1]), "one message to three recipients");
+    let out = tandem_mail::parse(&copies[0], &Limits::default()).expect("our reply parses");
+    assert_eq!(out.to.iter().map(|a| a.email.as_str()).collect::<Vec<_>>(), ["customer@client.test"]);
+    assert_eq!(out.cc.iter().map(|a| (a.email.as_str(), a.name.as_deref())).collect::<Vec<_>>(), [("colleague@client.test", Some("Dana Colleague"))]);
+    assert!(out.header("bcc").is_none() && !String::from_utf8_lossy(&copies[0]).contains("accounts@partner.test"), "a blind copy is not named");
+    let our_id = out.message_id.clone().expect("our Message-ID");
+    let detail = ticket(&admin, number).await;
+    let added = detail["events"].as_array().expect("events").iter().rev().find(|e| e["kind"] == "message.added").expect("event").clone();
+    assert_eq!(added["after"]["cc"], json!(["colleague@client.test"]), "{added}");
+    assert_eq!(added["after"]["bcc"], json!(["accounts@partner.test"]), "{added}");
+
+    // The colleague answers for the customer, who is in Cc: same ticket; the next reply
+    // copies the colleague (the contact is its To).
+    servers.deliver("support", "2.colleague", format!(
+        "From: Dana Colleague <colleague@client.test>\r\nTo: support@desk.test\r\nCc: customer@client.test\r\nSubject: Re: [#{number}] Invoice address\r\n\
+         Message-ID: <cc-second@client.test>\r\nIn-Reply-To: <{our_id}>\r\nDate: Mon, 2 Mar 2026 10:00:00 +0000\r\n\r\nThe new address is attached.\r\n"
+    ).as_bytes());
+    let detail = eventually("the colleague's answer on the ticket", Duration::from_secs(15), || async {
+        let d = ticket(&admin, number).await;
+        (d["messages"].as_array()?.len() == 3).then_some(d)
+    })
+    .await;
+    assert_eq!(detail["reply_cc"], json!([{ "email": "colleague@client.test", "name": "Dana Colleague" }]));
+
+    // What may not be copied is refused, and nothing is sent.
+    let version = &detail["ticket"]["version"];
+    for (body, field) in [
+        (json!({ "body_text": "x", "seen_version": version, "cc": ["support+t1@desk.test"] }), "cc"),
+        (json!({ "body_text": "x", "seen_version": version, "cc": ["not an address"] }), "cc"),
+        (json!({ "body_text": "x", "seen_version": version, "bcc": ["colleague@client.test"] }), "bcc"),
+    ] {
+        let (status, refused) = agent.post(&format!("/api/v1/tickets/{number}/replies"), &body).await;
+        assert_eq!((status, refused["error"]["field"].as_str()), (422, Some(field)), "{refused}");
+    }
+    let (status, refused) = agent.post(&format!("/api/v1/tickets/{number}/notes"), &json!({ "body_text": "x", "seen_version": version, "cc": ["a@b.test"] })).await;
+    assert_eq!((status, refused["error"]["field"].as_str()), (422, Some("cc")), "notes are not mailed: {refused}");
+
+    // The agent takes the copies out: only the customer gets this one.
+    let (status, posted) = agent
+        .post(&format!("/api/v1/tickets/{number}/replies"), &json!({ "body_text": "Changed.", "seen_version": version, "cc": [] }))
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    assert!(posted["message"].get("cc").is_none(), "{posted}");
+    eventually("the second reply in the customer's mailbox", Duration::from_secs(15), || async { (servers.messages("customer").len() == 2).then_some(()) }).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(servers.messages("colleague").len(), 1, "not copied this time");
+    assert_eq!(servers.messages("accounts").len(), 1);
+    assert_eq!(servers.messages("support").len(), 2, "no copy came back to the desk");
+
+    // A copy the receiving server refuses (the sink refuses `reject*`) does not keep the reply
+    // from the others: sent, the refusal named on the message.
+    let version = ticket(&admin, number).await["ticket"]["version"].clone();
+    let (status, posted) = agent
+        .post(&format!("/api/v1/tickets/{number}/replies"), &json!({
+            "body_text": "One more thing.", "seen_version": version, "cc": ["reject-typo@client.test", "colleague@client.test"]
+        }))
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    let reply_id = posted["message"]["id"].as_i64().expect("id");
+    let sent = eventually("the reply sent despite the refused copy", Duration::from_secs(15), || async {
+        let d = ticket(&admin, number).await;
+        d["messages"].as_array()?.iter().find(|m| m["id"] == reply_id && m["delivery_state"] == "sent").cloned()
+    })
+    .await;
+    let error = sent["delivery_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("not delivered to reject-typo@client.test: ") && error.contains("550"), "{sent}");
+    assert_eq!(servers.messages("customer").len(), 3);
+    assert_eq!(servers.messages("colleague").len(), 2, "the other copy went out");
+    assert!(servers.messages("reject-typo").is_empty());
+}
+
 /// The SMTP server is down while a reply is sent: the message stays queued with the error
 /// visible, and is delivered exactly once when the server is back.
 async fn smtp_outage_then_recovery(backend: Backend) {
-    let mut servers = MailServers::start();
-    let server = TestServer::start_mail(backend, channel_settings()).await;
-    let admin = server.login(&server.desk.admin.email).await;
-    connect_inbox(&admin, server.desk.inbox_a.id, &servers).await;
+    let (mut servers, server, admin) = connected_desk(backend).await;
     servers.deliver("support", "1.customer", &customer_mail("outage@client.test", "Outage test", "Hello?", ""));
     let number = eventually("the ticket", Duration::from_secs(15), || async {
         tickets(&admin).await.iter().find(|t| t["subject"] == "Outage test").and_then(|t| t["number"].as_i64())
@@ -464,6 +572,7 @@ async fn sla_alerts_are_mailed_to_the_people_they_notify(backend: Backend) {
 
 backend_tests! {
     round_trip_through_dovecot_and_smtp,
+    a_reply_goes_to_everyone_on_the_customers_mail,
     raw_intake_threads_and_defends,
     sla_alerts_are_mailed_to_the_people_they_notify,
     messages_applied_together_thread_and_fail_together,

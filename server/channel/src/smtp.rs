@@ -94,6 +94,8 @@ pub fn compose(store: &Store, job: &OutboxJob) -> Result<outbound::Built, Outbox
         from_name: Some(from_name.trim().to_owned()).filter(|n| !n.is_empty()),
         from_address: job.inbox_address.clone(),
         to: vec![MailAddress { email: job.to_email.clone(), name: Some(job.to_name.clone()).filter(|n| !n.is_empty()) }],
+        cc: job.cc.iter().map(mail_address).collect(),
+        bcc: job.bcc.iter().map(mail_address).collect(),
         subject: job.subject.clone().unwrap_or_else(|| job.ticket_subject.clone()),
         message_id: job.message_id.clone(),
         in_reply_to: job.in_reply_to.clone(),
@@ -107,6 +109,10 @@ pub fn compose(store: &Store, job: &OutboxJob) -> Result<outbound::Built, Outbox
         attachments,
     };
     outbound::build(&message).map_err(|e| OutboxResult::Failed(e.to_string()))
+}
+
+fn mail_address(a: &tandem_proto::MailAddress) -> MailAddress {
+    MailAddress { email: a.email.clone(), name: a.name.clone() }
 }
 
 /// Delivers one job and says how it went.
@@ -141,6 +147,8 @@ pub fn compose_notification(store: &Store, mail: &NotificationMail) -> Result<ou
         from_name: Some(format!("{} (Tandem)", mail.inbox_name)),
         from_address: mail.inbox_address.clone(),
         to: vec![MailAddress { email: mail.to_email.clone(), name: Some(mail.to_name.clone()).filter(|n| !n.is_empty()) }],
+        cc: vec![],
+        bcc: vec![],
         subject: format!("[Tandem] {}", mail.text.chars().take(150).collect::<String>()),
         message_id: format!("n{}.{id}@{domain}", mail.id),
         in_reply_to: None,
@@ -169,22 +177,48 @@ pub async fn deliver_notification(store: &Store, mail: &NotificationMail) -> Out
 }
 
 async fn send(account: &SmtpAccount, built: &outbound::Built) -> OutboxResult {
-    let addr = |a: &str| a.parse::<Address>().map_err(|e| format!("{a}: {e}"));
-    let envelope = match (addr(&built.envelope_from), built.recipients.iter().map(|r| addr(r)).collect::<Result<Vec<_>, _>>()) {
-        (Ok(from), Ok(to)) => match Envelope::new(Some(from), to) {
-            Ok(e) => e,
-            Err(e) => return OutboxResult::Failed(e.to_string()),
-        },
-        (Err(e), _) | (_, Err(e)) => return OutboxResult::Failed(format!("invalid address {e}")),
-    };
     let transport = match transport(account) {
         Ok(t) => t,
         Err(e) => return OutboxResult::Failed(e.to_string()),
     };
+    match send_to(&transport, built, &built.recipients).await {
+        Ok(()) => OutboxResult::Sent,
+        Err(OutboxResult::Failed(_)) if built.recipients.len() > 1 => each_alone(&transport, built).await,
+        Err(result) => result,
+    }
+}
+
+/// After the server refused a message with copies: the contact first, then each copy on its
+/// own, so that one refused copy (a mistyped address) does not keep the reply from the others.
+/// The first refusal ended that SMTP transaction before its data, so nobody got it twice.
+async fn each_alone(transport: &AsyncSmtpTransport<Tokio1Executor>, built: &outbound::Built) -> OutboxResult {
+    let Some((contact, copies)) = built.recipients.split_first() else { return OutboxResult::Failed("the message has no recipient".into()) };
+    if let Err(result) = send_to(transport, built, std::slice::from_ref(contact)).await {
+        return result;
+    }
+    let mut refused = Vec::new();
+    for copy in copies {
+        match send_to(transport, built, std::slice::from_ref(copy)).await {
+            Ok(()) => {}
+            // A copy the server could not take just now is not tried again: the contact has
+            // the reply, and sending it all again would give them a second one.
+            Err(OutboxResult::Failed(e) | OutboxResult::Retry(e) | OutboxResult::SentExcept(e)) => refused.push(format!("{copy}: {e}")),
+            Err(OutboxResult::Sent) => {}
+        }
+    }
+    if refused.is_empty() { OutboxResult::Sent } else { OutboxResult::SentExcept(format!("not delivered to {}", refused.join("; "))) }
+}
+
+/// One SMTP transaction: the message to `recipients`. The error is the attempt's result.
+async fn send_to(transport: &AsyncSmtpTransport<Tokio1Executor>, built: &outbound::Built, recipients: &[String]) -> Result<(), OutboxResult> {
+    let addr = |a: &str| a.parse::<Address>().map_err(|e| OutboxResult::Failed(format!("invalid address {a}: {e}")));
+    let from = addr(&built.envelope_from)?;
+    let to = recipients.iter().map(|r| addr(r)).collect::<Result<Vec<_>, _>>()?;
+    let envelope = Envelope::new(Some(from), to).map_err(|e| OutboxResult::Failed(e.to_string()))?;
     match transport.send_raw(&envelope, &built.bytes).await {
-        Ok(_) => OutboxResult::Sent,
-        Err(e) if e.is_permanent() => OutboxResult::Failed(e.to_string()),
-        Err(e) => OutboxResult::Retry(e.to_string()),
+        Ok(_) => Ok(()),
+        Err(e) if e.is_permanent() => Err(OutboxResult::Failed(e.to_string())),
+        Err(e) => Err(OutboxResult::Retry(e.to_string())),
     }
 }
 
@@ -197,6 +231,7 @@ pub async fn run(store: Store, wake: std::sync::Arc<crate::intake::Signals>, tic
                     let result = deliver(&store, &job).await;
                     match &result {
                         OutboxResult::Sent => tracing::info!(message = job.message_row_id, ticket = job.ticket_number, "mail sent"),
+                        OutboxResult::SentExcept(e) => tracing::warn!(message = job.message_row_id, ticket = job.ticket_number, error = %e, "mail sent, some copies refused"),
                         OutboxResult::Retry(e) => tracing::warn!(message = job.message_row_id, attempts = job.attempts + 1, error = %e, "mail not sent; will retry"),
                         OutboxResult::Failed(e) => tracing::warn!(message = job.message_row_id, error = %e, "mail failed"),
                     }

@@ -9,6 +9,7 @@
 //! - [`guard`]: the send guard ("traffic cop") that stops a reply written against stale state.
 //! - [`html`]: sanitising HTML bodies (ammonia) so they are safe to show.
 //! - [`template`]: canned responses rendered with MiniJinja.
+//! - [`recipients`]: who besides the contact a reply goes to (Cc, Bcc; reply all by default).
 //! - [`validate`]: normalisation of emails, tags, names and texts.
 //! - [`view`]: what a saved view's name and filter must be.
 //! - [`search`]: the search query language, text folding and stemming, highlighting.
@@ -25,6 +26,7 @@ pub mod guard;
 pub mod html;
 pub mod mention;
 pub mod policy;
+pub mod recipients;
 pub mod report;
 pub mod search;
 pub mod sla;

@@ -22,6 +22,10 @@ pub struct Outbound {
     pub from_name: Option<String>,
     pub from_address: String,
     pub to: Vec<MailAddress>,
+    /// Copies, named in the mail's `Cc`.
+    pub cc: Vec<MailAddress>,
+    /// Blind copies: in the SMTP envelope only, never in the mail's headers.
+    pub bcc: Vec<MailAddress>,
     pub subject: String,
     /// Without angle brackets.
     pub message_id: String,
@@ -110,6 +114,13 @@ pub fn build(o: &Outbound) -> Result<Built, OutboundError> {
     for to in &o.to {
         b = b.to(mailbox(to.name.as_deref(), &to.email)?);
     }
+    for cc in &o.cc {
+        b = b.cc(mailbox(cc.name.as_deref(), &cc.email)?);
+    }
+    // Checked like the others, but not given to the builder: the envelope below carries them.
+    for bcc in &o.bcc {
+        address(&bcc.email)?;
+    }
     if let Some(parent) = &o.in_reply_to {
         b = b.in_reply_to(format!("<{parent}>"));
     }
@@ -143,7 +154,7 @@ pub fn build(o: &Outbound) -> Result<Built, OutboundError> {
     Ok(Built {
         bytes: message.formatted(),
         envelope_from: o.from_address.clone(),
-        recipients: o.to.iter().map(|t| t.email.clone()).collect(),
+        recipients: o.to.iter().chain(&o.cc).chain(&o.bcc).map(|t| t.email.clone()).collect(),
     })
 }
 
@@ -158,6 +169,8 @@ mod tests {
             from_name: Some("Ana via Support".into()),
             from_address: "support@help.test".into(),
             to: vec![MailAddress { email: "carl@customer.test".into(), name: Some("Carl".into()) }],
+            cc: vec![],
+            bcc: vec![],
             subject: "Re: Printer on fire".into(),
             message_id: "t1042.abc@help.test".into(),
             in_reply_to: Some("orig@customer.test".into()),
@@ -198,6 +211,21 @@ mod tests {
         assert_eq!(m.attachments.len(), 1);
         assert_eq!(m.attachments[0].filename, "guide.pdf");
         assert_eq!(m.attachments[0].bytes, b"%PDF-1.4");
+    }
+
+    #[test]
+    fn copies_are_named_and_blind_copies_are_not() {
+        let mut o = sample();
+        o.cc = vec![MailAddress { email: "dana@customer.test".into(), name: Some("Dana, Ops".into()) }];
+        o.bcc = vec![MailAddress { email: "audit@partner.test".into(), name: None }];
+        let built = build(&o).expect("builds");
+        assert_eq!(built.recipients, ["carl@customer.test", "dana@customer.test", "audit@partner.test"]);
+        let m = parse(&built.bytes, &Limits::default()).expect("parses");
+        assert_eq!(m.cc, vec![MailAddress { email: "dana@customer.test".into(), name: Some("Dana, Ops".into()) }]);
+        assert!(m.header("bcc").is_none(), "{:?}", m.headers);
+        assert!(!String::from_utf8_lossy(&built.bytes).contains("audit@partner.test"));
+        o.bcc = vec![MailAddress { email: "not an address".into(), name: None }];
+        assert!(matches!(build(&o), Err(OutboundError::Address { .. })));
     }
 
     #[test]

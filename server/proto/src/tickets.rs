@@ -57,6 +57,11 @@ pub struct TicketDetail {
     /// The customer's rating, given through the link in the reply that solved the ticket.
     #[serde(default)]
     pub satisfaction: Option<crate::Satisfaction>,
+    /// Whom a reply copies unless the agent changes it ([`PostMessage::cc`] left out): everyone
+    /// on the customer's latest mail (its sender, To and Cc) but the contact and this desk's
+    /// own addresses.
+    #[serde(default)]
+    pub reply_cc: Vec<crate::MailAddress>,
 }
 
 /// Who wrote a message or did an event.
@@ -92,6 +97,12 @@ pub struct Message {
     /// parts not stored separately.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail: Option<crate::MailInfo>,
+    /// Replies only: who got a copy besides the ticket's contact (the mail's Cc), and blind
+    /// copies (sent, but not named in the mail; shown here to the team only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<crate::MailAddress>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<crate::MailAddress>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -208,6 +219,14 @@ pub struct PostMessage {
     /// Uploads of this ticket by the caller (`POST …/uploads`) to attach; a reply mails them.
     #[serde(default)]
     pub attachment_ids: Vec<i64>,
+    /// Replies: copies (Cc), each `ann@example.com` or `Ann Lee <ann@example.com>`, at most
+    /// 50. Left out: reply all — the copies of [`TicketDetail::reply_cc`]; `[]`: none. Not the
+    /// contact (the reply's To) nor this desk's own addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cc: Option<Vec<String>>,
+    /// Replies: blind copies (sent, not named in the mail), as `cc`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
 }
 
 /// `POST /api/v1/tickets/{number}/assign`.
@@ -265,7 +284,8 @@ pub struct BulkUpdate {
     pub remove_tags: Vec<String>,
 }
 
-/// `POST /api/v1/tickets/bulk-reply`: one reply to every selected ticket (an incident notice).
+/// `POST /api/v1/tickets/bulk-reply`: one reply to every selected ticket (an incident notice),
+/// each copied as a reply written on that ticket would be ([`TicketDetail::reply_cc`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

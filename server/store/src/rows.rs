@@ -252,7 +252,7 @@ impl TicketRow {
 
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, t.number AS ticket_number, m.kind, m.author_kind, \
     m.author_id, m.author_name, m.body_text, m.body_html, m.message_id, m.in_reply_to, m.references_json, \
-    m.delivery_state, m.delivery_error, m.mail_json, m.ticket_version, m.created_at \
+    m.delivery_state, m.delivery_error, m.mail_json, m.cc_json, m.bcc_json, m.ticket_version, m.created_at \
     FROM messages m JOIN tickets t ON t.id = m.ticket_id";
 
 #[derive(Debug, Clone, FromQueryResult)]
@@ -271,6 +271,8 @@ pub(crate) struct MessageRow {
     pub delivery_state: Option<String>,
     pub delivery_error: Option<String>,
     pub mail_json: Option<String>,
+    pub cc_json: String,
+    pub bcc_json: String,
     pub ticket_version: i64,
     pub created_at: i64,
 }
@@ -295,6 +297,8 @@ impl MessageRow {
             delivery_state: self.delivery_state.as_deref().map(|s| parse("messages", "delivery_state", s)).transpose()?,
             delivery_error: self.delivery_error,
             mail: self.mail_json.as_deref().map(|j| parse_json("messages", "mail_json", j)).transpose()?,
+            cc: parse_json("messages", "cc_json", &self.cc_json)?,
+            bcc: parse_json("messages", "bcc_json", &self.bcc_json)?,
             created_at: from_micros(self.created_at),
         })
     }

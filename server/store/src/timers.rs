@@ -24,7 +24,7 @@ use crate::{
     sla::{Rules, load_rules},
     tickets::{
         load_ticket,
-        write::{MailExtras, NewMessage, insert_message, outbound_message_id, save_state, save_state_before_message},
+        write::{Copies, MailExtras, NewMessage, insert_message, outbound_message_id, save_state, save_state_before_message},
     },
 };
 
@@ -434,6 +434,7 @@ impl Store {
                 ticket_version: version,
                 mail: Some(MailExtras::default()),
                 pipeline_pending: false,
+                copies: Copies::default(),
             })
             .await?;
             record_changes(&self.db, &tx.tx, &who, now, row.id, &changes).await?;

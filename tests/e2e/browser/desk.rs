@@ -49,10 +49,15 @@ async fn agent_works_a_ticket_end_to_end() {
     std::fs::write(&file, "1. Open the sign-in page\n2. Choose \"Forgot password\"\n").expect("write the file");
     browser.type_into("#composer-files", &file.display().to_string()).await;
     browser.wait_text("#composer-attachments .attachment-chip", "steps-to-reset.txt").await;
+    // Copies: a colleague of the customer in Cc (a name with a comma, quoted), a blind copy.
+    browser.type_into("#composer-cc", "\"Lee, Dana\" <dana@client.test>").await;
+    browser.type_into("#composer-bcc", "audit@partner.test").await;
     browser.select("#send-status", "pending").await;
     browser.click("#send").await;
     browser.wait_text("#composer-sent", "").await;
     browser.wait_for("#conversation .message[data-kind='reply']").await;
+    browser.wait_text("#conversation .message[data-kind='reply'] .copies", "dana@client.test").await;
+    browser.wait_text("#conversation .message[data-kind='reply'] .blind-copies", "audit@partner.test").await;
 
     // A note (press n: the composer switches to notes).
     browser.click("#ticket-subject").await;
@@ -114,10 +119,38 @@ async fn agent_works_a_ticket_end_to_end() {
     assert!(reply["body_text"].as_str().unwrap_or_default().contains("Thanks for waiting."), "{reply}");
     assert_eq!(reply["attachments"][0]["filename"], "steps-to-reset.txt", "{reply}");
     assert_eq!(reply["attachments"][0]["content_type"], "text/plain", "{reply}");
+    assert_eq!(reply["cc"], serde_json::json!([{ "email": "dana@client.test", "name": "Lee, Dana" }]), "{reply}");
+    assert_eq!(reply["bcc"], serde_json::json!([{ "email": "audit@partner.test", "name": null }]), "{reply}");
     let _ = std::fs::remove_dir_all(&dir);
     // The draft was cleared once sent.
     let drafts = browser.js("return Object.keys(localStorage).filter(k => k.startsWith('tandem.draft')).length").await;
     assert_eq!(drafts, 0, "drafts left behind");
+
+    // A customer's mail with a colleague in Cc: the reply's Cc field starts with the colleague.
+    let admin = server.login(&server.desk.admin.email).await;
+    let raw = "From: Carla Customer <carla@client.test>\r\nTo: support@desk.test\r\nCc: Dana Lee <dana@client.test>\r\n\
+               Subject: Invoice address\r\nMessage-ID: <cc-browser@client.test>\r\n\r\nPlease change it.\r\n";
+    let response = admin
+        .request(reqwest::Method::POST, &format!("/api/v1/inboxes/{}/messages/raw", server.desk.inbox_a.id))
+        .body(raw)
+        .send()
+        .await
+        .expect("raw mail");
+    assert_eq!(response.status().as_u16(), 201);
+    let posted: Value = response.json().await.expect("json");
+    let mailed = posted["inbound"]["ticket_number"].as_i64().unwrap_or_else(|| panic!("a ticket: {posted}"));
+    browser.goto(&server.url(&format!("/tickets/{mailed}"))).await;
+    browser.wait_text("#ticket-subject", "Invoice address").await;
+    let started = std::time::Instant::now();
+    let cc = loop {
+        let cc = browser.js("return document.querySelector('#composer-cc').value").await;
+        if cc.as_str().is_some_and(|v| !v.is_empty()) || started.elapsed() > WAIT {
+            break cc;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(cc.as_str(), Some("Dana Lee <dana@client.test>"), "reply all by default");
+    browser.screenshot("reply-copies").await;
 
     browser.close().await;
 }

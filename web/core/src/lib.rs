@@ -7,7 +7,8 @@
 //! [`labels`] human labels for wire enums, [`route`] the address bar's routes, [`filter`] a
 //! ticket list's query, [`keys`] the keyboard shortcuts, [`mention`] `@mentions` in the
 //! composer, [`timeline`] how bodies and events read, [`hours`] the SLA form's text formats,
-//! [`reports`] report figures, [`reconnect`] the live channel's backoff.
+//! [`reports`] report figures, [`reconnect`] the live channel's backoff, [`recipients`] the
+//! composer's Cc and Bcc fields.
 
 pub mod filter;
 pub mod hours;
@@ -16,6 +17,7 @@ pub mod keys;
 pub mod labels;
 pub mod mention;
 pub mod reconnect;
+pub mod recipients;
 pub mod reports;
 pub mod route;
 pub mod timeline;

@@ -14,14 +14,16 @@
 //! `#mention-suggestions` (a listbox of `.mention-option`s, `#mention-option-{i}`, the active one
 //! `aria-selected`), `#composer-files` (the file input),
 //! `#composer-attachments` (`.attachment-chip`, each with a `.remove-attachment` button),
-//! `#send-status`, `#send`, `#composer-error`, `#composer-sent`.
+//! `#composer-cc` and `#composer-bcc` (replies only: copies, the Cc starting as the server's
+//! "reply all" list until the agent edits it), `#send-status`, `#send`, `#composer-error`,
+//! `#composer-sent`.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tandem_proto::{MessagePosted, PostMessage, PreviewTemplate, RenderedTemplate, Role, Template, TicketStatus, Upload, UserRef};
-use tandem_web_core::mention;
+use tandem_web_core::{mention, recipients};
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, Method};
@@ -67,6 +69,16 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let mode = RwSignal::new(if draft.mode == "note" { Mode::Note } else { Mode::Reply });
     let body = RwSignal::new(draft.body);
     let set_status = RwSignal::new(String::new());
+    // The Cc field follows the server's "reply all" list until the agent edits it.
+    let cc = RwSignal::new(String::new());
+    let cc_edited = RwSignal::new(false);
+    let bcc = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        let default = state.reply_cc.with(|list| recipients::format(list));
+        if !cc_edited.get_untracked() {
+            cc.set(default);
+        }
+    });
     let sending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let sent = RwSignal::new(None::<&'static str>);
@@ -250,6 +262,8 @@ pub fn Composer(state: TicketState) -> impl IntoView {
             last_seen_message_id: state.last_seen_message_id(),
             set_status: status,
             attachment_ids: attached.get_untracked().iter().map(|u| u.id).collect(),
+            cc: (current_mode == Mode::Reply).then(|| recipients::split(&cc.get_untracked())),
+            bcc: if current_mode == Mode::Reply { recipients::split(&bcc.get_untracked()) } else { Vec::new() },
         };
         let path = match current_mode {
             Mode::Reply => format!("/api/v1/tickets/{number}/replies"),
@@ -265,6 +279,9 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                     attached.set(Vec::new());
                     mention.set(None);
                     set_status.set(String::new());
+                    cc_edited.set(false);
+                    cc.set(state.reply_cc.with_untracked(|list| recipients::format(list)));
+                    bcc.set(String::new());
                     storage::clear_draft(user_id, number);
                     sent.set(Some(t(if current_mode == Mode::Reply { Msg::ReplySent } else { Msg::NoteAdded })));
                     last_typing_sent.set_value(0.0);
@@ -311,6 +328,18 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
+            {move || (mode.get() == Mode::Reply).then(|| view! {
+                <div class="composer-copies">
+                    <label for="composer-cc" class="inline-label">{t(Msg::Cc)}</label>
+                    <input id="composer-cc" type="text" autocomplete="off" placeholder=t(Msg::CopiesHint)
+                        prop:value=move || cc.get()
+                        on:input=move |ev| { cc_edited.set(true); cc.set(event_target_value(&ev)); }/>
+                    <label for="composer-bcc" class="inline-label">{t(Msg::Bcc)}</label>
+                    <input id="composer-bcc" type="text" autocomplete="off" placeholder=t(Msg::CopiesHint)
+                        prop:value=move || bcc.get()
+                        on:input=move |ev| bcc.set(event_target_value(&ev))/>
+                </div>
+            })}
             <label class="visually-hidden" for="composer-body">
                 {move || t(if mode.get() == Mode::Note { Msg::NotePlaceholder } else { Msg::ReplyPlaceholder })}
             </label>

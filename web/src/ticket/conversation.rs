@@ -2,8 +2,9 @@
 //!
 //! Ids and classes: `#conversation`; messages `.message` with `data-id` and `data-kind`
 //! (`inbound`, `reply`, `note`, `auto_reply`, `system`), `.fresh` when shown by the guard or
-//! on request, `.message-body`, `.load-remote`, `.attachment`, `.delivery-error` and
-//! `.send-again` on a failed delivery; events `.event` with `data-kind` (e.g.
+//! on request, `.message-body`, `.load-remote`, `.attachment`, a reply's `.copies` and
+//! `.blind-copies`, `.delivery-error` and `.send-again` on a failed delivery (the error also on
+//! a sent reply whose copies were refused); events `.event` with `data-kind` (e.g.
 //! `plugin.classified`).
 
 use leptos::prelude::*;
@@ -82,10 +83,16 @@ fn message_view(message: Message, fresh: bool, state: TicketState, current: Curr
     let recipients = message.mail.as_ref().map(|mail| {
         mail.to.iter().chain(mail.cc.iter()).map(|a| a.email.clone()).collect::<Vec<_>>().join(", ")
     }).filter(|s| !s.is_empty());
+    // A reply's copies (the blind ones are shown to the team, never mailed as a header).
+    let emails = |list: &[tandem_proto::MailAddress]| list.iter().map(|a| a.email.clone()).collect::<Vec<_>>().join(", ");
+    let copies = (!message.cc.is_empty()).then(|| emails(&message.cc));
+    let blind_copies = (!message.bcc.is_empty()).then(|| emails(&message.bcc));
     let skipped = message.mail.as_ref().map(|m| m.skipped_parts.clone()).unwrap_or_default();
     let forwarded = message.mail.as_ref().map(|m| m.forwarded.clone()).unwrap_or_default();
     let folded_from = message.mail.as_ref().and_then(|m| m.folded_from);
     let failed = message.delivery_state == Some(DeliveryState::Failed);
+    // Sent, but the receiving server refused some of the copies: said under the message.
+    let refused_copies = (message.delivery_state == Some(DeliveryState::Sent)).then(|| message.delivery_error.clone()).flatten();
 
     let body = match message.body_html.clone() {
         // Sanitised by the server (ammonia): no scripts, no handlers, remote images removed.
@@ -138,6 +145,8 @@ fn message_view(message: Message, fresh: bool, state: TicketState, current: Curr
                 })}
             </header>
             {recipients.map(|to| view! { <p class="muted small">{tf(Msg::ToRecipients, &[("to", &to)])}</p> })}
+            {copies.map(|cc| view! { <p class="muted small copies">{tf(Msg::CcRecipients, &[("cc", &cc)])}</p> })}
+            {blind_copies.map(|bcc| view! { <p class="muted small blind-copies">{tf(Msg::BccRecipients, &[("bcc", &bcc)])}</p> })}
             {body}
             {has_remote.then(|| view! {
                 <p class="remote-note muted small">
@@ -169,6 +178,7 @@ fn message_view(message: Message, fresh: bool, state: TicketState, current: Curr
             {skipped.into_iter().map(|part| view! {
                 <p class="muted small">{tf(Msg::PartNotStored, &[("name", &part.filename), ("reason", &part.reason)])}</p>
             }).collect_view()}
+            {refused_copies.map(|e| view! { <p class="error small delivery-error">{e}</p> })}
             {failed.then(|| view! {
                 {message.delivery_error.map(|e| view! { <p class="error small delivery-error">{e}</p> })}
                 {current.can_work().then(|| send_again(id, state, current))}

@@ -45,6 +45,8 @@ pub struct TicketState {
     pub events: RwSignal<Vec<tandem_proto::Event>>,
     /// The customer's rating, if they gave one.
     pub satisfaction: RwSignal<Option<tandem_proto::Satisfaction>>,
+    /// Whom a reply copies unless the agent changes it (the composer's Cc field starts so).
+    pub reply_cc: RwSignal<Vec<tandem_proto::MailAddress>>,
 }
 
 impl TicketState {
@@ -100,6 +102,7 @@ pub fn TicketPage(number: i64) -> impl IntoView {
         fresh: RwSignal::new(BTreeSet::new()),
         events: RwSignal::new(Vec::new()),
         satisfaction: RwSignal::new(None),
+        reply_cc: RwSignal::new(Vec::new()),
     };
     let error = RwSignal::new(None::<String>);
     let path = format!("/api/v1/tickets/{number}");
@@ -136,6 +139,7 @@ pub fn TicketPage(number: i64) -> impl IntoView {
                         }
                         state.events.set(detail.events);
                         state.satisfaction.set(detail.satisfaction);
+                        state.reply_cc.set(detail.reply_cc);
                         state.ticket.set(Some(detail.ticket));
                     }
                     Err(failure) => error.set(Some(current.explain(Msg::LoadTicketFailed, &failure))),

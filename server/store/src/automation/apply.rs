@@ -27,7 +27,7 @@ use crate::{
     rows::{TICKET_SELECT, TicketRow},
     tickets::{
         load_ticket,
-        write::{MailExtras, NewMessage, insert_message, outbound_message_id, save_state, save_state_before_message, write_tags},
+        write::{Copies, MailExtras, NewMessage, insert_message, outbound_message_id, save_state, save_state_before_message, write_tags},
     },
 };
 
@@ -313,6 +313,7 @@ impl Store {
             ticket_version,
             mail: Some(MailExtras { subject: Some(reply.subject.clone()), ..MailExtras::default() }),
             pipeline_pending: false,
+            copies: Copies::default(),
         })
         .await?;
         conn.execute_raw(self.db.stmt("UPDATE contacts SET last_auto_reply_at = ? WHERE id = ?", vec![at.into(), row.contact_id.into()])).await?;

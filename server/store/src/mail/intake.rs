@@ -15,7 +15,7 @@ use crate::{
     error::{Result, StoreError},
     events::{NewEvent, Who, change_events, push_events, record},
     rows::{IdRow, parse},
-    tickets::{authorize_ticket, load_ticket, write::{MailExtras, NewMessage, NewTicket, insert_message, insert_ticket, next_number, save_state_before_message}},
+    tickets::{authorize_ticket, load_ticket, write::{Copies, MailExtras, NewMessage, NewTicket, insert_message, insert_ticket, next_number, save_state_before_message}},
 };
 
 /// The outcome of recording a raw message.
@@ -553,6 +553,7 @@ impl Store {
             ticket_version: version,
             mail: Some(extras.clone()),
             pipeline_pending,
+            copies: Copies::default(),
         };
 
         let mut follow_up_of = None;

@@ -60,6 +60,9 @@ pub struct OutboxJob {
     pub references: Vec<String>,
     pub to_email: String,
     pub to_name: String,
+    /// Replies: copies and blind copies besides the contact.
+    pub cc: Vec<proto::MailAddress>,
+    pub bcc: Vec<proto::MailAddress>,
     /// (file name, content type, blob SHA-256)
     pub attachments: Vec<(String, String, String)>,
 }
@@ -86,12 +89,17 @@ struct JobRow {
     references_json: String,
     to_email: String,
     to_name: String,
+    cc_json: String,
+    bcc_json: String,
 }
 
 /// How a delivery attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxResult {
     Sent,
+    /// Sent to the contact, but the receiving server refused some of the copies (each named
+    /// with its answer): the reply counts as sent, the refusal stays visible on it.
+    SentExcept(String),
     /// Worth retrying (connection refused, 4xx).
     Retry(String),
     /// Will not succeed (5xx, invalid recipient, no SMTP configured).
@@ -106,6 +114,7 @@ impl OutboxResult {
     pub(crate) fn settle(&self, attempts: i64) -> (&'static str, Option<String>) {
         match self {
             OutboxResult::Sent => ("sent", None),
+            OutboxResult::SentExcept(e) => ("sent", Some(e.clone())),
             OutboxResult::Retry(e) if attempts < MAX_ATTEMPTS => ("queued", Some(e.clone())),
             OutboxResult::Retry(e) => ("failed", Some(format!("gave up after {attempts} attempts: {e}"))),
             OutboxResult::Failed(e) => ("failed", Some(e.clone())),
@@ -134,7 +143,7 @@ impl Store {
                 &format!(
                     "SELECT o.id AS outbox_id, o.attempts, m.id AS message_row_id, m.kind, i.id AS inbox_id, i.name AS inbox_name, i.address AS inbox_address, \
                      i.from_name_format, i.signature, t.number AS ticket_number, t.subject AS ticket_subject, m.subject, m.author_name, m.body_text, \
-                     m.body_html, m.message_id, m.in_reply_to, m.references_json, c.email AS to_email, c.name AS to_name \
+                     m.body_html, m.message_id, m.in_reply_to, m.references_json, c.email AS to_email, c.name AS to_name, m.cc_json, m.bcc_json \
                      FROM outbox o JOIN messages m ON m.id = o.message_row_id JOIN tickets t ON t.id = m.ticket_id \
                      JOIN inboxes i ON i.id = t.inbox_id JOIN contacts c ON c.id = t.contact_id WHERE o.id IN ({in_ids})"
                 ),
@@ -187,6 +196,8 @@ impl Store {
                     references: parse_json("messages", "references_json", &row.references_json)?,
                     to_email: row.to_email,
                     to_name: row.to_name,
+                    cc: parse_json("messages", "cc_json", &row.cc_json)?,
+                    bcc: parse_json("messages", "bcc_json", &row.bcc_json)?,
                     attachments: attachments.remove(&row.message_row_id).unwrap_or_default(),
                 });
             }

@@ -11,7 +11,7 @@ use tandem_proto::{self as proto, AfterImport, ExistingMail, TlsMode};
 
 use crate::{
     Store,
-    db::{WriteTx, query_all, query_one},
+    db::{Db, WriteTx, query_all, query_one},
     error::{Result, StoreError},
     events::{NewEvent, Who, record},
     rows::{json as to_json, parse, parse_json},
@@ -398,25 +398,13 @@ impl Store {
         tx.commit().await
     }
 
-    /// Every address that is ours (inbox addresses and aliases), lowercase: mail from them is
-    /// our own coming back. Read once per write transaction.
+    /// Every address that is ours ([`desk_addresses`]), read once per write transaction: mail
+    /// from them is our own coming back.
     pub(crate) async fn our_addresses(&self, tx: &WriteTx) -> Result<Arc<Vec<String>>> {
-        #[derive(FromQueryResult)]
-        struct Row {
-            address: String,
-            aliases: String,
-        }
         if let Some(ours) = tx.memo().our_addresses.clone() {
             return Ok(ours);
         }
-        let rows: Vec<Row> = query_all(&tx.tx, self.db.stmt("SELECT address, aliases FROM inboxes", vec![])).await?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r.address.to_lowercase());
-            let aliases: Vec<String> = parse_json("inboxes", "aliases", &r.aliases)?;
-            out.extend(aliases.into_iter().map(|a| a.to_lowercase()));
-        }
-        let ours = Arc::new(out);
+        let ours = Arc::new(desk_addresses(&self.db, &tx.tx).await?);
         tx.memo().our_addresses = Some(Arc::clone(&ours));
         Ok(ours)
     }
@@ -439,6 +427,23 @@ impl Store {
         }
         Ok(None)
     }
+}
+
+/// Every address that is this desk's (inbox addresses and aliases), lowercase.
+pub(crate) async fn desk_addresses<C: ConnectionTrait>(db: &Db, conn: &C) -> Result<Vec<String>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        address: String,
+        aliases: String,
+    }
+    let rows: Vec<Row> = query_all(conn, db.stmt("SELECT address, aliases FROM inboxes", vec![])).await?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r.address.to_lowercase());
+        let aliases: Vec<String> = parse_json("inboxes", "aliases", &r.aliases)?;
+        out.extend(aliases.into_iter().map(|a| a.to_lowercase()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

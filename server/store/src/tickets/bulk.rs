@@ -90,6 +90,9 @@ impl Store {
                 last_seen_message_id: None,
                 set_status: input.set_status,
                 attachment_ids: Vec::new(),
+                // As a reply written on the ticket would: to everyone on the customer's latest mail.
+                cc: None,
+                bcc: Vec::new(),
             };
             match self.post_message(actor, number, MessageKind::Reply, message).await {
                 Ok(_) => outcome.succeeded.push(number),

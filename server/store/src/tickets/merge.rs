@@ -7,7 +7,7 @@ use tandem_proto::{self as proto, MessageKind};
 
 use super::{
     authorize_ticket, load_ticket,
-    write::{NewMessage, insert_message, next_number, save_state, write_tags},
+    write::{Copies, NewMessage, insert_message, next_number, save_state, write_tags},
 };
 use crate::{
     Store,
@@ -62,6 +62,7 @@ impl Store {
                 ticket_version: version,
                 mail: None,
                 pipeline_pending: false,
+                copies: Copies::default(),
             })
             .await?;
         }

@@ -1,6 +1,7 @@
 //! Tickets: listing, reading, and (in the submodules) every change to them.
 
 mod bulk;
+mod copies;
 mod counts;
 mod merge;
 pub(crate) mod write;
@@ -187,6 +188,7 @@ impl Store {
         authorize_ticket(actor, &row, Action::ViewTicket { inbox_id: row.inbox_id })?;
         let id = row.id;
         let messages = messages_of(&self.db, conn, row.id, None).await?;
+        let reply_cc = copies::default_cc(&self.db, conn, &messages, &row.contact_email).await?;
         let events: Vec<EventRow> =
             query_all(conn, self.db.stmt(&format!("{EVENT_SELECT} WHERE e.ticket_id = ? ORDER BY e.id"), vec![row.id.into()])).await?;
         Ok(proto::TicketDetail {
@@ -194,6 +196,7 @@ impl Store {
             messages,
             events: events.into_iter().map(EventRow::into_proto).collect::<Result<Vec<_>>>()?,
             satisfaction: crate::csat::satisfaction_of(&self.db, conn, id).await?,
+            reply_cc,
         })
     }
 

@@ -39,6 +39,15 @@ pub(crate) struct NewMessage<'a> {
     /// A new customer message the plugin pipeline is to run on (see
     /// [`crate::Store::pending_pipeline_runs`]).
     pub pipeline_pending: bool,
+    /// Replies: copies and blind copies besides the contact (see [`tandem_domain::recipients`]).
+    pub copies: Copies,
+}
+
+/// A reply's Cc and Bcc ([`NewMessage::copies`]); empty for every other message.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Copies {
+    pub cc: Vec<proto::MailAddress>,
+    pub bcc: Vec<proto::MailAddress>,
 }
 
 /// What an email message stores besides the common message fields.
@@ -61,7 +70,7 @@ pub(crate) async fn insert_message(db: &Db, tx: &WriteTx, at: i64, m: NewMessage
         db.stmt(
             "INSERT INTO messages (ticket_id, kind, author_kind, author_id, author_name, body_text, body_html, message_id, \
              in_reply_to, references_json, delivery_state, ticket_version, created_at, subject, body_html_remote, folded_from, mail_json, \
-             pipeline_pending, headers_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             pipeline_pending, headers_json, cc_json, bcc_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             vec![
                 m.ticket_id.into(),
                 m.kind.as_str().into(),
@@ -82,6 +91,8 @@ pub(crate) async fn insert_message(db: &Db, tx: &WriteTx, at: i64, m: NewMessage
                 extras.info.as_ref().map(to_json).into(),
                 m.pipeline_pending.into(),
                 extras.headers.as_ref().map_or_else(|| "[]".to_owned(), to_json).into(),
+                to_json(&m.copies.cc).into(),
+                to_json(&m.copies.bcc).into(),
             ],
         ),
     )
@@ -94,6 +105,19 @@ pub(crate) async fn insert_message(db: &Db, tx: &WriteTx, at: i64, m: NewMessage
         crate::mail::outbox::enqueue(db, conn, id, m.ticket_id, at).await?;
     }
     Ok(id)
+}
+
+/// A `message.added` event's details, with the reply's copies when it has any (the audit
+/// trail says who got the mail).
+fn copies_json(mut after: serde_json::Value, copies: &Copies) -> serde_json::Value {
+    let emails = |list: &[proto::MailAddress]| list.iter().map(|a| a.email.clone()).collect::<Vec<_>>();
+    if !copies.cc.is_empty() {
+        after["cc"] = json!(emails(&copies.cc));
+    }
+    if !copies.bcc.is_empty() {
+        after["bcc"] = json!(emails(&copies.bcc));
+    }
+    after
 }
 
 /// A ticket to insert (status `new`, version 1), from the API or from mail.
@@ -318,6 +342,7 @@ impl Store {
             ticket_version: 1,
             mail: None,
             pipeline_pending,
+            copies: Copies::default(),
         })
         .await?;
         crate::sla::refresh_ticket(&self.db, &tx, ticket_id, now).await?;
@@ -409,6 +434,9 @@ impl Store {
         if kind == MessageKind::Note && input.set_status.is_some() {
             return Err(StoreError::validation("set_status", "notes do not change the status; use a reply or PATCH"));
         }
+        if kind == MessageKind::Note && (input.cc.as_ref().is_some_and(|cc| !cc.is_empty()) || !input.bcc.is_empty()) {
+            return Err(StoreError::validation(if input.bcc.is_empty() { "cc" } else { "bcc" }, "notes are internal: they are not mailed to anyone"));
+        }
         let now = self.clock.now();
         let at = to_micros(now);
         // A reply that solves the ticket may ask for a rating: the signer (which may have to
@@ -433,12 +461,13 @@ impl Store {
                 Vec::new()
             }
         };
-        let (message_id, in_reply_to, references, delivery) = if kind == MessageKind::Reply {
+        let (message_id, in_reply_to, references, delivery, copies) = if kind == MessageKind::Reply {
             let (reply_to, refs) = self.thread_headers(&tx.tx, row.id).await?;
             let inbox = self.inbox_address(&tx.tx, row.inbox_id).await?;
-            (Some(outbound_message_id(number, &inbox)?), reply_to, refs, Some(DeliveryState::Queued))
+            let copies = super::copies::of_reply(&self.db, &tx.tx, row.id, &row.contact_email, input.cc, input.bcc).await?;
+            (Some(outbound_message_id(number, &inbox)?), reply_to, refs, Some(DeliveryState::Queued), copies)
         } else {
-            (None, None, vec![], None)
+            (None, None, vec![], None, Copies::default())
         };
         // A reply that solves the ticket asks for a rating, if the inbox wants that.
         let mut body_text = body_text;
@@ -468,6 +497,7 @@ impl Store {
             ticket_version: new_version,
             mail: None,
             pipeline_pending: false,
+            copies: copies.clone(),
         })
         .await?;
         record(&self.db, &tx.tx, &who, at, NewEvent {
@@ -475,7 +505,7 @@ impl Store {
             kind: "message.added",
             field: None,
             before: serde_json::Value::Null,
-            after: json!({ "message_id": id, "kind": kind }),
+            after: copies_json(json!({ "message_id": id, "kind": kind }), &copies),
         })
         .await?;
         record_changes(&self.db, &tx.tx, &who, at, row.id, &changes).await?;
@@ -517,6 +547,7 @@ impl Store {
             ticket_version: version,
             mail: None,
             pipeline_pending: false,
+            copies: Copies::default(),
         })
         .await?;
         record(&self.db, &tx.tx, &contact, at, NewEvent {
