@@ -32,6 +32,12 @@ pub struct Draft {
     /// `reply` or `note`.
     pub mode: String,
     pub body: String,
+    /// The reply's Cc field once the agent edited it (until then it follows the ticket's
+    /// "reply all" list), and its Bcc field.
+    #[serde(default)]
+    pub cc: Option<String>,
+    #[serde(default)]
+    pub bcc: String,
 }
 
 fn draft_key(user_id: i64, number: i64) -> String {

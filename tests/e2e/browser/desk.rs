@@ -210,13 +210,15 @@ async fn drafts_and_the_chosen_language_survive_a_reload() {
     let number = server.desk.ticket_a;
     browser.goto(&server.url(&format!("/tickets/{number}"))).await;
     browser.type_into("#composer-body", "A long answer in progress").await;
+    browser.type_into("#composer-cc", "dana@client.test").await;
+    browser.type_into("#composer-bcc", "audit@partner.test").await;
     browser.wait_for("#live-status.on").await;
 
-    // A reload (as after a crash) keeps the draft.
+    // A reload (as after a crash) keeps the draft, its copies too.
     browser.client.refresh().await.expect("reload");
     browser.wait_text("#ticket-subject", "Cannot log in").await;
-    let kept = browser.js("return document.querySelector('#composer-body').value").await;
-    assert_eq!(kept, "A long answer in progress");
+    let kept = browser.js("return [document.querySelector('#composer-body').value, document.querySelector('#composer-cc').value, document.querySelector('#composer-bcc').value]").await;
+    assert_eq!(kept, serde_json::json!(["A long answer in progress", "dana@client.test", "audit@partner.test"]));
 
     // Russian, chosen on the profile page, persists.
     browser.goto(&server.url("/profile")).await;

@@ -70,9 +70,14 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let body = RwSignal::new(draft.body);
     let set_status = RwSignal::new(String::new());
     // The Cc field follows the server's "reply all" list until the agent edits it.
-    let cc = RwSignal::new(String::new());
-    let cc_edited = RwSignal::new(false);
-    let bcc = RwSignal::new(String::new());
+    let cc_edited = RwSignal::new(draft.cc.is_some());
+    let cc = RwSignal::new(draft.cc.unwrap_or_default());
+    let bcc = RwSignal::new(draft.bcc);
+    // Everything being written, kept in the browser until sent.
+    let keep_draft = move |mode: Mode, body: String| {
+        let cc = cc_edited.get_untracked().then(|| cc.get_untracked());
+        storage::save_draft(user_id, number, &Draft { mode: mode.as_str().into(), body, cc, bcc: bcc.get_untracked() });
+    };
     Effect::new(move |_| {
         let default = state.reply_cc.with(|list| recipients::format(list));
         if !cc_edited.get_untracked() {
@@ -181,7 +186,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
         }
         let (text, cursor) = mention::complete(&text, start, &typed, &handle);
         body.set(text.clone());
-        storage::save_draft(user_id, number, &Draft { mode: mode.get_untracked().as_str().into(), body: text.clone() });
+        keep_draft(mode.get_untracked(), text.clone());
         mention.set(None);
         if let Some(area) = body_ref.get_untracked() {
             area.set_value(&text);
@@ -205,7 +210,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
         body.set(text.clone());
         follow_cursor(&text);
         sent.set(None);
-        storage::save_draft(user_id, number, &Draft { mode: mode.get_untracked().as_str().into(), body: text });
+        keep_draft(mode.get_untracked(), text);
         let now = js_sys::Date::now();
         last_key.set_value(now);
         if now - last_typing_sent.get_value() > 3000.0 {
@@ -225,7 +230,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
     let set_mode = move |next: Mode| {
         mode.set(next);
         mention.set(None);
-        storage::save_draft(user_id, number, &Draft { mode: next.as_str().into(), body: body.get_untracked() });
+        keep_draft(next, body.get_untracked());
     };
 
     let on_template = move |ev: leptos::ev::Event| {
@@ -238,7 +243,7 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                     let existing = body.get_untracked();
                     let text = if existing.trim().is_empty() { rendered.body } else { format!("{}\n\n{}", existing.trim_end(), rendered.body) };
                     body.set(text.clone());
-                    storage::save_draft(user_id, number, &Draft { mode: mode.get_untracked().as_str().into(), body: text });
+                    keep_draft(mode.get_untracked(), text);
                     if let Some(area) = body_ref.get_untracked() {
                         let _ = area.focus();
                     }
@@ -333,11 +338,18 @@ pub fn Composer(state: TicketState) -> impl IntoView {
                     <label for="composer-cc" class="inline-label">{t(Msg::Cc)}</label>
                     <input id="composer-cc" type="text" autocomplete="off" placeholder=t(Msg::CopiesHint)
                         prop:value=move || cc.get()
-                        on:input=move |ev| { cc_edited.set(true); cc.set(event_target_value(&ev)); }/>
+                        on:input=move |ev| {
+                            cc_edited.set(true);
+                            cc.set(event_target_value(&ev));
+                            keep_draft(mode.get_untracked(), body.get_untracked());
+                        }/>
                     <label for="composer-bcc" class="inline-label">{t(Msg::Bcc)}</label>
                     <input id="composer-bcc" type="text" autocomplete="off" placeholder=t(Msg::CopiesHint)
                         prop:value=move || bcc.get()
-                        on:input=move |ev| bcc.set(event_target_value(&ev))/>
+                        on:input=move |ev| {
+                            bcc.set(event_target_value(&ev));
+                            keep_draft(mode.get_untracked(), body.get_untracked());
+                        }/>
                 </div>
             })}
             <label class="visually-hidden" for="composer-body">
