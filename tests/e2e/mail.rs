@@ -217,14 +217,37 @@ async fn a_reply_goes_to_everyone_on_the_customers_mail(backend: Backend) {
     assert_eq!(out.cc.iter().map(|a| (a.email.as_str(), a.name.as_deref())).collect::<Vec<_>>(), [("colleague@client.test", Some("Dana Colleague"))]);
     assert!(out.header("bcc").is_none() && !String::from_utf8_lossy(&copies[0]).contains("accounts@partner.test"), "a blind copy is not named");
     let our_id = out.message_id.clone().expect("our Message-ID");
+    // The copy's server bounces it later: the reply stays sent (the customer has it; a "send
+    // again" would send it twice), the copy's failure is said on it.
+    eventually("the reply sent", Duration::from_secs(10), || async {
+        let d = ticket(&admin, number).await;
+        d["messages"].as_array()?.iter().any(|m| m["message_id"] == our_id.as_str() && m["delivery_state"] == "sent").then_some(())
+    })
+    .await;
+    servers.deliver("support", "2.dsn", format!(
+        "From: MAILER-DAEMON@mx.client.test\r\nTo: support@desk.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <cc-dsn@mx>\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\nFinal-Recipient: rfc822; Colleague@client.test\r\nAction: failed\r\n\
+         Status: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{our_id}>\r\n\r\n--B--\r\n"
+    ).as_bytes());
+    let reply = eventually("the copy's bounce on the reply", Duration::from_secs(15), || async {
+        let d = ticket(&admin, number).await;
+        d["messages"].as_array()?.iter().find(|m| m["message_id"] == our_id.as_str() && !m["delivery_error"].is_null()).cloned()
+    })
+    .await;
+    assert_eq!(reply["delivery_state"], "sent", "{reply}");
+    let error = reply["delivery_error"].as_str().unwrap_or_default();
+    assert!(error.starts_with("not delivered to 5.2.2 Colleague@client.test") && error.contains("mailbox full"), "{reply}");
     let detail = ticket(&admin, number).await;
+    let bounced = detail["events"].as_array().expect("events").iter().find(|e| e["kind"] == "message.bounced").expect("bounce event").clone();
+    assert_eq!((bounced["after"]["copy"].as_bool(), bounced["after"]["failed"].as_bool()), (Some(true), Some(true)), "{bounced}");
     let added = detail["events"].as_array().expect("events").iter().rev().find(|e| e["kind"] == "message.added").expect("event").clone();
     assert_eq!(added["after"]["cc"], json!(["colleague@client.test"]), "{added}");
     assert_eq!(added["after"]["bcc"], json!(["accounts@partner.test"]), "{added}");
 
     // The colleague answers for the customer, who is in Cc: same ticket; the next reply
     // copies the colleague (the contact is its To).
-    servers.deliver("support", "2.colleague", format!(
+    servers.deliver("support", "3.colleague", format!(
         "From: Dana Colleague <colleague@client.test>\r\nTo: support@desk.test\r\nCc: customer@client.test\r\nSubject: Re: [#{number}] Invoice address\r\n\
          Message-ID: <cc-second@client.test>\r\nIn-Reply-To: <{our_id}>\r\nDate: Mon, 2 Mar 2026 10:00:00 +0000\r\n\r\nThe new address is attached.\r\n"
     ).as_bytes());
@@ -258,7 +281,7 @@ async fn a_reply_goes_to_everyone_on_the_customers_mail(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(servers.messages("colleague").len(), 1, "not copied this time");
     assert_eq!(servers.messages("accounts").len(), 1);
-    assert_eq!(servers.messages("support").len(), 2, "no copy came back to the desk");
+    assert_eq!(servers.messages("support").len(), 3, "no copy came back to the desk (the customer's mail, the bounce, the colleague's)");
 
     // A copy the receiving server refuses (the sink refuses `reject*`) does not keep the reply
     // from the others: sent, the refusal named on the message.

@@ -14,7 +14,7 @@ use crate::{
     db::{Batch, Db, WriteTx, from_micros, marks, opt_from_micros, query_all, query_one, to_micros, value_rows},
     error::{Result, StoreError},
     events::{NewEvent, Who, change_events, push_events, record},
-    rows::{IdRow, parse},
+    rows::{IdRow, parse, parse_json},
     tickets::{authorize_ticket, load_ticket, write::{Copies, MailExtras, NewMessage, NewTicket, insert_message, insert_ticket, next_number, save_state_before_message}},
 };
 
@@ -478,10 +478,13 @@ impl Store {
                 id: i64,
                 ticket_id: i64,
                 number: i64,
+                cc_json: String,
+                bcc_json: String,
+                delivery_error: Option<String>,
             }
             let target: Option<Target> = match &b.original_message_id {
                 Some(orig) => query_one(&tx.tx, self.db.stmt(
-                    "SELECT m.id, m.ticket_id, t.number FROM messages m JOIN tickets t ON t.id = m.ticket_id \
+                    "SELECT m.id, m.ticket_id, t.number, m.cc_json, m.bcc_json, m.delivery_error FROM messages m JOIN tickets t ON t.id = m.ticket_id \
                      WHERE m.message_id = ? AND m.kind IN ('reply', 'auto_reply') ORDER BY m.id DESC LIMIT 1",
                     vec![orig.clone().into()],
                 )).await?,
@@ -495,7 +498,18 @@ impl Store {
             );
             let (ticket_id, number) = match &target {
                 Some(t) => {
-                    if b.is_failure() {
+                    // A copy's bounce: the contact has the reply, which stays sent (a "send
+                    // again" would give them a second one); the copy's failure is said on it.
+                    let cc: Vec<proto::MailAddress> = parse_json("messages", "cc_json", &t.cc_json)?;
+                    let bcc: Vec<proto::MailAddress> = parse_json("messages", "bcc_json", &t.bcc_json)?;
+                    let copy = b.recipient.as_deref().map(thread::base_address).filter(|r| cc.iter().chain(&bcc).any(|a| thread::base_address(&a.email) == *r));
+                    if b.is_failure() && copy.is_some() {
+                        let error = match &t.delivery_error {
+                            Some(before) => format!("{before}; not delivered to {summary}"),
+                            None => format!("not delivered to {summary}"),
+                        };
+                        tx.tx.execute_raw(self.db.stmt("UPDATE messages SET delivery_error = ? WHERE id = ?", vec![error.into(), t.id.into()])).await?;
+                    } else if b.is_failure() {
                         tx.tx.execute_raw(self.db.stmt("UPDATE messages SET delivery_state = 'failed', delivery_error = ? WHERE id = ?", vec![summary.clone().into(), t.id.into()])).await?;
                         tx.tx.execute_raw(self.db.stmt("UPDATE outbox SET state = 'failed', last_error = ?, updated_at = ? WHERE message_row_id = ?", vec![summary.clone().into(), at.into(), t.id.into()])).await?;
                     }
@@ -504,7 +518,7 @@ impl Store {
                         kind: "message.bounced",
                         field: None,
                         before: serde_json::Value::Null,
-                        after: json!({ "message_id": t.id, "inbound_id": id, "recipient": b.recipient, "action": b.action, "status": b.status, "diagnostic": b.diagnostic, "failed": b.is_failure() }),
+                        after: json!({ "message_id": t.id, "inbound_id": id, "recipient": b.recipient, "action": b.action, "status": b.status, "diagnostic": b.diagnostic, "failed": b.is_failure(), "copy": copy.is_some() }),
                     })
                     .await?;
                     (Some(t.ticket_id), Some(t.number))
