@@ -183,7 +183,6 @@ async fn round_trip_through_dovecot_and_smtp(backend: Backend) {
 /// narrow the copies, and what they may not copy is refused.
 async fn a_reply_goes_to_everyone_on_the_customers_mail(backend: Backend) {
     let (servers, server, admin) = connected_desk(backend).await;
-    let inbox = server.desk.inbox_a.id;
     servers.deliver("support", "1.customer", &customer_mail(
         "cc-first@client.test",
         "Invoice address",
