@@ -282,6 +282,20 @@ async fn a_reply_goes_to_everyone_on_the_customers_mail(backend: Backend) {
     assert_eq!(servers.messages("accounts").len(), 1);
     assert_eq!(servers.messages("support").len(), 3, "no copy came back to the desk (the customer's mail, the bounce, the colleague's)");
 
+    // Whoever a reply copied takes part in the ticket: a new mail of theirs with its token
+    // (no threading headers) joins it, as the contact's would; a stranger's would not.
+    let before = tickets(&admin).await.len();
+    servers.deliver("support", "4.accounts", format!(
+        "From: Accounts <accounts@partner.test>\r\nTo: support@desk.test\r\nSubject: [#{number}] Invoice address: the copy we need\r\n\
+         Message-ID: <cc-accounts@partner.test>\r\n\r\nPlease send the invoice here too.\r\n"
+    ).as_bytes());
+    eventually("the blind copy's mail on the ticket", Duration::from_secs(15), || async {
+        let d = ticket(&admin, number).await;
+        d["messages"].as_array()?.iter().any(|m| m["message_id"] == "cc-accounts@partner.test").then_some(())
+    })
+    .await;
+    assert_eq!(tickets(&admin).await.len(), before, "no new ticket");
+
     // A copy the receiving server refuses (the sink refuses `reject*`) does not keep the reply
     // from the others: sent, the refusal named on the message.
     let version = ticket(&admin, number).await["ticket"]["version"].clone();

@@ -684,10 +684,13 @@ impl Store {
         if found.is_none()
             && let Some(n) = thread::subject_token(&m.subject)
         {
+            // Participants: the contact, whoever wrote on the ticket, whoever a reply copied.
+            let copied = copy_pattern(m.from.as_ref().map_or("", |f| f.email.as_str()));
             let row: Option<Found> = query_one(conn, self.db.stmt(
                 "SELECT t.number FROM tickets t WHERE t.number = ? AND t.inbox_id = ? AND (t.contact_id = ? OR EXISTS \
-                 (SELECT 1 FROM messages x WHERE x.ticket_id = t.id AND x.author_kind = 'contact' AND x.author_id = ?))",
-                vec![n.into(), inbox_id.into(), contact_id.into(), contact_id.into()],
+                 (SELECT 1 FROM messages x WHERE x.ticket_id = t.id AND x.author_kind = 'contact' AND x.author_id = ?) OR EXISTS \
+                 (SELECT 1 FROM messages y WHERE y.ticket_id = t.id AND y.kind = 'reply' AND (y.cc_json LIKE ? ESCAPE '\\' OR y.bcc_json LIKE ? ESCAPE '\\')))",
+                vec![n.into(), inbox_id.into(), contact_id.into(), contact_id.into(), copied.clone().into(), copied.into()],
             )).await?;
             found = row.map(|r| r.number);
         }
@@ -823,6 +826,18 @@ fn push_finish(batch: &mut Batch, id: i64, outcome: &IntakeOutcome, ticket_id: O
     );
 }
 
+/// A `LIKE` pattern finding `email` in a stored list of addresses (`messages.cc_json`,
+/// `bcc_json`: `[{"email":"…","name":…}]`, addresses lower-case); matches nothing for no
+/// address.
+fn copy_pattern(email: &str) -> String {
+    if email.is_empty() {
+        return String::new();
+    }
+    let quoted = serde_json::Value::String(email.to_lowercase()).to_string();
+    let escaped = quoted.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%\"email\":{escaped}%")
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -830,6 +845,14 @@ mod tests {
     use tandem_proto::IntakeState;
 
     use crate::testing::{Backend, clock, desk, fresh_database, open_store, record_and_parse};
+
+    #[test]
+    fn a_copy_is_found_in_the_stored_list_and_wildcards_are_plain() {
+        let stored = crate::rows::json(&vec![tandem_proto::MailAddress { email: "dana_lee@client.test".into(), name: Some("Dana".into()) }]);
+        assert_eq!(super::copy_pattern("Dana_Lee@client.test"), "%\"email\":\"dana\\_lee@client.test\"%");
+        assert!(stored.contains("\"email\":\"dana_lee@client.test\""), "{stored}");
+        assert_eq!(super::copy_pattern(""), "");
+    }
 
     crate::backend_tests! {
         a_group_cut_short_goes_on_in_new_transactions,
