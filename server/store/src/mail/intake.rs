@@ -502,8 +502,8 @@ impl Store {
                     // again" would give them a second one); the copy's failure is said on it.
                     let cc: Vec<proto::MailAddress> = parse_json("messages", "cc_json", &t.cc_json)?;
                     let bcc: Vec<proto::MailAddress> = parse_json("messages", "bcc_json", &t.bcc_json)?;
-                    let copy = b.recipient.as_deref().map(thread::base_address).filter(|r| cc.iter().chain(&bcc).any(|a| thread::base_address(&a.email) == *r));
-                    if b.is_failure() && copy.is_some() {
+                    let copy = b.recipient.as_deref().map(thread::base_address).is_some_and(|r| cc.iter().chain(&bcc).any(|a| thread::base_address(&a.email) == r));
+                    if b.is_failure() && copy {
                         let error = match &t.delivery_error {
                             Some(before) => format!("{before}; not delivered to {summary}"),
                             None => format!("not delivered to {summary}"),
@@ -518,7 +518,7 @@ impl Store {
                         kind: "message.bounced",
                         field: None,
                         before: serde_json::Value::Null,
-                        after: json!({ "message_id": t.id, "inbound_id": id, "recipient": b.recipient, "action": b.action, "status": b.status, "diagnostic": b.diagnostic, "failed": b.is_failure(), "copy": copy.is_some() }),
+                        after: json!({ "message_id": t.id, "inbound_id": id, "recipient": b.recipient, "action": b.action, "status": b.status, "diagnostic": b.diagnostic, "failed": b.is_failure(), "copy": copy }),
                     })
                     .await?;
                     (Some(t.ticket_id), Some(t.number))
