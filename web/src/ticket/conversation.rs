@@ -73,6 +73,11 @@ fn delivery_label(state: DeliveryState) -> &'static str {
     })
 }
 
+/// Addresses as a line shows them: `a@x.test, b@x.test`.
+fn emails<'a>(list: impl IntoIterator<Item = &'a tandem_proto::MailAddress>) -> String {
+    list.into_iter().map(|a| a.email.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 fn message_view(message: Message, fresh: bool, state: TicketState, current: Current) -> impl IntoView {
     let id = message.id;
     let kind = message.kind;
@@ -80,13 +85,11 @@ fn message_view(message: Message, fresh: bool, state: TicketState, current: Curr
     let remote = RwSignal::new(false);
     let quoted_open = RwSignal::new(false);
     let has_remote = message.mail.as_ref().is_some_and(|m| m.has_remote_content);
-    let recipients = message.mail.as_ref().map(|mail| {
-        mail.to.iter().chain(mail.cc.iter()).map(|a| a.email.clone()).collect::<Vec<_>>().join(", ")
-    }).filter(|s| !s.is_empty());
-    // A reply's copies (the blind ones are shown to the team, never mailed as a header).
-    let emails = |list: &[tandem_proto::MailAddress]| list.iter().map(|a| a.email.clone()).collect::<Vec<_>>().join(", ");
-    let copies = (!message.cc.is_empty()).then(|| emails(&message.cc));
-    let blind_copies = (!message.bcc.is_empty()).then(|| emails(&message.bcc));
+    // An inbound mail's recipients; a reply's copies (the blind ones are shown to the team,
+    // never mailed as a header).
+    let recipients = message.mail.as_ref().map(|mail| emails(mail.to.iter().chain(&mail.cc))).filter(|s| !s.is_empty());
+    let copies = Some(emails(&message.cc)).filter(|s| !s.is_empty());
+    let blind_copies = Some(emails(&message.bcc)).filter(|s| !s.is_empty());
     let skipped = message.mail.as_ref().map(|m| m.skipped_parts.clone()).unwrap_or_default();
     let forwarded = message.mail.as_ref().map(|m| m.forwarded.clone()).unwrap_or_default();
     let folded_from = message.mail.as_ref().and_then(|m| m.folded_from);
